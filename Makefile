@@ -1,0 +1,48 @@
+# One place for every set-up step: a fresh machine needs only Python 3.11 and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test check lint typecheck sim crash bench faults clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+## make demo: simulator + forwarder + cashier UI on a throw-away state directory
+demo: $(STAMP)
+	$(BIN)/terminal-agent demo
+
+## make test: the whole suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check terminal_agent devices tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## make check: lint, type check, tests (what CI runs)
+check: lint typecheck test
+
+sim: $(STAMP)
+	$(BIN)/terminal-agent sim --host 127.0.0.1 --port 8080
+
+## make crash: the crash matrix at 500+ SIGKILLs
+crash: $(STAMP)
+	CRASH_KILLS=$${CRASH_KILLS:-500} $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_crash_matrix.py -o timeout=3000
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+faults: $(STAMP)
+	$(BIN)/python -m bench.faults
+
+clean:
+	rm -rf $(VENV) build *.egg-info

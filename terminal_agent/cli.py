@@ -1,0 +1,93 @@
+"""The `terminal-agent` command: one sub-command per process or operator task."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", default="/etc/terminal-agent/config.toml",
+                   help="configuration file (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="terminal-agent", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sim = sub.add_parser("sim", help="run the Electrum switch simulator")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8080)
+    sim.add_argument("--state", help="SQLite file keeping the simulator's state across restarts")
+    sim.add_argument("--record", help="append every received request as a JSON line")
+    sim.add_argument("--credentials", action="append", default=[], metavar="USER:PASSWORD")
+    sim.add_argument("--faults", help="fault spec (JSON) applied at start")
+    sim.set_defaults(handler="terminal_agent.sim.cli:run")
+
+    for name, helptext, target in [
+        ("forward", "headless service: recovery then the outbox forwarder",
+         "terminal_agent.core.service:run_forward"),
+        ("status", "outbox and transaction summary", "terminal_agent.core.service:run_status"),
+        ("certify", "run every flow end to end against the configured switch",
+         "terminal_agent.core.certify:run_certify"),
+        ("ui", "the cashier UI", "terminal_agent.ui.app:run_ui"),
+    ]:
+        p = sub.add_parser(name, help=helptext)
+        _add_config(p)
+        if name == "status":
+            p.add_argument("--json", action="store_true")
+        p.set_defaults(handler=target)
+
+    demo = sub.add_parser("demo", help="simulator + forwarder + UI on a throw-away state directory")
+    demo.add_argument("--state-dir", help="keep state here instead of a temporary directory")
+    demo.add_argument("--scripted", action="store_true",
+                      help="run one scripted voucher sale and print the outcome (no UI)")
+    demo.set_defaults(handler="terminal_agent.demo:run_demo")
+
+    cashier = sub.add_parser("cashier", help="manage cashier accounts")
+    _add_config(cashier)
+    csub = cashier.add_subparsers(dest="action", required=True)
+    add = csub.add_parser("add")
+    add.add_argument("cashier_id")
+    add.add_argument("--name", default="")
+    add.add_argument("--role", choices=["cashier", "supervisor"], default="cashier")
+    add.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input")
+    dis = csub.add_parser("disable")
+    dis.add_argument("cashier_id")
+    csub.add_parser("list")
+    cashier.set_defaults(handler="terminal_agent.core.cashiers:run_cashier")
+
+    reprint = sub.add_parser("reprint", help="reprint a receipt by transaction reference (COPY)")
+    _add_config(reprint)
+    reprint.add_argument("reference")
+    reprint.add_argument("--supervisor", default="", help="supervisor id authorising a PIN reprint")
+    reprint.set_defaults(handler="terminal_agent.core.printing:run_reprint")
+    return parser
+
+
+def _resolve(target: str) -> Handler:
+    import importlib
+
+    module, _, attr = target.partition(":")
+    handler: Handler = getattr(importlib.import_module(module), attr)
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from terminal_agent.errors import AgentError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return _resolve(args.handler)(args)
+    except AgentError as exc:
+        print(f"terminal-agent: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

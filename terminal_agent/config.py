@@ -1,0 +1,292 @@
+"""The agent's configuration: one TOML file, loaded once into a frozen, typed object.
+
+Unknown keys and wrong types are errors naming the file, the key and its line (with the nearest
+known key suggested). Secrets are never in the TOML: the switch password comes from a file named
+here or from a systemd credential (``$CREDENTIALS_DIRECTORY``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from terminal_agent.errors import ConfigError
+
+
+class TerminalConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who we are on the wire (Originator, Merchant, Client) and how money looks."""
+
+    terminal_id: str = "TILL0001"
+    merchant_id: str = "000000000000001"
+    merchant_type: str = "5411"
+    merchant_name: str = "Demo Spaza"
+    city: str = "Johannesburg"
+    region: str = "GP"
+    country: str = "ZA"
+    institution_id: str = "1234"
+    institution_name: str = "Demo Retailer"
+    client_id: str = "1234"
+    client_name: str = "Demo Retailer"
+    operator_id: str = ""
+    currency: str = "710"
+    currency_symbol: str = "R"
+    channel_name: str = "POS"
+
+
+class SwitchConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    base_url: str = "http://127.0.0.1:8080"
+    username: str = "1234"
+    password_file: str = ""
+    password_credential: str = ""
+    ca_file: str = ""
+    client_cert: str = ""
+    client_key: str = ""
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+
+
+class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    path: str = "/var/lib/terminal-agent/agent.db"
+    retention_days: int = 90
+    busy_timeout_ms: int = 5000
+
+
+class ForwarderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    concurrency: int = 8
+    batch_size: int = 64
+    lease_seconds: float = 120.0
+    backoff_initial: float = 1.0
+    backoff_max: float = 300.0
+    auth_failures_before_park: int = 5
+    status_first_delay: float = 30.0
+    poll_interval: float = 1.0
+    approved_deadline_seconds: float = 300.0
+    auto_reverse_payouts: bool = False
+
+
+class AirtimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    # "vouchers" uses the deprecated /vouchers/{id} resources; "purchases" uses /purchases with
+    # confirmations and reversals (for providers that run PIN products through purchases).
+    voucher_route: str = "vouchers"
+    trial_before_topup: bool = True
+
+
+class SuvProvider(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    dual_messaging: bool = True
+
+
+class SuvConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    default_dual_messaging: bool = True
+    providers: dict[str, SuvProvider] = msgspec.field(default_factory=dict)
+
+
+class PrinterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    url: str = "dummy://"
+    columns: int = 48
+    drawer_pin: int = 2
+    drawer_pulse_ms: int = 100
+    open_drawer: bool = True
+
+
+class ReceiptConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    header: list[str] = msgspec.field(default_factory=lambda: ["Demo Spaza", "12 Main Rd, Soweto"])
+    footer: list[str] = msgspec.field(default_factory=lambda: ["Thank you for your business"])
+
+
+class ScannerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    url: str = ""
+    baudrate: int = 9600
+
+
+class UiConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    idle_lock_seconds: float = 300.0
+    max_pin_failures: int = 3
+    lockout_seconds: float = 300.0
+
+
+class LoggingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    level: str = "INFO"
+    # "journal" (systemd journal, structured fields), "stderr", or a file path.
+    target: str = "auto"
+
+
+class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    terminal: TerminalConfig = msgspec.field(default_factory=TerminalConfig)
+    switch: SwitchConfig = msgspec.field(default_factory=SwitchConfig)
+    store: StoreConfig = msgspec.field(default_factory=StoreConfig)
+    forwarder: ForwarderConfig = msgspec.field(default_factory=ForwarderConfig)
+    airtime: AirtimeConfig = msgspec.field(default_factory=AirtimeConfig)
+    suv: SuvConfig = msgspec.field(default_factory=SuvConfig)
+    printer: PrinterConfig = msgspec.field(default_factory=PrinterConfig)
+    receipts: ReceiptConfig = msgspec.field(default_factory=ReceiptConfig)
+    scanner: ScannerConfig = msgspec.field(default_factory=ScannerConfig)
+    ui: UiConfig = msgspec.field(default_factory=UiConfig)
+    logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
+    # Where the file came from (set by the loader; relative paths resolve against its folder).
+    source: str = ""
+
+    def switch_password(self) -> str:
+        return read_secret(self.switch.password_file, self.switch.password_credential)
+
+
+_PATH_RE = re.compile(r"at `\$((?:\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]]*\])*)`")
+_UNKNOWN_RE = re.compile(r"unknown field `([^`]+)`")
+
+
+def _locate(text: str, dotted: list[str]) -> int | None:
+    """Line number (1-based) of the key ``dotted`` in TOML ``text``: the nearest ``key =`` line
+    inside the right table, or the table header itself."""
+    if not dotted:
+        return None
+    table, key = dotted[:-1], dotted[-1]
+    current: list[str] = []
+    header_line: int | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("["):
+            current = [p.strip().strip('"') for p in line.strip("[]").split(".")]
+            if current == dotted:
+                header_line = number
+            continue
+        if current == table and re.match(rf'^"?{re.escape(key)}"?\s*=', line):
+            return number
+    return header_line
+
+
+def _known_keys(dotted: list[str]) -> list[str]:
+    struct: Any = AgentConfig
+    for part in dotted[:-1]:
+        hints = {f.name: f.type for f in msgspec.structs.fields(struct)}
+        struct = hints.get(part)
+        if struct is None or not isinstance(struct, type) or not issubclass(struct, msgspec.Struct):
+            return []
+    return [f.name for f in msgspec.structs.fields(struct)]
+
+
+def _explain(error: msgspec.ValidationError, text: str, where: str) -> ConfigError:
+    message = str(error)
+    match = _PATH_RE.search(message)
+    path = [p for p in (match.group(1).split(".") if match else []) if p]
+    unknown = _UNKNOWN_RE.search(message)
+    if unknown:
+        path = [*path, unknown.group(1)]
+    key = ".".join(path) or "(top level)"
+    line = _locate(text, path)
+    line_txt = f", line {line}" if line else ""
+    if unknown:
+        near = difflib.get_close_matches(unknown.group(1), _known_keys(path), n=1)
+        hint = f"; did you mean `{near[0]}`?" if near else ""
+        return ConfigError(f"{where}{line_txt}: unknown key `{key}`{hint}")
+    reason = _PATH_RE.sub("", message).strip().rstrip("-").strip()
+    return ConfigError(f"{where}{line_txt}: key `{key}`: {reason}")
+
+
+def _check_values(cfg: AgentConfig, text: str, where: str) -> None:
+    """Identity fields must already fit the protocol: catch it at load, not at the first sale."""
+    t = cfg.terminal
+    rules: list[tuple[str, bool, str]] = [
+        ("terminal.terminal_id", len(t.terminal_id) == 8, "must be exactly 8 characters"),
+        ("terminal.merchant_id", len(t.merchant_id) == 15, "must be exactly 15 characters"),
+        ("terminal.merchant_type", bool(re.fullmatch(r"\d{4}", t.merchant_type)), "must be 4 digits"),
+        ("terminal.merchant_name", 0 < len(t.merchant_name) <= 23, "must be 1 to 23 characters"),
+        ("terminal.city", 0 < len(t.city) <= 13, "must be 1 to 13 characters"),
+        ("terminal.region", 0 < len(t.region) <= 2, "must be 1 or 2 characters"),
+        ("terminal.country", 0 < len(t.country) <= 2, "must be 1 or 2 characters"),
+        ("terminal.institution_id", bool(re.fullmatch(r"\d{1,11}", t.institution_id)),
+         "must be 1 to 11 digits"),
+        ("terminal.client_id", bool(re.fullmatch(r"\d{1,11}", t.client_id)),
+         "must be 1 to 11 digits"),
+        ("terminal.currency", bool(re.fullmatch(r"\d{3}", t.currency)),
+         "must be a 3-digit ISO 4217 numeric code such as \"710\""),
+        ("switch.read_timeout", cfg.switch.read_timeout > 0, "must be positive"),
+        ("switch.connect_timeout", cfg.switch.connect_timeout > 0, "must be positive"),
+        ("airtime.voucher_route", cfg.airtime.voucher_route in ("vouchers", "purchases"),
+         "must be \"vouchers\" or \"purchases\""),
+        ("forwarder.concurrency", cfg.forwarder.concurrency >= 1, "must be at least 1"),
+        ("printer.columns", cfg.printer.columns in (32, 42, 48), "must be 32, 42 or 48"),
+    ]
+    for key, ok, why in rules:
+        if not ok:
+            line = _locate(text, key.split("."))
+            line_txt = f", line {line}" if line else ""
+            raise ConfigError(f"{where}{line_txt}: key `{key}` {why}")
+    scheme = cfg.switch.base_url.split(":", 1)[0]
+    if scheme not in ("http", "https"):
+        line = _locate(text, ["switch", "base_url"])
+        raise ConfigError(f"{where}, line {line}: key `switch.base_url` must be an http(s) URL")
+
+
+def loads(text: str, source: str = "<string>") -> AgentConfig:
+    """Parse TOML ``text`` into a validated config; relative paths resolve against ``source``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    data["source"] = source
+    try:
+        cfg = msgspec.convert(data, AgentConfig, strict=True)
+    except msgspec.ValidationError as exc:
+        raise _explain(exc, text, source) from exc
+    _check_values(cfg, text, source)
+    return _resolve_paths(cfg)
+
+
+def _resolve_paths(cfg: AgentConfig) -> AgentConfig:
+    if not cfg.source or cfg.source.startswith("<"):
+        return cfg
+    base = Path(cfg.source).resolve().parent
+
+    def fix(p: str) -> str:
+        return str(base / p) if p and not os.path.isabs(p) and "://" not in p else p
+
+    store = msgspec.structs.replace(cfg.store, path=fix(cfg.store.path))
+    switch = msgspec.structs.replace(
+        cfg.switch,
+        password_file=fix(cfg.switch.password_file),
+        ca_file=fix(cfg.switch.ca_file),
+        client_cert=fix(cfg.switch.client_cert),
+        client_key=fix(cfg.switch.client_key),
+    )
+    return msgspec.structs.replace(cfg, store=store, switch=switch)
+
+
+def load(path: str | os.PathLike[str]) -> AgentConfig:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read configuration: {exc.strerror}") from exc
+    return loads(text, str(p))
+
+
+def read_secret(file: str, credential: str) -> str:
+    """A secret from a systemd credential (preferred) or a file; never from the TOML itself.
+
+    An empty result (neither configured) means "no secret" (the simulator accepts any password).
+    """
+    candidates: list[Path] = []
+    if credential:
+        creds = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not creds:
+            raise ConfigError(
+                f"credential `{credential}` is configured but $CREDENTIALS_DIRECTORY is not set "
+                "(run under systemd with LoadCredential=, or use switch.password_file)"
+            )
+        candidates.append(Path(creds) / credential)
+    elif file:
+        candidates.append(Path(file))
+    for candidate in candidates:
+        from terminal_agent.security import check_private_file
+
+        check_private_file(candidate, what="switch password file")
+        try:
+            return candidate.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{candidate}: cannot read secret: {exc.strerror}") from exc
+    return ""

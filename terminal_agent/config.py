@@ -87,21 +87,37 @@ class SuvConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class PrinterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    # usb://VID:PID, serial:///dev/ttyS0?baudrate=19200, tcp://HOST:9100, file:///dev/usb/lp0,
+    # preview://DIR (a .txt and .png per job) or dummy:// (kept in memory).
     url: str = "dummy://"
     columns: int = 48
     drawer_pin: int = 2
     drawer_pulse_ms: int = 100
     open_drawer: bool = True
+    # python-escpos capability profile ("" = its default; e.g. "TM-T20II", "POS-5890").
+    profile: str = ""
+    # Seconds a write or a status query may take before the printer counts as offline.
+    timeout: float = 5.0
+    # Seconds between attempts to print jobs that are waiting (printer offline, paper out).
+    retry_seconds: float = 5.0
 
 
 class ReceiptConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     header: list[str] = msgspec.field(default_factory=lambda: ["Demo Spaza", "12 Main Rd, Soweto"])
     footer: list[str] = msgspec.field(default_factory=lambda: ["Thank you for your business"])
+    # strftime format of the local date and time printed on every receipt.
+    date_format: str = "%Y-%m-%d %H:%M"
 
 
 class ScannerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    # A pyserial URL ("/dev/ttyACM0", "serial:///dev/ttyUSB0", "loop://"); "" = no serial
+    # scanner (keyboard-wedge scanners need nothing).
     url: str = ""
     baudrate: int = 9600
+    # Shortest scan accepted (shorter reads are line noise).
+    min_length: int = 4
+    # Seconds to wait before reopening a scanner that went away.
+    reconnect_seconds: float = 5.0
 
 
 class UiConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -1,0 +1,109 @@
+"""The composition root: opens the database, the switch client and the flows in one place, and
+closes them in reverse (``async with Agent.open(cfg) as agent``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from terminal_agent.config import AgentConfig
+from terminal_agent.core.flows.airtime import Catalogue, TopUps, VoucherSales
+from terminal_agent.core.flows.base import FlowContext
+from terminal_agent.core.flows.money import MoneyTransfer
+from terminal_agent.core.flows.suv import VoucherRedemptions
+from terminal_agent.core.forwarder import Forwarder, ForwarderLock
+from terminal_agent.core.journal import Journal
+from terminal_agent.core.outbox import Outbox, OutboxCounts
+from terminal_agent.core.recovery import Recovery
+from terminal_agent.core.states import State
+from terminal_agent.core.store import Store
+from terminal_agent.protocol import builders
+from terminal_agent.switch.client import SwitchClient
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    outbox: OutboxCounts
+    awaiting_decision: int
+    needs_attention: int
+    status_pending: int
+    forwarder_running: bool
+    switch_latency: float | None
+    switch_status: int | None
+    switch_error: str | None
+    now: float
+
+    @property
+    def oldest_pending_age(self) -> float | None:
+        if self.outbox.oldest_pending_at is None:
+            return None
+        return max(0.0, self.now - self.outbox.oldest_pending_at)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "outbox": {"pending": self.outbox.pending, "held": self.outbox.held,
+                       "parked": self.outbox.parked, "delivered": self.outbox.delivered,
+                       "oldest_pending_age_s": self.oldest_pending_age,
+                       "last_delivery_at": self.outbox.last_delivery_at},
+            "transactions": {"awaiting_decision": self.awaiting_decision,
+                             "needs_attention": self.needs_attention,
+                             "status_pending": self.status_pending},
+            "forwarder_running": self.forwarder_running,
+        }
+
+
+class Agent:
+    def __init__(self, cfg: AgentConfig, store: Store, switch: SwitchClient,
+                 clock: Any = time.time) -> None:
+        self.config = cfg
+        self.store = store
+        self.switch = switch
+        self.clock = clock
+        self.journal = Journal(store, clock)
+        self.outbox = Outbox(store, cfg.forwarder, clock)
+        self.recovery = Recovery(self.journal, self.outbox)
+        self.lock = ForwarderLock(store.path)
+        self.forwarder = Forwarder(self.outbox, self.journal, switch, cfg.forwarder)
+        self.identity = builders.Identity.from_config(cfg.terminal)
+        ctx = FlowContext(cfg, self.journal, self.outbox, switch, self.identity,
+                          wake=self.forwarder.wake)
+        self.vouchers = VoucherSales(ctx)
+        self.topups = TopUps(ctx)
+        self.money = MoneyTransfer(ctx)
+        self.suv = VoucherRedemptions(ctx)
+        self.catalogue = Catalogue(ctx)
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, cfg: AgentConfig, *, password: str | None = None,
+                   transport: httpx.AsyncBaseTransport | None = None,
+                   clock: Any = time.time) -> AsyncIterator[Agent]:
+        secret = cfg.switch_password() if password is None else password
+        store = await Store.open(cfg.store.path, busy_timeout_ms=cfg.store.busy_timeout_ms)
+        try:
+            async with SwitchClient(cfg.switch, secret, transport=transport) as switch:
+                yield cls(cfg, store, switch, clock)
+        finally:
+            await store.close()
+
+    async def status(self) -> StatusSnapshot:
+        counts = await self.outbox.counts()
+        rows = await self.store.fetchall(
+            "SELECT state, COUNT(*) AS n FROM transactions WHERE state IN (?,?,?,?) GROUP BY state",
+            (State.APPROVED.value, State.CONFIRM_FAILED.value, State.REFUND_DUE.value,
+             State.STATUS_PENDING.value))
+        by = {r["state"]: int(r["n"]) for r in rows}
+        return StatusSnapshot(
+            outbox=counts,
+            awaiting_decision=by.get(State.APPROVED.value, 0),
+            needs_attention=by.get(State.CONFIRM_FAILED.value, 0) + by.get(State.REFUND_DUE.value, 0),
+            status_pending=by.get(State.STATUS_PENDING.value, 0),
+            forwarder_running=self.lock.held_elsewhere() or self.lock._fh is not None,
+            switch_latency=self.switch.last_latency, switch_status=self.switch.last_status,
+            switch_error=self.switch.last_error, now=self.clock(),
+        )

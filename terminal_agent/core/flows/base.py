@@ -1,0 +1,203 @@
+"""The steps every financial flow shares, each one committed before the next phase.
+
+A flow is: validate and encode the request (a bad value is refused before anything is stored)
+→ commit the request with its held reversal or status lookup (write-ahead) → send → commit the
+classified answer → later, the cashier's tender (confirmation) or cancellation (reversal).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from terminal_agent.config import AgentConfig
+from terminal_agent.core.journal import Journal, Kind, NewTxn, Txn
+from terminal_agent.core.messages import UNKNOWN_SENTENCE, decline_sentence
+from terminal_agent.core.outbox import AdviceKind, Outbox
+from terminal_agent.core.reversals import add_advice, queue_confirmation, queue_reversal
+from terminal_agent.core.states import State
+from terminal_agent.errors import AgentError
+from terminal_agent.protocol import builders, codec
+from terminal_agent.protocol.operations import SPECS, Op
+from terminal_agent.protocol.outcome import Outcome, Verdict
+from terminal_agent.switch.client import SwitchClient
+
+log = logging.getLogger("terminal_agent.flows")
+
+
+class FlowError(AgentError):
+    """A cashier action that does not fit the transaction's state (e.g. tender twice)."""
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    txn_id: str
+    reference: str
+    kind: Kind
+    state: State
+    verdict: str               # approved, declined, unknown, pending, done
+    message: str               # one sentence for the cashier
+    amount: int = 0
+    fee: int = 0
+    error_type: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def approved(self) -> bool:
+        return self.verdict == "approved"
+
+
+@dataclass
+class FlowContext:
+    config: AgentConfig
+    journal: Journal
+    outbox: Outbox
+    switch: SwitchClient
+    identity: builders.Identity
+    wake: Any = None  # callable nudging the in-process forwarder
+
+    def nudge(self) -> None:
+        if self.wake is not None:
+            self.wake()
+
+
+class Flow:
+    kind: Kind
+
+    def __init__(self, ctx: FlowContext) -> None:
+        self.ctx = ctx
+        self.journal = ctx.journal
+        self.outbox = ctx.outbox
+        self.store = ctx.journal.store
+
+    # -- write-ahead request -------------------------------------------------------------
+
+    async def _prepare(self, op: Op, request: Any, *, path: str, amount: int, cashier: str,
+                       product: str | None = None, detail: dict[str, Any] | None = None,
+                       state: State = State.PREPARED, retry_of: str | None = None,
+                       fee: int = 0) -> tuple[str, bytes]:
+        """Commit the request with its held reversal (or status lookup for top-ups)."""
+        body = codec.encode(request)  # strict validation: refused before anything is stored
+        txn_id = str(request.id)
+        new = NewTxn(id=txn_id, kind=self.kind, op=op.value, path=path, request=body,
+                     amount=amount, fee=fee, currency=self.ctx.config.terminal.currency,
+                     cashier=cashier, state=state, product=product, detail=detail or {},
+                     retry_of=retry_of)
+        async with self.store.transaction() as db:
+            await self.journal.insert(db, new)
+            if state == State.TENDER_TAKEN:
+                path_q, query = builders.status_lookup_for(txn_id)
+                await self.outbox.add(db, id=builders.new_id(), txn_id=txn_id,
+                                      kind=AdviceKind.STATUS, op=Op.PURCHASE_STATUS.value,
+                                      method="GET", path=path_q, query=query, held=True)
+            else:
+                reversal = builders.reversal_for(op, request, None, reason="TIMEOUT")
+                await add_advice(db, self.outbox, txn_id, reversal, AdviceKind.REVERSAL,
+                                 held=True)
+        log.info("%s %s prepared", self.kind, txn_id,
+                 extra={"txn_id": txn_id, "operation": op.value, "outcome": "prepared"})
+        return txn_id, body
+
+    async def _send(self, op: Op, body: bytes, path: str) -> tuple[Outcome, bytes | None]:
+        from terminal_agent.errors import SwitchError
+        from terminal_agent.protocol.outcome import classify
+
+        try:
+            reply = await self.ctx.switch.send(op, body=body, path=path)
+        except SwitchError as exc:
+            log.warning("%s: %s", op.value, exc, extra={"operation": op.value,
+                                                       "outcome": "no-answer"})
+            return classify(op, None, None), None
+        return classify(op, reply.status, reply.body), reply.body
+
+    async def _dual_message(self, op: Op, request: Any, *, path: str, amount: int,
+                            cashier: str, product: str | None = None,
+                            detail: dict[str, Any] | None = None, retry_of: str | None = None,
+                            fee: int = 0, deadline: float | None = None) -> tuple[Txn, Outcome]:
+        """Request of a dual-message flow: APPROVED (held for tender), DECLINED, or reversed."""
+        txn_id, body = await self._prepare(op, request, path=path, amount=amount,
+                                           cashier=cashier, product=product, detail=detail,
+                                           retry_of=retry_of, fee=fee)
+        outcome, raw = await self._send(op, body, path)
+        extra = {"txn_id": txn_id, "operation": op.value, "outcome": outcome.verdict.value}
+        async with self.store.transaction() as db:
+            if outcome.verdict == Verdict.APPROVED:
+                until = self.journal.clock() + deadline if deadline is not None else None
+                await self.journal.transition(db, txn_id, State.APPROVED, actor=cashier,
+                                              response=raw, http_status=outcome.status,
+                                              decision_deadline=until, note="approved")
+            elif outcome.verdict == Verdict.DECLINED:
+                await self.outbox.void_held(db, txn_id)
+                await self.journal.transition(db, txn_id, State.DECLINED, actor=cashier,
+                                              response=raw, http_status=outcome.status,
+                                              error_type=outcome.error_type,
+                                              note=f"declined: {outcome.reason}")
+            else:
+                await self.outbox.release(db, txn_id, AdviceKind.REVERSAL)
+                await self.journal.transition(db, txn_id, State.REVERSING, actor=cashier,
+                                              http_status=outcome.status,
+                                              note=f"no definite answer ({outcome.reason}): "
+                                                   "reversal queued")
+        log.info("%s %s: %s", self.kind, txn_id, outcome.reason, extra=extra)
+        if outcome.verdict not in (Verdict.APPROVED, Verdict.DECLINED):
+            self.ctx.nudge()
+        return await self.journal.get(txn_id), outcome
+
+    # -- the cashier's decision after approval --------------------------------------------
+
+    async def _approved(self, txn_id: str) -> Txn:
+        txn = await self.journal.get(txn_id)
+        if txn.kind != self.kind:
+            raise FlowError(f"transaction {txn.reference} is a {txn.kind}, not a {self.kind}")
+        if txn.state != State.APPROVED:
+            raise FlowError(f"transaction {txn.reference} is {txn.state}, not awaiting tender")
+        return txn
+
+    async def confirm(self, txn_id: str, cashier: str, *, tenders: list[Any] | None = None,
+                      note: str = "") -> Txn:
+        txn = await self._approved(txn_id)
+        async with self.store.transaction() as db:
+            await queue_confirmation(db, self.journal, self.outbox, txn, actor=cashier,
+                                     tenders=tenders, note=note)
+        self.ctx.nudge()
+        return await self.journal.get(txn_id)
+
+    async def reverse(self, txn_id: str, actor: str, *, reason: str = "CANCELLED",
+                      note: str = "cancelled at the till: reversal queued") -> Txn:
+        txn = await self._approved(txn_id)
+        async with self.store.transaction() as db:
+            await queue_reversal(db, self.journal, self.outbox, txn, reason=reason, actor=actor,
+                                 note=note)
+        self.ctx.nudge()
+        return await self.journal.get(txn_id)
+
+    # -- results ---------------------------------------------------------------------------
+
+    def result(self, txn: Txn, outcome: Outcome | None, *, data: dict[str, Any] | None = None,
+               approved_message: str = "Approved.") -> FlowResult:
+        if txn.state in (State.APPROVED, State.COMPLETED, State.CONFIRMING, State.TENDERED,
+                         State.CONFIRMED):
+            verdict, message = "approved", approved_message
+        elif txn.state in (State.DECLINED, State.REFUND_DUE):
+            verdict, message = "declined", decline_sentence(txn.error_type)
+            if txn.state == State.REFUND_DUE:
+                message += " Refund the customer's payment."
+        elif txn.state == State.STATUS_PENDING:
+            verdict, message = "pending", UNKNOWN_SENTENCE[self.kind.value]
+        else:
+            verdict, message = "unknown", UNKNOWN_SENTENCE[self.kind.value]
+        return FlowResult(txn_id=txn.id, reference=txn.reference, kind=txn.kind,
+                          state=txn.state, verdict=verdict, message=message, amount=txn.amount,
+                          fee=txn.fee, error_type=txn.error_type, data=data or {})
+
+
+def response_of(txn: Txn) -> Any:
+    """The stored success body decoded (leniently) with the operation's response model."""
+    spec = SPECS[Op(txn.op)]
+    if not txn.response or spec.response is None:
+        return None
+    try:
+        return codec.decode(spec.response, txn.response)
+    except codec.DecodeError:
+        return None

@@ -1,0 +1,197 @@
+"""The write-ahead journal: one row per financial transaction, plus its timeline of events.
+
+Every function that writes takes the open step (``db`` from ``Store.transaction``) so a flow can
+put a state change, its advices and its events into one commit. State changes go through
+``states.check``; nothing else in the agent writes the ``state`` column.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import aiosqlite
+
+from terminal_agent.core import states
+from terminal_agent.core.states import State
+from terminal_agent.core.store import Store
+from terminal_agent.errors import AgentError
+
+
+class Kind(StrEnum):
+    VOUCHER_SALE = "voucher_sale"
+    TOPUP = "topup"
+    MT_SEND = "mt_send"
+    MT_PAYOUT = "mt_payout"
+    SUV_REDEEM = "suv_redeem"
+
+
+KIND_LABELS = {
+    Kind.VOUCHER_SALE: "Airtime voucher",
+    Kind.TOPUP: "Direct top-up",
+    Kind.MT_SEND: "Send money",
+    Kind.MT_PAYOUT: "Pay out",
+    Kind.SUV_REDEEM: "Voucher redemption",
+}
+
+
+class UnknownTransaction(AgentError):
+    pass
+
+
+@dataclass(frozen=True)
+class Txn:
+    id: str
+    kind: Kind
+    op: str
+    state: State
+    path: str
+    request: bytes
+    response: bytes | None
+    http_status: int | None
+    error_type: str | None
+    amount: int
+    fee: int
+    currency: str
+    cashier: str
+    reference: str
+    product: str | None
+    detail: dict[str, Any]
+    retry_of: str | None
+    decision_deadline: float | None
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Txn:
+        return cls(
+            id=row["id"], kind=Kind(row["kind"]), op=row["op"], state=State(row["state"]),
+            path=row["path"], request=row["request"], response=row["response"],
+            http_status=row["http_status"], error_type=row["error_type"], amount=row["amount"],
+            fee=row["fee"], currency=row["currency"], cashier=row["cashier"],
+            reference=row["reference"], product=row["product"],
+            detail=json.loads(row["detail"] or "{}"), retry_of=row["retry_of"],
+            decision_deadline=row["decision_deadline"], created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@dataclass
+class NewTxn:
+    id: str
+    kind: Kind
+    op: str
+    path: str
+    request: bytes
+    amount: int
+    currency: str
+    cashier: str
+    state: State = State.PREPARED
+    fee: int = 0
+    product: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    retry_of: str | None = None
+
+
+def short_reference(txn_id: str) -> str:
+    """The reference printed on slips and typed for reprints: 8 hex characters of the id."""
+    return txn_id.replace("-", "")[:8].upper()
+
+
+class Journal:
+    def __init__(self, store: Store, clock: Any = time.time) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def insert(self, db: aiosqlite.Connection, new: NewTxn) -> None:
+        now = self.clock()
+        await db.execute(
+            "INSERT INTO transactions (id, kind, op, state, path, request, amount, fee, currency,"
+            " cashier, reference, product, detail, retry_of, created_at, updated_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (new.id, new.kind.value, new.op, new.state.value, new.path, new.request, new.amount,
+             new.fee, new.currency, new.cashier, short_reference(new.id), new.product,
+             json.dumps(new.detail), new.retry_of, now, now),
+        )
+        await self.event(db, new.id, "created", state=new.state, actor=new.cashier)
+
+    async def transition(self, db: aiosqlite.Connection, txn_id: str, new: State, *,
+                         actor: str | None = None, note: str | None = None,
+                         response: bytes | None = None, http_status: int | None = None,
+                         error_type: str | None = None, detail: dict[str, Any] | None = None,
+                         decision_deadline: float | None = None) -> State:
+        """Move ``txn_id`` to ``new`` (checked against the table) and record the event."""
+        cur = await db.execute("SELECT state, detail FROM transactions WHERE id=?", (txn_id,))
+        row = await cur.fetchone()
+        if row is None:
+            raise UnknownTransaction(f"no transaction {txn_id}")
+        old = State(row[0])
+        states.check(old, new)
+        merged = json.loads(row[1] or "{}")
+        if detail:
+            merged.update(detail)
+        await db.execute(
+            "UPDATE transactions SET state=?, updated_at=?, detail=?,"
+            " response=COALESCE(?, response), http_status=COALESCE(?, http_status),"
+            " error_type=COALESCE(?, error_type), decision_deadline=? WHERE id=?",
+            (new.value, self.clock(), json.dumps(merged), response, http_status, error_type,
+             decision_deadline, txn_id),
+        )
+        await self.event(db, txn_id, "state", state=new, actor=actor, note=note)
+        return old
+
+    async def event(self, db: aiosqlite.Connection, txn_id: str, what: str, *,
+                    state: State | None = None, actor: str | None = None,
+                    note: str | None = None) -> None:
+        await db.execute(
+            "INSERT INTO events (txn_id, at, what, state, actor, note) VALUES (?,?,?,?,?,?)",
+            (txn_id, self.clock(), what, state.value if state else None, actor, note),
+        )
+
+    async def get(self, txn_id: str) -> Txn:
+        row = await self.store.fetchone("SELECT * FROM transactions WHERE id=?", (txn_id,))
+        if row is None:
+            raise UnknownTransaction(f"no transaction {txn_id}")
+        return Txn.from_row(row)
+
+    async def find(self, reference: str) -> Txn | None:
+        ref = reference.strip()
+        row = await self.store.fetchone(
+            "SELECT * FROM transactions WHERE id=? OR reference=? ORDER BY created_at DESC LIMIT 1",
+            (ref, ref.upper()),
+        )
+        return Txn.from_row(row) if row else None
+
+    async def in_states(self, wanted: set[State] | frozenset[State]) -> list[Txn]:
+        marks = ",".join("?" * len(wanted))
+        rows = await self.store.fetchall(
+            f"SELECT * FROM transactions WHERE state IN ({marks}) ORDER BY created_at",  # noqa: S608
+            [s.value for s in wanted],
+        )
+        return [Txn.from_row(r) for r in rows]
+
+    async def history(self, *, since: float | None = None, until: float | None = None,
+                      kind: str | None = None, state: str | None = None,
+                      reference: str | None = None, limit: int = 200) -> list[Txn]:
+        clauses, params = ["1=1"], []
+        for sql, value in [("created_at >= ?", since), ("created_at < ?", until),
+                           ("kind = ?", kind), ("state = ?", state)]:
+            if value is not None and value != "":
+                clauses.append(sql)
+                params.append(value)
+        if reference:
+            clauses.append("(reference LIKE ? OR id LIKE ?)")
+            params += [f"%{reference.upper()}%", f"%{reference}%"]
+        params.append(limit)
+        rows = await self.store.fetchall(
+            f"SELECT * FROM transactions WHERE {' AND '.join(clauses)}"  # noqa: S608
+            " ORDER BY created_at DESC LIMIT ?", params)
+        return [Txn.from_row(r) for r in rows]
+
+    async def timeline(self, txn_id: str) -> list[sqlite3.Row]:
+        return await self.store.fetchall(
+            "SELECT at, what, state, actor, note FROM events WHERE txn_id=? ORDER BY id", (txn_id,))

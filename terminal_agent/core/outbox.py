@@ -1,0 +1,214 @@
+"""Store and forward: the outbox of advices (confirmations, reversals) and status lookups.
+
+Rules (DESIGN §3, §5):
+1. A row is written in the same step as the state change that makes it due, before anything is
+   sent. A *held* row (the ready-built reversal, the status lookup) is written with the original
+   request and released only if the outcome is not known.
+2. A row keeps its message id and body bytes for ever: every retry sends the identical message.
+3. A row becomes ``delivered`` only when the switch's final answer is committed; answers that will
+   never get better make it ``parked`` for a supervisor. Nothing is deleted before delivery;
+   delivered rows are purged only after the retention period.
+4. Rows of one transaction go strictly in ``seq`` order: a row is due only when no earlier row
+   of its transaction is pending or parked.
+5. A claim takes a lease; a crashed claimer's lease simply runs out.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import aiosqlite
+
+from terminal_agent.config import ForwarderConfig
+from terminal_agent.core.store import Store
+
+
+class RowState(StrEnum):
+    HELD = "held"
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    PARKED = "parked"
+    VOID = "void"
+
+
+class AdviceKind(StrEnum):
+    CONFIRMATION = "confirmation"
+    REVERSAL = "reversal"
+    STATUS = "status"
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: str
+    txn_id: str
+    seq: int
+    kind: AdviceKind
+    op: str
+    method: str
+    path: str
+    query: dict[str, str] | None
+    body: bytes | None
+    state: RowState
+    attempts: int
+    next_attempt_at: float
+    last_status: int | None
+    last_error: str | None
+    created_at: float
+    delivered_at: float | None
+    resolved_note: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> OutboxRow:
+        return cls(
+            id=row["id"], txn_id=row["txn_id"], seq=row["seq"], kind=AdviceKind(row["kind"]),
+            op=row["op"], method=row["method"], path=row["path"],
+            query=json.loads(row["query"]) if row["query"] else None, body=row["body"],
+            state=RowState(row["state"]), attempts=row["attempts"],
+            next_attempt_at=row["next_attempt_at"], last_status=row["last_status"],
+            last_error=row["last_error"], created_at=row["created_at"],
+            delivered_at=row["delivered_at"], resolved_note=row["resolved_note"],
+        )
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    pending: int
+    held: int
+    parked: int
+    delivered: int
+    oldest_pending_at: float | None
+    last_delivery_at: float | None
+
+
+_CLAIM_SQL = """
+SELECT o.* FROM outbox o
+WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+  AND (o.lease_until IS NULL OR o.lease_until < ?)
+  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.txn_id = o.txn_id AND p.seq < o.seq
+                  AND p.state IN ('pending', 'parked'))
+ORDER BY o.next_attempt_at, o.created_at
+LIMIT ?
+"""
+
+
+class Outbox:
+    def __init__(self, store: Store, cfg: ForwarderConfig, clock: Any = time.time) -> None:
+        self.store = store
+        self.cfg = cfg
+        self.clock = clock
+
+    # -- writing (inside a flow's step) ---------------------------------------------------
+
+    async def add(self, db: aiosqlite.Connection, *, id: str, txn_id: str, kind: AdviceKind,
+                  op: str, method: str, path: str, body: bytes | None = None,
+                  query: Mapping[str, str] | None = None, held: bool = False,
+                  delay: float = 0.0) -> None:
+        cur = await db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox WHERE txn_id=?",
+                               (txn_id,))
+        row = await cur.fetchone()
+        seq = int(row[0]) if row else 1
+        now = self.clock()
+        await db.execute(
+            "INSERT INTO outbox (id, txn_id, seq, kind, op, method, path, query, body, state,"
+            " next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (id, txn_id, seq, kind.value, op, method, path,
+             json.dumps(dict(query)) if query else None, body,
+             (RowState.HELD if held else RowState.PENDING).value, now + delay, now),
+        )
+
+    async def release(self, db: aiosqlite.Connection, txn_id: str, kind: AdviceKind,
+                      delay: float = 0.0) -> int:
+        """Make the held rows of ``kind`` due (the outcome turned out unknown)."""
+        cur = await db.execute(
+            "UPDATE outbox SET state='pending', next_attempt_at=? WHERE txn_id=? AND kind=?"
+            " AND state='held'", (self.clock() + delay, txn_id, kind.value))
+        return cur.rowcount
+
+    async def void_held(self, db: aiosqlite.Connection, txn_id: str) -> None:
+        """Held rows never sent and no longer needed (definite answer, tender recorded)."""
+        await db.execute("UPDATE outbox SET state='void' WHERE txn_id=? AND state='held'",
+                         (txn_id,))
+
+    # -- the forwarder's side ------------------------------------------------------------
+
+    async def claim_due(self, limit: int) -> list[OutboxRow]:
+        now = self.clock()
+        async with self.store.transaction() as db:
+            cur = await db.execute(_CLAIM_SQL, (now, now, limit))
+            rows = [OutboxRow.from_row(r) for r in await cur.fetchall()]
+            if rows:
+                await db.executemany("UPDATE outbox SET lease_until=? WHERE id=?",
+                                     [(now + self.cfg.lease_seconds, r.id) for r in rows])
+        return rows
+
+    def backoff(self, attempts: int, *, first: float | None = None) -> float:
+        """Exponential back-off with jitter, capped: attempt 1 waits about ``backoff_initial``."""
+        base = first if first is not None else self.cfg.backoff_initial
+        delay = min(self.cfg.backoff_max, base * (2 ** max(0, attempts - 1)))
+        return delay * random.uniform(0.5, 1.0)
+
+    async def mark(self, db: aiosqlite.Connection, row: OutboxRow, state: RowState, *,
+                   status: int | None, error: str | None, retry_in: float = 0.0) -> None:
+        now = self.clock()
+        await db.execute(
+            "UPDATE outbox SET state=?, attempts=attempts+1, last_status=?, last_error=?,"
+            " lease_until=NULL, next_attempt_at=?, delivered_at=? WHERE id=?",
+            (state.value, status, error, now + retry_in,
+             now if state == RowState.DELIVERED else None, row.id),
+        )
+
+    # -- supervisor and status ----------------------------------------------------------
+
+    async def counts(self) -> OutboxCounts:
+        rows = await self.store.fetchall(
+            "SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest, MAX(delivered_at) AS last"
+            " FROM outbox GROUP BY state")
+        by = {r["state"]: r for r in rows}
+
+        def n(state: RowState) -> int:
+            return int(by[state.value]["n"]) if state.value in by else 0
+
+        pending = by.get(RowState.PENDING.value)
+        delivered = by.get(RowState.DELIVERED.value)
+        return OutboxCounts(
+            pending=n(RowState.PENDING), held=n(RowState.HELD), parked=n(RowState.PARKED),
+            delivered=n(RowState.DELIVERED),
+            oldest_pending_at=pending["oldest"] if pending else None,
+            last_delivery_at=delivered["last"] if delivered else None,
+        )
+
+    async def rows(self, states: tuple[RowState, ...], limit: int = 500) -> list[OutboxRow]:
+        marks = ",".join("?" * len(states))
+        rows = await self.store.fetchall(
+            f"SELECT * FROM outbox WHERE state IN ({marks}) ORDER BY created_at LIMIT ?",  # noqa: S608
+            [s.value for s in states] + [limit])
+        return [OutboxRow.from_row(r) for r in rows]
+
+    async def for_txn(self, txn_id: str) -> list[OutboxRow]:
+        rows = await self.store.fetchall("SELECT * FROM outbox WHERE txn_id=? ORDER BY seq",
+                                         (txn_id,))
+        return [OutboxRow.from_row(r) for r in rows]
+
+    async def retry_now(self, advice_id: str) -> bool:
+        """Make a pending or parked row due immediately (a parked row goes back to pending)."""
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "UPDATE outbox SET state='pending', next_attempt_at=?, lease_until=NULL"
+                " WHERE id=? AND state IN ('pending','parked')", (self.clock(), advice_id))
+            return cur.rowcount == 1
+
+    async def purge_delivered(self, older_than_days: float) -> int:
+        """Retention: delete delivered rows (only delivered rows) older than the period."""
+        cutoff = self.clock() - older_than_days * 86400
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "DELETE FROM outbox WHERE state IN ('delivered','void') AND"
+                " COALESCE(delivered_at, created_at) < ?", (cutoff,))
+            return cur.rowcount

@@ -1,0 +1,66 @@
+"""Building and queueing the final advice of a transaction (confirmation or reversal).
+
+Both run inside a caller's step, so the advice row and the state change commit together
+(invariant 1 and 4): once a confirmation is queued the state table forbids a reversal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiosqlite
+
+from terminal_agent.core.journal import Journal, Txn
+from terminal_agent.core.outbox import AdviceKind, Outbox
+from terminal_agent.core.states import State
+from terminal_agent.protocol import builders, codec
+from terminal_agent.protocol.operations import SPECS, Op
+
+
+def _original(txn: Txn) -> tuple[Op, Any, Any]:
+    op = Op(txn.op)
+    spec = SPECS[op]
+    request = codec.decode(spec.request, txn.request) if spec.request else None
+    response = None
+    if txn.response and spec.response is not None:
+        try:
+            response = codec.decode(spec.response, txn.response)
+        except codec.DecodeError:
+            response = None
+    return op, request, response
+
+
+def build_reversal(txn: Txn, reason: str) -> builders.Advice:
+    op, request, response = _original(txn)
+    return builders.reversal_for(op, request, response, reason=reason)
+
+
+async def add_advice(db: aiosqlite.Connection, outbox: Outbox, txn_id: str,
+                     advice: builders.Advice, kind: AdviceKind, *, held: bool = False) -> str:
+    body = codec.encode(advice.message)
+    advice_id = str(advice.message.id)
+    await outbox.add(db, id=advice_id, txn_id=txn_id, kind=kind, op=advice.op.value,
+                     method=SPECS[advice.op].method, path=advice.path, body=body, held=held)
+    return advice_id
+
+
+async def queue_reversal(db: aiosqlite.Connection, journal: Journal, outbox: Outbox, txn: Txn,
+                         *, reason: str, actor: str, note: str) -> str:
+    """Void the held reversal and queue one with ``reason`` (``CANCELLED``, ``TIMEOUT``)."""
+    advice = build_reversal(txn, reason)
+    await outbox.void_held(db, txn.id)
+    advice_id = await add_advice(db, outbox, txn.id, advice, AdviceKind.REVERSAL)
+    await journal.transition(db, txn.id, State.REVERSING, actor=actor, note=note)
+    return advice_id
+
+
+async def queue_confirmation(db: aiosqlite.Connection, journal: Journal, outbox: Outbox,
+                             txn: Txn, *, actor: str, new_state: State = State.TENDERED,
+                             tenders: list[Any] | None = None, note: str = "") -> str:
+    op, request, response = _original(txn)
+    advice = builders.confirmation_for(op, request, response, tenders=tenders)
+    await outbox.void_held(db, txn.id)
+    advice_id = await add_advice(db, outbox, txn.id, advice, AdviceKind.CONFIRMATION)
+    await journal.transition(db, txn.id, new_state, actor=actor,
+                             note=note or "tender recorded: confirmation queued")
+    return advice_id

@@ -1,0 +1,75 @@
+"""Database schema as an append-only list of migrations (never edit a released entry)."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: journal, timeline, outbox
+    """
+    CREATE TABLE transactions (
+        id              TEXT PRIMARY KEY,      -- the original request's message id (uuid4)
+        kind            TEXT NOT NULL,         -- voucher_sale, topup, mt_send, mt_payout, suv_redeem
+        op              TEXT NOT NULL,         -- protocol Op of the original request
+        state           TEXT NOT NULL,
+        path            TEXT NOT NULL,
+        request         BLOB NOT NULL,         -- the exact bytes sent (masked nowhere: local only)
+        response        BLOB,                  -- body of the definite answer, if any
+        http_status     INTEGER,
+        error_type      TEXT,
+        amount          INTEGER NOT NULL DEFAULT 0,  -- minor units
+        fee             INTEGER NOT NULL DEFAULT 0,
+        currency        TEXT NOT NULL,
+        cashier         TEXT NOT NULL,
+        reference       TEXT NOT NULL,         -- short reference for slips and reprints
+        product         TEXT,
+        detail          TEXT,                  -- JSON, non-secret facts for the UI and receipts
+        retry_of        TEXT,                  -- money transfer: the timed-out original
+        decision_deadline REAL,                -- APPROVED: auto-reverse after (NULL = never)
+        created_at      REAL NOT NULL,
+        updated_at      REAL NOT NULL
+    );
+    CREATE INDEX transactions_state ON transactions(state, updated_at);
+    CREATE INDEX transactions_created ON transactions(created_at);
+    CREATE INDEX transactions_reference ON transactions(reference);
+
+    CREATE TABLE events (
+        id          INTEGER PRIMARY KEY,
+        txn_id      TEXT NOT NULL REFERENCES transactions(id),
+        at          REAL NOT NULL,
+        what        TEXT NOT NULL,           -- state change, request, advice answer, note
+        state       TEXT,
+        actor       TEXT,
+        note        TEXT
+    );
+    CREATE INDEX events_txn ON events(txn_id, id);
+
+    CREATE TABLE outbox (
+        id              TEXT PRIMARY KEY,      -- advice message id, or a lookup's own id
+        txn_id          TEXT NOT NULL REFERENCES transactions(id),
+        seq             INTEGER NOT NULL,      -- order within the transaction
+        kind            TEXT NOT NULL,         -- confirmation, reversal, status
+        op              TEXT NOT NULL,
+        method          TEXT NOT NULL,
+        path            TEXT NOT NULL,
+        query           TEXT,                  -- JSON object for GET lookups
+        body            BLOB,                  -- identical on every retry
+        state           TEXT NOT NULL,         -- held, pending, delivered, parked, void
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        lease_until     REAL,
+        last_status     INTEGER,
+        last_error      TEXT,
+        created_at      REAL NOT NULL,
+        delivered_at    REAL,
+        resolved_note   TEXT,
+        UNIQUE (txn_id, seq)
+    );
+    CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+    CREATE INDEX outbox_txn ON outbox(txn_id, seq);
+    CREATE INDEX outbox_delivered ON outbox(state, delivered_at);
+
+    CREATE TABLE kv (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+]

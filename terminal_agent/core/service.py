@@ -1,0 +1,145 @@
+"""`terminal-agent forward` (the headless service) and `terminal-agent status`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+
+from terminal_agent import config as config_mod
+from terminal_agent.config import AgentConfig
+from terminal_agent.core.agent import Agent, StatusSnapshot
+from terminal_agent.errors import AgentError
+
+log = logging.getLogger("terminal_agent.service")
+
+STALL_ENV = "TERMINAL_AGENT_STALL_FILE"
+
+
+class AlreadyRunning(AgentError):
+    pass
+
+
+def _load(args: argparse.Namespace) -> AgentConfig:
+    from terminal_agent.security import check_state_files
+
+    cfg = config_mod.load(args.config)
+    check_state_files(cfg.store.path, args.config)
+    return cfg
+
+
+async def housekeeping(agent: Agent, stop: asyncio.Event, notify: object | None = None) -> None:
+    """Every few seconds: expire held decisions, purge delivered rows past retention, STATUS=."""
+    last_purge = 0.0
+    while not stop.is_set():
+        try:
+            await agent.recovery.expire_decisions()
+            if time.monotonic() - last_purge > 3600:
+                await agent.outbox.purge_delivered(agent.config.store.retention_days)
+                last_purge = time.monotonic()
+            if notify is not None:
+                snap = await agent.status()
+                notify.status(describe(snap))  # type: ignore[attr-defined]
+        except AgentError as exc:
+            log.error("housekeeping: %s", exc)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=5.0)
+        except TimeoutError:
+            pass
+
+
+async def watchdog(agent: Agent, notify: object, stop: asyncio.Event) -> None:
+    """Feed the systemd watchdog only while the forwarder loop is really beating."""
+    interval = notify.watchdog_interval()  # type: ignore[attr-defined]
+    if not interval:
+        return
+    while not stop.is_set():
+        if time.monotonic() - agent.forwarder.last_beat < 2 * interval:
+            notify.watchdog()  # type: ignore[attr-defined]
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass
+
+
+def describe(snap: StatusSnapshot) -> str:
+    age = snap.oldest_pending_age
+    age_txt = f", oldest {age:.0f}s" if age is not None else ""
+    return (f"outbox: {snap.outbox.pending} pending{age_txt}, {snap.outbox.parked} parked; "
+            f"{snap.awaiting_decision} awaiting decision")
+
+
+async def forward(cfg: AgentConfig, *, stop: asyncio.Event | None = None) -> int:
+    from terminal_agent.sdnotify import Notifier
+
+    notify = Notifier.from_env()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    async with Agent.open(cfg) as agent:
+        if not agent.lock.acquire():
+            raise AlreadyRunning(f"another forwarder already serves {cfg.store.path}")
+        try:
+            agent.forwarder.stall_file = os.environ.get(STALL_ENV)
+            report = await agent.recovery.run()
+            log.info("recovery: %d reversals queued, %d status lookups, %d awaiting decision",
+                     len(report.reversed), len(report.status_lookups),
+                     len(report.awaiting_decision))
+            notify.ready()
+            notify.status(describe(await agent.status()))
+            tasks = [asyncio.create_task(housekeeping(agent, stop, notify)),
+                     asyncio.create_task(watchdog(agent, notify, stop))]
+            await agent.forwarder.run(stop)
+            notify.stopping()
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            agent.lock.release()
+    return 0
+
+
+def run_forward(args: argparse.Namespace) -> int:
+    from terminal_agent.logs import setup_logging
+
+    cfg = _load(args)
+    setup_logging(cfg.logging, process="forward")
+    return asyncio.run(forward(cfg))
+
+
+async def _status(cfg: AgentConfig) -> StatusSnapshot:
+    async with Agent.open(cfg, password="") as agent:
+        return await agent.status()
+
+
+def run_status(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    snap = asyncio.run(_status(cfg))
+    if args.json:
+        json.dump(snap.as_dict(), sys.stdout, indent=2)
+        print()
+        return 0
+    o = snap.outbox
+    age = snap.oldest_pending_age
+    last = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(o.last_delivery_at))
+            if o.last_delivery_at else "never")
+    lines = [
+        f"forwarder:            {'running' if snap.forwarder_running else 'NOT RUNNING'}",
+        f"outbox pending:       {o.pending}" + (f" (oldest {age:.0f} s)" if age is not None else ""),
+        f"outbox parked:        {o.parked}" + ("  <- supervisor attention" if o.parked else ""),
+        f"outbox delivered:     {o.delivered}",
+        f"last delivery:        {last}",
+        f"awaiting decision:    {snap.awaiting_decision}",
+        f"status lookups:       {snap.status_pending}",
+        f"needs attention:      {snap.needs_attention}",
+    ]
+    print("\n".join(lines))
+    return 0

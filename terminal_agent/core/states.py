@@ -1,0 +1,86 @@
+"""Transaction states and the only table of allowed changes between them.
+
+Theory of operation
+-------------------
+Everything that affects a transaction's state lives here (DESIGN §4). A flow, the forwarder,
+recovery or a supervisor asks ``check(old, new)`` before writing a state; a change that the table
+does not list raises ``IllegalTransition`` and nothing is written.
+
+Rules the table encodes:
+
+1. ``PREPARED`` is the write-ahead state: the request and its ready-built reversal (or status
+   lookup) are committed before the first byte goes out. From there only a definite answer
+   (``APPROVED``/``DECLINED``) or the release of the reversal (``REVERSING``) can follow.
+2. A transaction that reached ``TENDERED`` or ``CONFIRMING`` can never move to ``REVERSING``:
+   one final advice per original (invariant 4). The only way back from a confirmed sale is a
+   supervisor's explicit money-transfer cancellation, which is its own transaction.
+3. Direct top-up never reverses: ``TENDER_TAKEN`` → purchase → ``COMPLETED`` / ``REFUND_DUE`` /
+   ``STATUS_PENDING`` (status lookups until final) → ``ABANDONED`` only by a supervisor.
+4. Final states have no way out except the supervisor's resolution of money owed
+   (``REFUND_DUE`` → ``REFUNDED``; ``CONFIRM_FAILED`` → ``RESOLVED``).
+
+``COMPLETED`` (final success with no advice owed: approved top-up, single-messaging voucher
+redemption) and ``REFUNDED``/``RESOLVED`` extend DESIGN §4 for those outcomes.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from terminal_agent.errors import IllegalTransition
+
+
+class State(StrEnum):
+    PREPARED = "PREPARED"
+    DECLINED = "DECLINED"
+    APPROVED = "APPROVED"
+    TENDERED = "TENDERED"
+    CONFIRMING = "CONFIRMING"
+    REVERSING = "REVERSING"
+    CONFIRMED = "CONFIRMED"
+    REVERSED = "REVERSED"
+    CONFIRM_FAILED = "CONFIRM_FAILED"
+    # direct top-up
+    TENDER_TAKEN = "TENDER_TAKEN"
+    STATUS_PENDING = "STATUS_PENDING"
+    REFUND_DUE = "REFUND_DUE"
+    ABANDONED = "ABANDONED"
+    # extensions (see module docstring)
+    COMPLETED = "COMPLETED"
+    REFUNDED = "REFUNDED"
+    RESOLVED = "RESOLVED"
+
+
+S = State
+
+TRANSITIONS: dict[State, frozenset[State]] = {
+    S.PREPARED: frozenset({S.APPROVED, S.DECLINED, S.REVERSING, S.COMPLETED}),
+    S.APPROVED: frozenset({S.TENDERED, S.CONFIRMING, S.REVERSING, S.COMPLETED}),
+    S.TENDERED: frozenset({S.CONFIRMED, S.CONFIRM_FAILED}),
+    S.CONFIRMING: frozenset({S.CONFIRMED, S.CONFIRM_FAILED}),
+    S.REVERSING: frozenset({S.REVERSED}),
+    S.CONFIRM_FAILED: frozenset({S.CONFIRMED, S.RESOLVED}),
+    S.TENDER_TAKEN: frozenset({S.COMPLETED, S.REFUND_DUE, S.STATUS_PENDING}),
+    S.STATUS_PENDING: frozenset({S.COMPLETED, S.REFUND_DUE, S.ABANDONED}),
+    S.REFUND_DUE: frozenset({S.REFUNDED}),
+    S.DECLINED: frozenset(),
+    S.CONFIRMED: frozenset(),
+    S.REVERSED: frozenset(),
+    S.ABANDONED: frozenset(),
+    S.COMPLETED: frozenset(),
+    S.REFUNDED: frozenset(),
+    S.RESOLVED: frozenset(),
+}
+
+FINAL: frozenset[State] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+
+# What recovery at start-up must act on (DESIGN §4, right-hand column).
+UNKNOWN_OUTCOME: frozenset[State] = frozenset({S.PREPARED, S.TENDER_TAKEN})
+AWAITING_DECISION: frozenset[State] = frozenset({S.APPROVED})
+NEEDS_ATTENTION: frozenset[State] = frozenset({S.CONFIRM_FAILED, S.REFUND_DUE})
+
+
+def check(old: State, new: State) -> None:
+    """Raise ``IllegalTransition`` unless the table allows ``old`` → ``new``."""
+    if new not in TRANSITIONS[old]:
+        raise IllegalTransition(f"transaction state {old} cannot become {new}")

@@ -1,0 +1,126 @@
+"""`terminal-agent demo`: the simulator, the forwarder and the cashier UI in one process, on a
+throw-away state directory, printing to ``preview://`` files. Nothing to configure.
+
+Without a terminal (or with ``--scripted``) it runs one scripted airtime voucher sale against the
+simulator and prints the outcome and the receipt instead of starting the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from terminal_agent import config as config_mod
+from terminal_agent.config import AgentConfig
+
+DEMO_CASHIER = ("1001", "1234", "cashier", "Thandi")
+DEMO_SUPERVISOR = ("9001", "9999", "supervisor", "Sipho")
+
+
+def demo_config_text(state_dir: Path, switch_url: str) -> str:
+    return f"""\
+# Demo configuration written by `terminal-agent demo` (throw-away).
+[terminal]
+terminal_id = "DEMO0001"
+merchant_id = "000000000DEMO01"
+merchant_name = "Demo Spaza"
+city = "Soweto"
+
+[switch]
+base_url = "{switch_url}"
+username = "1234"
+read_timeout = 5.0
+connect_timeout = 2.0
+
+[store]
+path = "{state_dir / 'agent.db'}"
+
+[forwarder]
+backoff_initial = 0.5
+backoff_max = 10.0
+status_first_delay = 2.0
+poll_interval = 0.5
+
+[printer]
+url = "preview://{state_dir / 'receipts'}"
+columns = 42
+
+[receipts]
+header = ["Demo Spaza", "12 Vilakazi St, Soweto"]
+footer = ["Thank you for shopping with us"]
+"""
+
+
+def write_demo_config(state_dir: Path, switch_url: str) -> AgentConfig:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(state_dir, 0o700)
+    path = state_dir / "config.toml"
+    path.write_text(demo_config_text(state_dir, switch_url), encoding="utf-8")
+    path.chmod(0o600)
+    return config_mod.load(path)
+
+
+async def scripted_sale(cfg: AgentConfig, out: object = sys.stdout) -> int:
+    """One airtime voucher sale end to end: provision, tender, confirmation delivered."""
+    from terminal_agent.core.agent import Agent
+    from terminal_agent.core.states import FINAL
+
+    def say(text: str) -> None:
+        print(text, file=out)  # type: ignore[call-overload]
+
+    async with Agent.open(cfg, password="") as agent:
+        await agent.recovery.run()
+        products = [p for p in await agent.catalogue.products() if not p.is_direct_topup]
+        if not products:
+            say("The simulator offered no voucher products.")
+            return 1
+        product = products[0]
+        value = product.product_values[0].amount if product.product_values else 1000
+        say(f"Selling {product.name} for {cfg.terminal.currency_symbol} {value / 100:.2f} ...")
+        result = await agent.vouchers.sell(product, value, cashier=DEMO_CASHIER[0])
+        say(f"  switch: {result.verdict} - {result.message}")
+        if not result.approved:
+            return 1
+        result = await agent.vouchers.tender(result.txn_id, DEMO_CASHIER[0])
+        say(f"  tender recorded: {result.message}")
+        for _ in range(50):
+            await agent.forwarder.run_once()
+            txn = await agent.journal.get(result.txn_id)
+            if txn.state in FINAL:
+                break
+            await asyncio.sleep(0.1)
+        say(f"  final state: {txn.state} (reference {txn.reference})")
+        serial = result.data.get("serial", "")
+        say(f"  voucher serial {serial}, PIN printed on the slip only")
+        receipt = await _print_receipt(agent, cfg, result)
+        if receipt:
+            say(f"  receipt preview: {receipt}")
+        return 0 if txn.state.value == "CONFIRMED" else 1
+
+
+async def _print_receipt(agent: object, cfg: AgentConfig, result: object) -> str:
+    try:
+        from terminal_agent.core.printing import print_result
+    except ImportError:
+        return ""
+    return await print_result(agent, result)  # type: ignore[arg-type]
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from terminal_agent.sim.options import SimOptions
+    from terminal_agent.sim.server import SimServer
+
+    state_dir = Path(args.state_dir or tempfile.mkdtemp(prefix="terminal-agent-demo-"))
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with SimServer(SimOptions(state_path=str(state_dir / "sim.db"))) as sim:
+        cfg = write_demo_config(state_dir, sim.url)
+        print(f"Demo state in {state_dir}; simulator at {sim.url}", file=sys.stderr)
+        if args.scripted or not sys.stdout.isatty():
+            return asyncio.run(scripted_sale(cfg))
+        from terminal_agent.ui.app import run_demo_ui
+
+        return run_demo_ui(cfg, state_dir)

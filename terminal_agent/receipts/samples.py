@@ -1,0 +1,130 @@
+"""Sample receipts, one per layout, with a pinned clock: the golden tests and the committed
+previews in ``docs/receipts/`` are both made from these.
+
+    python -m terminal_agent.receipts.samples docs/receipts
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from terminal_agent.receipts.layouts import layout
+from terminal_agent.receipts.model import Barcode, Receipt
+from terminal_agent.receipts.preview import to_text
+from terminal_agent.receipts.preview_png import to_png
+from terminal_agent.receipts.render import mark_copy, render
+from terminal_agent.receipts.slips import (
+    DeclinedSlip,
+    Header,
+    PayoutSlip,
+    RedemptionSlip,
+    RefundDueSlip,
+    ReportLine,
+    ShiftReport,
+    SlipData,
+    SlipLine,
+    TopupSlip,
+    TransferSendSlip,
+    VoucherSaleSlip,
+)
+
+WHEN = datetime(2025, 3, 14, 9, 26, 53)
+WIDTHS = (32, 42, 48)
+
+
+def header(reference: str = "3F9A2C71") -> Header:
+    return Header(
+        merchant=("Demo Spaza", "12 Main Rd, Soweto", "VAT 4123456789"),
+        terminal_id="TILL0001",
+        cashier="Thandi M.",
+        when=WHEN,
+        reference=reference,
+        footer=("Thank you for your business", "Queries: 011 555 0100"),
+    )
+
+
+def _slip(*lines: str, issuer: str | None = None) -> SlipData:
+    return SlipData(tuple(SlipLine(line) for line in lines), issuer)
+
+
+SLIPS = {
+    "voucher_sale": VoucherSaleSlip(
+        product="Vodacom R29 Airtime Voucher", amount_minor=2900, pin="1234567890123456",
+        serial="0000000000000001A", expiry=datetime(2026, 3, 14, 9, 0),
+        instructions=("Dial *100*01*PIN# and press call",
+                      "Redeem instructions line 2: valid on all Vodacom prepaid and "
+                      "top-up packages"),
+        provider="Vodacom", barcode=Barcode("12345678901234567890", "ITF"),
+        slip=SlipData((SlipLine("VODACOM PREPAID"), SlipLine("Help: 082 111", line=True)),
+                      "VC0001234"),
+    ),
+    "topup": TopupSlip(
+        product="MTN Direct Top-up R50", msisdn="27831234567", amount_minor=5000,
+        provider_reference="MTN7788990011", provider="MTN",
+        slip=_slip("MTN says: thank you for topping up"),
+    ),
+    "mt_send": TransferSendSlip(
+        order_ref="12345678901234567890", amount_minor=150000, fee_minor=4500,
+        total_minor=154500, recipient_name="Nomvula Precious Dlamini-Mahlangu",
+        recipient_msisdn="27821234567", order_ref_alt="ALT998877", sender_name="Sipho Khumalo",
+        provider="Demo Money Transfer",
+        slip=_slip("Regulated by the SARB. Terms at demo.example/terms", issuer="MT00042"),
+    ),
+    "mt_payout": PayoutSlip(
+        order_ref="12345678901234567890", amount_minor=150000,
+        recipient_name="Nomvula Precious Dlamini-Mahlangu", provider="Demo Money Transfer",
+    ),
+    "suv_redeem": RedemptionSlip(
+        voucher_code="9876 5432 1098 7654", amount_minor=10000, provider="Demo Vouchers",
+        balance_minor=2500,
+    ),
+    "declined": DeclinedSlip(
+        what="Airtime voucher: Vodacom R29", amount_minor=2900,
+        reason="The provider is not available right now. Try again in a few minutes.",
+    ),
+    "refund_due": RefundDueSlip(
+        what="Direct top-up: MTN R50 to *******4567", amount_minor=5000,
+        reason="The top-up failed after the customer paid.",
+    ),
+    "shift_report": ShiftReport(
+        start=datetime(2025, 3, 14, 7, 0), end=datetime(2025, 3, 14, 17, 30),
+        lines=(ReportLine("Airtime vouchers", 42, 121800), ReportLine("Direct top-ups", 17, 61000),
+               ReportLine("Send money", 3, 463500), ReportLine("Payouts", 2, 300000),
+               ReportLine("Voucher redemptions", 5, 45000)),
+        cash_in_minor=646300, cash_out_minor=345000,
+        counters=(("Declined", 4), ("Refunds due", 1), ("Reprints", 2), ("Receipts waiting", 0)),
+    ),
+}
+
+
+def receipts() -> dict[str, Receipt]:
+    return {name: layout(header(), slip) for name, slip in SLIPS.items()}
+
+
+def write(folder: Path, widths: tuple[int, ...] = WIDTHS) -> list[Path]:
+    """Every sample (and a reprint) as ``<name>-<columns>.png`` (and ``.txt``) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for columns in widths:
+        jobs = {name: render(r, columns) for name, r in receipts().items()}
+        jobs["voucher_sale_copy"] = mark_copy(jobs["voucher_sale"], columns, 1)
+        for name, data in jobs.items():
+            png = folder / f"{name}-{columns}.png"
+            png.write_bytes(to_png(data, columns))
+            (folder / f"{name}-{columns}.txt").write_text(to_text(data, columns), encoding="utf-8")
+            written.append(png)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    folder = Path(args[0] if args else "docs/receipts")
+    for path in write(folder):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -136,12 +136,12 @@ elif [ -n "$ROOT" ]; then
     systemctl --root="$ROOT" mask getty@tty1.service autovt@tty1.service
     systemctl --root="$ROOT" enable "$NAME.service" "$NAME-ui.service"
 else
-    say "enabling and starting $NAME.service"
+    say "enabling $NAME.service and $NAME-ui.service (tty1)"
     systemctl daemon-reload
     systemctl mask getty@tty1.service autovt@tty1.service
     systemctl enable "$NAME.service" "$NAME-ui.service"
-    systemctl restart "$NAME.service"
-    echo "The cashier UI takes over tty1 at the next boot (or: systemctl start $NAME-ui.service)."
+    # An upgrade: restart what runs so the new code is used; a first install waits for the config.
+    systemctl try-restart "$NAME.service" "$NAME-ui.service"
 fi
-say "done. Next: edit $ETC/config.toml, write the password into $ETC/switch-password,"
-say "then: systemctl restart $NAME.service; journalctl -u $NAME.service -f"
+say "done. Next: edit $ETC/config.toml and write the switch password into $ETC/switch-password,"
+say "then: systemctl start $NAME.service $NAME-ui.service (or reboot); journalctl -u $NAME -f"

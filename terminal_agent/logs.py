@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import array
 import errno
+import fcntl
 import logging
 import logging.handlers
 import os
@@ -314,10 +315,13 @@ class JournalHandler(logging.Handler):
         except OSError as exc:
             if exc.errno not in (errno.EMSGSIZE, errno.ENOBUFS):
                 raise
-            # Too big for one datagram: journald takes the payload as a sealed memfd instead.
-            fd = os.memfd_create("journal-entry", os.MFD_CLOEXEC)
+            # Too big for one datagram: journald takes the payload as a sealed memfd instead
+            # (unsealed ones from an unprivileged sender are refused).
+            fd = os.memfd_create("journal-entry", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
             try:
                 os.write(fd, data)
+                fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW
+                            | fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SEAL)
                 fds = array.array("i", [fd])
                 self._sock.sendmsg([], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)],
                                    0, self.socket_path)
@@ -392,10 +396,14 @@ def setup_logging(cfg: LoggingConfig, process: str, *,
     for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
         root.removeHandler(old)
         old.close()
-    if process == "ui":  # nothing may reach the terminal, not even a stray StreamHandler
-        for stray in [h for h in root.handlers if isinstance(h, logging.StreamHandler)
-                      and getattr(h, "stream", None) in (sys.stdout, sys.stderr)]:
-            root.removeHandler(stray)
+    for other in list(root.handlers):
+        if type(other) is logging.StreamHandler and getattr(other, "stream", None) in (
+                sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            # A library's logging.basicConfig() (python-escpos calls it on import): unmasked,
+            # and for the UI it would write over the screen.
+            root.removeHandler(other)
+        elif not any(isinstance(f, MaskingFilter) for f in other.filters):
+            other.addFilter(MaskingFilter())  # whatever stays is masked too
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)

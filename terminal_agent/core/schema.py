@@ -72,4 +72,29 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 2: cashier accounts and the audit trail of supervisor actions (core/cashiers.py)
+    """
+    CREATE TABLE cashiers (
+        id            TEXT PRIMARY KEY,       -- what the cashier types at login
+        name          TEXT NOT NULL DEFAULT '',
+        role          TEXT NOT NULL,          -- cashier | supervisor
+        pin_hash      TEXT NOT NULL,          -- security.hash_pin (scrypt$n$r$p$salt$hash)
+        enabled       INTEGER NOT NULL DEFAULT 1,
+        failures      INTEGER NOT NULL DEFAULT 0,   -- wrong PINs in a row
+        locked_until  REAL,                   -- no login before this time (NULL = not locked)
+        last_login_at REAL,
+        created_at    REAL NOT NULL,
+        updated_at    REAL NOT NULL
+    );
+
+    CREATE TABLE audit (
+        id       INTEGER PRIMARY KEY,
+        at       REAL NOT NULL,
+        actor    TEXT NOT NULL,               -- who did it (the supervisor for an override)
+        action   TEXT NOT NULL,               -- login, login-failed, override, override-refused, ...
+        subject  TEXT,                        -- transaction reference, advice id, cashier id
+        note     TEXT
+    );
+    CREATE INDEX audit_at ON audit(at);
+    """,
 ]

@@ -26,10 +26,10 @@ class AlreadyRunning(AgentError):
 
 
 def _load(args: argparse.Namespace) -> AgentConfig:
-    from terminal_agent.security import check_state_files
+    from terminal_agent.security import check_agent_security
 
     cfg = config_mod.load(args.config)
-    check_state_files(cfg.store.path, args.config)
+    check_agent_security(cfg)
     return cfg
 
 

@@ -37,8 +37,8 @@ def encode(msg: Any) -> bytes:
 
 def validate(msg: Any) -> None:
     """Raise ``ValidationError`` for the first broken rule in ``msg``; return None if clean."""
-    _check_types(msg)
     _walk(msg, "")
+    _check_types(msg)
 
 
 def decode(model_type: type[T] | Any, data: bytes) -> T:
@@ -104,6 +104,8 @@ def _explain(exc: msgspec.ValidationError) -> tuple[str, str]:
     if missing:
         path = f"{path}.{missing.group(1)}" if path else missing.group(1)
         reason = "is required"
+    if "got `null`" in reason:
+        reason = "is required"
     return path or "(body)", reason.replace("`", "")
 
 
@@ -136,13 +138,13 @@ def _rules_for(cls: type) -> tuple[tuple[str, tuple[Rule, ...]], ...]:
 
 
 @cache
-def _attr_names(cls: type) -> dict[str, str]:
+def _attr_names(cls: Any) -> dict[str, str]:
     return dict(zip(cls.__struct_encode_fields__, cls.__struct_fields__, strict=True))
 
 
 def _lookup(obj: Any, dotted: str) -> Any:
     for part in dotted.split("."):
-        if obj is None:
+        if not isinstance(obj, msgspec.Struct):
             return None
         obj = getattr(obj, _attr_names(type(obj))[part])
     return obj

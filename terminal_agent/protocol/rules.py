@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     check: Callable[[Any], bool]

@@ -129,7 +129,8 @@ def topup(h: Header, s: TopupSlip) -> Receipt:
     b += [Text(s.product, bold=True)]
     if s.provider:
         b.append(Pair("Provider", s.provider))
-    b += [Pair("Phone", mask_msisdn(s.msisdn)), Pair("Amount", _money(h, s.amount_minor), bold=True)]
+    b += [Pair("Phone", mask_msisdn(s.msisdn)),
+          Pair("Amount", _money(h, s.amount_minor), bold=True)]
     if s.provider_reference:
         b.append(Pair("Provider ref", s.provider_reference))
     b += [Blank(), Text("Sent straight to the phone: no PIN needed.", align=Align.CENTER)]

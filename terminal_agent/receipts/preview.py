@@ -293,7 +293,8 @@ def _raster(p: _Paper, data: bytes, i: int) -> int:
     head = _need(data, i, 8)
     if head[2] not in (0, 48):
         raise PreviewError(f"unsupported command GS v {head[2]} at offset {i}")
-    m, x, y = head[3] % 48 if head[3] >= 48 else head[3], head[4] + 256 * head[5], head[6] + 256 * head[7]
+    m = head[3] % 48 if head[3] >= 48 else head[3]
+    x, y = head[4] + 256 * head[5], head[6] + 256 * head[7]
     body = _need(data, i + 8, x * y)
     rows = [body[r * x : (r + 1) * x] for r in range(y)]
     p.emit(ImageItem(x * 8, y, rows, p.align, 2 if m & 1 else 1, 2 if m & 2 else 1))

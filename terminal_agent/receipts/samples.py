@@ -10,7 +10,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from terminal_agent.receipts.layouts import layout
+from terminal_agent.receipts.layouts import Slip, layout
 from terminal_agent.receipts.model import Barcode, Receipt
 from terminal_agent.receipts.preview import to_text
 from terminal_agent.receipts.preview_png import to_png
@@ -49,7 +49,7 @@ def _slip(*lines: str, issuer: str | None = None) -> SlipData:
     return SlipData(tuple(SlipLine(line) for line in lines), issuer)
 
 
-SLIPS = {
+SLIPS: dict[str, Slip] = {
     "voucher_sale": VoucherSaleSlip(
         product="Vodacom R29 Airtime Voucher", amount_minor=2900, pin="1234567890123456",
         serial="0000000000000001A", expiry=datetime(2026, 3, 14, 9, 0),

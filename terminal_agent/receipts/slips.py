@@ -72,7 +72,8 @@ class SlipData:
             lines.append(SlipLine(
                 text=str(_get(raw, "text", "text") or ""),
                 barcode=barcode,
-                width_scale=float(_get(raw, "font_width_scale_factor", "fontWidthScaleFactor") or 1),
+                width_scale=float(
+                    _get(raw, "font_width_scale_factor", "fontWidthScaleFactor") or 1),
                 height_scale=float(
                     _get(raw, "font_height_scale_factor", "fontHeightScaleFactor") or 1),
                 line=bool(_get(raw, "line", "line")),

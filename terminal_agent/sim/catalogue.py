@@ -164,7 +164,7 @@ def fee_for(transfer: int) -> int:
 
 
 def fee_quote(amount: int, includes_fee: bool) -> dict[str, Any]:
-    """``includes_fee``: ``amount`` is what the sender pays in total; else what the recipient gets."""
+    """``includes_fee``: ``amount`` is the sender's total; else what the recipient gets."""
     if includes_fee:
         lo, hi = 0, amount  # the largest transfer whose transfer + fee fits in amount
         while lo < hi:

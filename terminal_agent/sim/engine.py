@@ -325,9 +325,9 @@ class Switch:
         else:
             reply = Reply(call.spec.status, dict(body))
             new_state = "confirmed" if kind == "confirmation" else "reversed"
-        error_type = reply.body.get("errorType") if reply.status >= 300 else None
+        failed = reply.body.get("errorType") if reply.status >= 300 else None
         self.store.record_advice(advice_id, request_id, kind, str(call.op), reply.status,
-                                 error_type, body, new_state)
+                                 failed, body, new_state)
         return reply
 
 

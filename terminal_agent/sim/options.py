@@ -12,9 +12,9 @@ from typing import Any
 @dataclass(frozen=True)
 class SimOptions:
     """``state_path``: SQLite file (None = in memory). ``record_path``: JSON-lines request log.
-    ``credentials``: accepted Basic credentials as ``"USER:PASSWORD"`` strings or ``(user, password)``
-    pairs; empty = any well-formed Basic credentials pass. ``faults``: fault spec applied at start
-    (a dict, a list of dicts, or JSON text; see ``terminal_agent.sim.faults``)."""
+    ``credentials``: accepted Basic credentials, ``"USER:PASSWORD"`` strings or
+    ``(user, password)`` pairs; empty = any well-formed Basic credentials pass. ``faults``: fault
+    spec applied at start (a dict, a list of dicts, or JSON text; see ``sim.faults``)."""
 
     state_path: str | Path | None = None
     record_path: str | Path | None = None

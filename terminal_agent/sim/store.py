@@ -134,8 +134,8 @@ class SimStore:
     def add_original(self, o: Original) -> None:
         with self._lock, self._tx():
             self._db.execute(
-                "INSERT INTO originals(id, interface, operation, status, outcome, error_type, amount,"
-                " state, ref, request, response, aux, lookups, seq, created)"
+                "INSERT INTO originals(id, interface, operation, status, outcome, error_type,"
+                " amount, state, ref, request, response, aux, lookups, seq, created)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (o.id, o.interface, o.operation, o.status, o.outcome, o.error_type, o.amount,
                  o.state, o.ref, json.dumps(o.request), _dump(o.response), json.dumps(o.aux),
@@ -143,7 +143,8 @@ class SimStore:
 
     def get_original(self, original_id: str) -> Original | None:
         with self._lock:
-            row = self._db.execute("SELECT * FROM originals WHERE id = ?", (original_id,)).fetchone()
+            row = self._db.execute("SELECT * FROM originals WHERE id = ?",
+                                   (original_id,)).fetchone()
         return _original(row) if row else None
 
     def originals_by_ref(self, ref: str, operation: str) -> list[Original]:
@@ -191,8 +192,9 @@ class SimStore:
                     " WHERE id = ?", (status, error_type, now, advice_id))
             else:
                 self._db.execute(
-                    "INSERT INTO advices(id, original_id, kind, operation, status, error_type,"
-                    " count, body, seq, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                    "INSERT INTO advices(id, original_id, kind, operation, status,"
+                    " error_type, count, body, seq, first_at, last_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
                     (advice_id, original_id, kind, operation, status, error_type, _dump(body),
                      self._next("seq"), now, now))
             if new_state is not None:
@@ -224,6 +226,12 @@ class SimStore:
         with self._lock:
             row = self._db.execute("SELECT message FROM customers WHERE id_number = ?",
                                    (id_number,)).fetchone()
+        return json.loads(row["message"]) if row else None
+
+    def customer_by_profile(self, profile_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT message FROM customers WHERE profile_id = ?",
+                                   (profile_id,)).fetchone()
         return json.loads(row["message"]) if row else None
 
     def put_customer(self, profile_id: str, id_number: str, message: dict[str, Any]) -> None:

@@ -12,7 +12,6 @@ An answer that arrives after the timeout is never seen: httpx abandons the excha
 
 from __future__ import annotations
 
-import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ import httpx
 
 from terminal_agent.config import SwitchConfig
 from terminal_agent.errors import (
-    ConfigError,
     SwitchError,
     SwitchProtocolError,
     SwitchTimeout,
@@ -31,7 +29,7 @@ from terminal_agent.errors import (
 from terminal_agent.protocol import codec
 from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.outcome import Outcome, classify
-from terminal_agent.security import check_switch_url
+from terminal_agent.security import check_switch_url, tls_context
 
 
 @dataclass(frozen=True)
@@ -59,24 +57,12 @@ class SwitchClient:
             base_url=cfg.base_url.rstrip("/"),
             auth=httpx.BasicAuth(cfg.username, password),
             timeout=timeout,
-            verify=self._tls_context(cfg) if transport is None else True,
+            verify=tls_context(cfg) if transport is None else True,
             transport=transport,
             headers={"Accept": "application/json"},
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             follow_redirects=False,
         )
-
-    @staticmethod
-    def _tls_context(cfg: SwitchConfig) -> ssl.SSLContext:
-        try:
-            ctx = ssl.create_default_context(cafile=cfg.ca_file or None)
-            if cfg.client_cert:
-                ctx.load_cert_chain(cfg.client_cert, cfg.client_key or None)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"switch TLS settings: {exc}") from exc
-        ctx.check_hostname = True
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        return ctx
 
     async def __aenter__(self) -> SwitchClient:
         return self

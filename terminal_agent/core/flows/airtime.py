@@ -16,7 +16,7 @@ from terminal_agent.core.outbox import AdviceKind
 from terminal_agent.core.states import State
 from terminal_agent.errors import ValidationError
 from terminal_agent.protocol import builders, codec
-from terminal_agent.protocol.airtime import MsisdnInfoResponse, Product
+from terminal_agent.protocol.airtime import MsisdnInfoResponse, Product, PurchaseRequest, VoucherRequest
 from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.outcome import Verdict
 
@@ -47,6 +47,7 @@ class VoucherSales(Flow):
         if amount <= 0:
             raise ValidationError("amount", "must be more than zero")
         currency = self.ctx.config.terminal.currency
+        request: PurchaseRequest | VoucherRequest
         if op == Op.PURCHASE:
             request = builders.purchase_request(self.ctx.identity, product, amount, currency)
             path = SPECS[op].render_path()

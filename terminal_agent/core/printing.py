@@ -1,0 +1,333 @@
+"""The durable print queue: a receipt is a committed row before the printer sees a byte.
+
+Rules:
+1. ``submit`` commits the job (its exact ESC/POS bytes and a plain-text copy) before anything
+   is sent, so a crash, a power cut or a dead printer loses no receipt.
+2. A job is marked ``printed`` only after the write succeeded *and* the printer reported no
+   error afterwards (paper running out mid-job, cover opened). A printer that cannot report
+   (``UNKNOWN``) counts as fine once the write went through.
+3. Jobs print in the order they were submitted; the first one that cannot print stops the pump,
+   records why (``last_status``, ``last_error``) and waits for the next pump. Nothing is dropped.
+4. A job that reached paper just before a crash, unmarked, prints again after restart: a
+   duplicate original is better than a lost one.
+5. A reprint is a new job copying the original's bytes with a ``COPY`` banner at both ends,
+   counted on the original (``reprints``). A receipt holding a voucher PIN is reprinted only
+   with the name of the supervisor who authorised it (stored on the copy).
+6. Receipt contents (PINs) never reach a log line: logs name the job id, kind and reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from devices.printers import Printer
+from devices.status import PrinterError, PrinterStatus
+from terminal_agent.errors import AgentError
+from terminal_agent.receipts.model import Receipt
+from terminal_agent.receipts.preview import to_text
+from terminal_agent.receipts.render import mark_copy, render
+
+log = logging.getLogger(__name__)
+
+PRINT_JOBS_DDL = """
+CREATE TABLE print_jobs (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    txn_id        TEXT,                    -- journal transaction id (NULL for reports)
+    reference     TEXT NOT NULL,           -- the short reference printed on the slip
+    kind          TEXT NOT NULL,           -- voucher_sale, topup, mt_send, ..., shift_report
+    content       BLOB NOT NULL,           -- ESC/POS bytes exactly as sent to the printer
+    text          TEXT NOT NULL,           -- plain-text rendering of content
+    columns       INTEGER NOT NULL,        -- paper width the content was rendered for
+    contains_pin  INTEGER NOT NULL DEFAULT 0,
+    copy_of       INTEGER REFERENCES print_jobs(id),  -- a reprint: the original job
+    copy_number   INTEGER NOT NULL DEFAULT 0,
+    authorised_by TEXT,                    -- supervisor who allowed a PIN reprint
+    reprints      INTEGER NOT NULL DEFAULT 0,         -- on originals: copies made so far
+    state         TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'printed')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    last_status   TEXT,                    -- PrinterStatus at the last attempt
+    last_error    TEXT,                    -- why it is still waiting (for the cashier)
+    created_at    REAL NOT NULL,
+    printed_at    REAL
+);
+CREATE INDEX print_jobs_pending ON print_jobs(state, id);
+CREATE INDEX print_jobs_reference ON print_jobs(reference);
+"""
+
+
+class UnknownReceipt(AgentError):
+    """No receipt was ever printed under that reference."""
+
+
+class ReprintNeedsSupervisor(AgentError):
+    """The receipt carries a voucher PIN: a supervisor must authorise the reprint."""
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    id: int
+    txn_id: str | None
+    reference: str
+    kind: str
+    columns: int
+    contains_pin: bool
+    copy_of: int | None
+    copy_number: int
+    authorised_by: str | None
+    reprints: int
+    state: str
+    attempts: int
+    last_status: str | None
+    last_error: str | None
+    created_at: float
+    printed_at: float | None
+    content: bytes = field(repr=False)
+    text: str = field(repr=False)
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> PrintJob:
+        return cls(
+            id=row["id"], txn_id=row["txn_id"], reference=row["reference"], kind=row["kind"],
+            columns=row["columns"], contains_pin=bool(row["contains_pin"]),
+            copy_of=row["copy_of"], copy_number=row["copy_number"],
+            authorised_by=row["authorised_by"], reprints=row["reprints"], state=row["state"],
+            attempts=row["attempts"], last_status=row["last_status"],
+            last_error=row["last_error"], created_at=row["created_at"],
+            printed_at=row["printed_at"], content=bytes(row["content"]), text=row["text"],
+        )
+
+
+@dataclass(frozen=True)
+class PumpResult:
+    """What one pump did: the jobs printed, how many still wait, and why."""
+
+    printed: tuple[int, ...]
+    waiting: int
+    status: PrinterStatus
+    reason: str | None = None
+
+    @property
+    def all_printed(self) -> bool:
+        return self.waiting == 0
+
+
+StatusListener = Callable[[PrinterStatus, str | None], None]
+
+
+class PrintQueue:
+    def __init__(self, store: Any, printer: Printer, *, clock: Callable[[], float] = time.time,
+                 on_status: StatusListener | None = None) -> None:
+        self.store = store
+        self.printer = printer
+        self.clock = clock
+        self.on_status = on_status
+        self.status = PrinterStatus.UNKNOWN
+        self.reason: str | None = None
+        self._pump_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+
+    async def submit(self, txn_id: str | None, reference: str, kind: str, receipt_bytes: bytes,
+                     text: str, contains_pin: bool = False, *, pump: bool = True) -> int:
+        """Commit a job, then (unless ``pump=False``) try to print everything waiting.
+        Returns the job id; printer trouble never raises here (see ``status``/``reason``)."""
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO print_jobs (txn_id, reference, kind, content, text, columns,"
+                " contains_pin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (txn_id, reference, kind, bytes(receipt_bytes), text, self.printer.columns,
+                 int(contains_pin), self.clock()),
+            )
+            job_id = int(cur.lastrowid)
+        log.info("print job %d queued (%s, ref %s)", job_id, kind, reference)
+        self._wake.set()
+        if pump:
+            await self.pump()
+        return job_id
+
+    async def submit_receipt(self, receipt: Receipt, *, txn_id: str | None = None,
+                             pump: bool = True) -> int:
+        """Render ``receipt`` for this printer's width and submit it."""
+        data = render(receipt, self.printer.columns, profile=self.printer.profile)
+        text = to_text(data, self.printer.columns, profile=self.printer.profile)
+        return await self.submit(txn_id, receipt.reference, receipt.kind, data, text,
+                                 receipt.contains_pin, pump=pump)
+
+    async def pending(self) -> list[PrintJob]:
+        rows = await self.store.fetchall(
+            "SELECT * FROM print_jobs WHERE state='pending' ORDER BY id")
+        return [PrintJob.from_row(r) for r in rows]
+
+    async def job(self, job_id: int) -> PrintJob | None:
+        row = await self.store.fetchone("SELECT * FROM print_jobs WHERE id=?", (job_id,))
+        return PrintJob.from_row(row) if row else None
+
+    async def history(self, reference: str) -> list[PrintJob]:
+        rows = await self.store.fetchall(
+            "SELECT * FROM print_jobs WHERE reference=? COLLATE NOCASE ORDER BY id",
+            (reference.strip(),))
+        return [PrintJob.from_row(r) for r in rows]
+
+    async def pump(self, only: Sequence[int] | None = None) -> PumpResult:
+        """Print waiting jobs in order (or just the jobs ``only``), stopping at the first one the
+        printer cannot take."""
+        async with self._pump_lock:
+            jobs = await self.pending()
+            if only is not None:
+                jobs = [j for j in jobs if j.id in set(only)]
+            if not jobs:
+                return PumpResult((), 0, self.status, self.reason)
+            before = await self.printer.status()
+            if not before.can_print:
+                await self._wait(jobs[0], before, before.message)
+                return PumpResult((), len(jobs), before, before.message)
+            printed: list[int] = []
+            for job in jobs:
+                outcome = await self._print_one(job)
+                if outcome is not None:
+                    status, reason = outcome
+                    return PumpResult(tuple(printed), len(jobs) - len(printed), status, reason)
+                printed.append(job.id)
+            self._report(self.status, None)
+            return PumpResult(tuple(printed), 0, self.status, None)
+
+    async def _print_one(self, job: PrintJob) -> tuple[PrinterStatus, str] | None:
+        """None when printed; else the status and reason it is still waiting."""
+        label = f"{job.reference}-copy{job.copy_number}" if job.copy_of else job.reference
+        try:
+            await self.printer.write(job.content, label=label)
+        except PrinterError as exc:
+            await self._wait(job, exc.status, str(exc), attempted=True)
+            return exc.status, str(exc)
+        after = await self.printer.status()
+        if not after.can_print:
+            reason = f"{after.message} (the receipt will print again in full)"
+            await self._wait(job, after, reason, attempted=True)
+            return after, reason
+        async with self.store.transaction() as db:
+            await db.execute(
+                "UPDATE print_jobs SET state='printed', printed_at=?, attempts=attempts+1,"
+                " last_status=?, last_error=NULL WHERE id=? AND state='pending'",
+                (self.clock(), after.value, job.id))
+        log.info("print job %d printed (%s, ref %s)", job.id, job.kind, job.reference)
+        self.status = after
+        return None
+
+    async def _wait(self, job: PrintJob, status: PrinterStatus, reason: str, *,
+                    attempted: bool = False) -> None:
+        async with self.store.transaction() as db:
+            await db.execute(
+                "UPDATE print_jobs SET attempts=attempts+?, last_status=?, last_error=?"
+                " WHERE id=?", (int(attempted), status.value, reason, job.id))
+        log.warning("print job %d waiting: %s", job.id, status.value)
+        self._report(status, reason)
+
+    def _report(self, status: PrinterStatus, reason: str | None) -> None:
+        changed = (status, reason) != (self.status, self.reason)
+        self.status, self.reason = status, reason
+        if changed and self.on_status is not None:
+            self.on_status(status, reason)
+
+    async def reprint(self, reference: str, authorised_by: str | None, *,
+                      pump: bool = True) -> int:
+        """Queue a ``COPY`` of the latest original receipt under ``reference``; returns the new
+        job id. A receipt with a voucher PIN needs ``authorised_by`` (a supervisor's id)."""
+        ref = reference.strip()
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "SELECT * FROM print_jobs WHERE reference=? COLLATE NOCASE AND copy_of IS NULL"
+                " ORDER BY id DESC LIMIT 1", (ref,))
+            row = await cur.fetchone()
+            if row is None:
+                raise UnknownReceipt(f"no receipt with reference {ref!r}")
+            original = PrintJob.from_row(row)
+            if original.contains_pin and not authorised_by:
+                raise ReprintNeedsSupervisor(
+                    f"receipt {original.reference} shows a voucher PIN: a supervisor must "
+                    "authorise the reprint")
+            number = original.reprints + 1
+            content = mark_copy(original.content, original.columns, number,
+                                profile=self.printer.profile)
+            text = to_text(content, original.columns, profile=self.printer.profile)
+            await db.execute("UPDATE print_jobs SET reprints=? WHERE id=?", (number, original.id))
+            cur = await db.execute(
+                "INSERT INTO print_jobs (txn_id, reference, kind, content, text, columns,"
+                " contains_pin, copy_of, copy_number, authorised_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (original.txn_id, original.reference, original.kind, content, text,
+                 original.columns, int(original.contains_pin), original.id, number,
+                 authorised_by or None, self.clock()))
+            job_id = int(cur.lastrowid)
+        log.info("reprint %d of ref %s queued as job %d (authorised by %s)", number,
+                 original.reference, job_id, authorised_by or "-")
+        self._wake.set()
+        if pump:
+            await self.pump()
+        return job_id
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, interval: float = 5.0) -> None:
+        """Pump whenever a job is submitted, and every ``interval`` seconds while jobs wait
+        (the printer coming back prints them). Runs until cancelled."""
+        while True:
+            self._wake.clear()
+            try:
+                result = await self.pump()
+            except AgentError as exc:  # a busy or full database: try again later
+                log.warning("print queue: %s", exc)
+                result = PumpResult((), 1, self.status, str(exc))
+            timeout = interval if result.waiting else None
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+
+async def kick_drawer(printer: Printer, cfg: Any) -> bool:
+    """Open the cash drawer after cash was taken or paid out, if ``[printer] open_drawer``.
+    Returns False (and logs) when the printer would not take it: the sale goes on."""
+    if not cfg.open_drawer:
+        return False
+    try:
+        await printer.kick_drawer(cfg.drawer_pin, cfg.drawer_pulse_ms)
+    except PrinterError as exc:
+        log.warning("cash drawer did not open: %s", exc)
+        return False
+    return True
+
+
+def run_reprint(args: argparse.Namespace) -> int:
+    """``terminal-agent reprint REFERENCE [--supervisor ID]``: print a COPY now."""
+    return asyncio.run(_reprint(args))
+
+
+async def _reprint(args: argparse.Namespace) -> int:
+    from devices.printers import open_printer
+    from terminal_agent import config as config_mod
+    from terminal_agent.core.store import Store
+
+    cfg = config_mod.load(args.config)
+    p = cfg.printer
+    printer = open_printer(p.url, p.columns, profile=p.profile or None, timeout=p.timeout)
+    store = await Store.open(cfg.store.path, busy_timeout_ms=cfg.store.busy_timeout_ms)
+    try:
+        queue = PrintQueue(store, printer)
+        job_id = await queue.reprint(args.reference, args.supervisor or None, pump=False)
+        result = await queue.pump(only=[job_id])
+    finally:
+        printer.close()
+        await store.close()
+    if job_id in result.printed:
+        print(f"reprinted {args.reference.strip()} (job {job_id}, marked COPY)")
+        return 0
+    print(f"copy of {args.reference.strip()} is queued as job {job_id} but not printed yet: "
+          f"{result.reason}")
+    return 1

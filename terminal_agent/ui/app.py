@@ -1,0 +1,365 @@
+"""The cashier UI (Textual): a thin shell over the core services it receives.
+
+``TillApp(agent, cashiers, printer=..., clock=...)`` never builds an HTTP call or an SQL statement:
+screens call the flows in workers through ``TillApp.core`` (shielded, so a screen closing never
+cancels a financial step half-way), and show progress while they wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from textual import events
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from terminal_agent.config import AgentConfig
+from terminal_agent.core.cashiers import Cashier, Cashiers
+from terminal_agent.core.states import State
+from terminal_agent.ui.format import age_text, clock_text
+from terminal_agent.ui.messages import LoggedIn, StatusView
+from terminal_agent.ui.printing import NoPrinter, ReceiptDesk
+
+log = logging.getLogger("terminal_agent.ui")
+T = TypeVar("T")
+
+# name, keys, title, supervisor only
+SERVICES: list[tuple[str, str, str, bool]] = [
+    ("voucher", "f1", "Airtime voucher", False),
+    ("topup", "f2", "Direct top-up", False),
+    ("send", "f3", "Send money", False),
+    ("payout", "f4", "Pay out", False),
+    ("redeem", "f5", "Redeem voucher", False),
+    ("customers", "f6", "Customers & fee quote", False),
+    ("history", "f7", "History & reprint", False),
+    ("outbox", "f8", "Outbox", True),
+    ("report", "f9", "Shift report", False),
+]
+
+
+class TillCommands(Provider):
+    """The command palette finds every service (and lock / log out)."""
+
+    def _entries(self) -> list[tuple[str, Callable[[], Any], str]]:
+        app = self.app
+        assert isinstance(app, TillApp)
+        out: list[tuple[str, Callable[[], Any], str]] = [
+            (title, partial(app.open_service, name), f"{key.upper()} or {key[1:]}")
+            for name, key, title, _ in SERVICES]
+        out += [("Lock the till", app.action_lock, "Ctrl+L"),
+                ("Log out", app.action_logout, "F10")]
+        return out
+
+    async def discover(self) -> Hits:
+        for title, run, help_text in self._entries():
+            yield DiscoveryHit(title, run, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, run, help_text in self._entries():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), run, help=help_text)
+
+
+class TillApp(App[int]):
+    CSS_PATH = "till.tcss"
+    TITLE = "Till"
+    COMMANDS = App.COMMANDS | {TillCommands}
+    BINDINGS = [
+        Binding("ctrl+l", "lock", "Lock", show=False),
+        Binding("f10", "logout", "Log out", show=False),
+    ]
+
+    status_view: reactive[StatusView] = reactive(StatusView, always_update=True)
+
+    def __init__(self, agent: Any, cashiers: Cashiers, *, printer: ReceiptDesk | None = None,
+                 clock: Callable[[], float] = time.time, run_forwarder: bool = True,
+                 cursor_blink: bool = True, status_interval: float = 1.0,
+                 idle_clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.agent = agent
+        self.cfg: AgentConfig = agent.config
+        self.cashiers = cashiers
+        self.printer: ReceiptDesk = printer or NoPrinter()
+        self.clock = clock
+        self.idle_clock = idle_clock
+        self.cursor_blink = cursor_blink
+        self.status_interval = status_interval
+        self.run_forwarder = run_forwarder
+        self.cashier: Cashier | None = None
+        self.locked = False
+        self.last_activity = idle_clock()
+        self.forwarder_mode = "off"   # ui | service | off
+        self._stop = asyncio.Event()
+        self._background: list[asyncio.Task[Any]] = []
+        self._inflight: set[asyncio.Future[Any]] = set()
+        self._latencies: deque[float] = deque(maxlen=40)
+        self._depths: deque[float] = deque(maxlen=240)
+        self._last_answer_at: float | None = None
+        self._printer_state: tuple[bool, str] = (True, "printer: -")
+
+    # -- the core, shielded -------------------------------------------------------------------
+
+    async def core(self, work: Awaitable[T]) -> T:
+        """Await a core call so that closing its screen (or the app) cannot cut it in half."""
+        task = asyncio.ensure_future(work)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        return await asyncio.shield(task)
+
+    @property
+    def cashier_id(self) -> str:
+        return self.cashier.id if self.cashier else ""
+
+    @property
+    def symbol(self) -> str:
+        return self.cfg.terminal.currency_symbol
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        from terminal_agent.ui.screens.home import HomeScreen
+
+        await self.push_screen(HomeScreen())
+        await self._start_forwarder()
+        self.show_login()
+        await self.refresh_status()
+        self.set_interval(self.status_interval, self.tick)
+
+    async def _start_forwarder(self) -> None:
+        if not self.run_forwarder:
+            self.forwarder_mode = "service" if self.agent.lock.held_elsewhere() else "off"
+            return
+        if not self.agent.lock.acquire():
+            self.forwarder_mode = "service"
+            return
+        self.forwarder_mode = "ui"
+        await self.core(self.agent.recovery.run())
+        from terminal_agent.core.service import housekeeping
+
+        self._background = [
+            asyncio.create_task(self.agent.forwarder.run(self._stop), name="forwarder"),
+            asyncio.create_task(housekeeping(self.agent, self._stop), name="housekeeping"),
+        ]
+
+    async def shutdown(self) -> None:
+        """Stop the in-process forwarder (finishing its batch) and wait for core calls."""
+        self._stop.set()
+        if self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+            self._background = []
+        if self.forwarder_mode == "ui":
+            self.agent.lock.release()
+            self.forwarder_mode = "off"
+
+    # -- session: login, idle lock, log out ---------------------------------------------------
+
+    def show_login(self, *, lock: bool = False) -> None:
+        from terminal_agent.ui.screens.login import LoginScreen
+
+        self.locked = lock
+        self.push_screen(LoginScreen(lock_for=self.cashier if lock else None),
+                         callback=self._logged_in)
+
+    async def _logged_in(self, done: LoggedIn | None) -> None:
+        if done is None:
+            return
+        previous = self.cashier
+        self.cashier = done.cashier
+        self.locked = False
+        self.last_activity = self.idle_clock()
+        if previous is not None and previous.id != done.cashier.id:
+            await self.go_home()
+        await self.refresh_status()
+        if not done.unlocked:
+            await self.offer_pending_decisions()
+
+    async def offer_pending_decisions(self) -> None:
+        """Approved but not tendered (found at start-up or left by a locked session)."""
+        waiting = await self.core(self.agent.journal.in_states({State.APPROVED}))
+        if waiting:
+            from terminal_agent.ui.screens.pending import PendingScreen
+
+            await self.push_screen(PendingScreen(waiting))
+
+    async def go_home(self) -> None:
+        from terminal_agent.ui.screens.home import HomeScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+
+    def action_lock(self) -> None:
+        if self.cashier is not None and not self.locked:
+            self.show_login(lock=True)
+
+    async def action_logout(self) -> None:
+        if self.cashier is None or self.locked:
+            return
+        await self.go_home()
+        self.cashier = None
+        await self.refresh_status()
+        self.show_login()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self.last_activity = self.idle_clock()
+        await super().on_event(event)
+
+    # -- services -----------------------------------------------------------------------------
+
+    def open_service(self, name: str) -> None:
+        if self.cashier is None or self.locked:
+            return
+        from terminal_agent.ui.screens import screen_for
+
+        supervisor_only = {n: s for n, _, _, s in SERVICES}.get(name, False)
+        if supervisor_only and not self.cashier.is_supervisor:
+            from terminal_agent.ui.screens.modals import SupervisorModal
+
+            def authorised(supervisor: Cashier | None) -> None:
+                if supervisor is not None:
+                    self.push_screen(screen_for(name, supervisor=supervisor))
+
+            self.push_screen(SupervisorModal(f"open the {name}", subject=name),
+                             callback=authorised)
+            return
+        self.push_screen(screen_for(name, supervisor=self.cashier
+                                    if self.cashier.is_supervisor else None))
+
+    # -- status bar -----------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        await self.refresh_status()
+        idle = self.cfg.ui.idle_lock_seconds
+        if (self.cashier is not None and not self.locked and idle > 0
+                and self.idle_clock() - self.last_activity >= idle):
+            self.action_lock()
+
+    async def refresh_status(self) -> None:
+        try:
+            snap = await self.agent.status()
+            self._printer_state = await self.printer.status()
+        except Exception as exc:  # the status bar must never take the till down
+            log.warning("status refresh failed: %s", exc)
+            return
+        self.status_view = self.build_view(snap)
+
+    def build_view(self, snap: Any) -> StatusView:
+        sw = self.agent.switch
+        if sw.last_answer_at is not None and sw.last_answer_at != self._last_answer_at:
+            self._last_answer_at = sw.last_answer_at
+            if sw.last_latency is not None:
+                self._latencies.append(sw.last_latency * 1000)
+        if sw.last_error:
+            switch_text, switch_ok = f"switch: no answer ({sw.last_error})", False
+        elif sw.last_status is None:
+            switch_text, switch_ok = "switch: not asked yet", None
+        else:
+            ms = (sw.last_latency or 0) * 1000
+            switch_text = f"switch: {sw.last_status} in {ms:.0f} ms"
+            switch_ok = sw.last_status < 500
+        box = snap.outbox
+        self._depths.append(float(box.pending))
+        age = snap.oldest_pending_age
+        outbox_text = f"outbox: {box.pending} pending, {box.parked} parked"
+        if box.pending:
+            outbox_text += f", oldest {age_text(age)}"
+        alarm = box.parked > 0 or (age is not None and age > 300)
+        forwarder_text, forwarder_ok = {
+            "ui": ("forwarder: in UI (service not running)", True),
+            "service": ("forwarder: service running", True),
+            "off": ("forwarder: NOT running (advices wait)", False),
+        }[self.forwarder_mode]
+        ok, printer_text = self._printer_state
+        who = "not logged in"
+        if self.cashier is not None:
+            who = f"{self.cashier.label} {self.cashier.role.value}"
+            if self.locked:
+                who += " (locked)"
+        return StatusView(
+            switch_text=switch_text, switch_ok=switch_ok, latencies_ms=tuple(self._latencies),
+            outbox_text=outbox_text, outbox_alarm=alarm, outbox_depths=tuple(self._depths),
+            printer_text=printer_text if printer_text.startswith("printer") else
+            f"printer: {printer_text}", printer_ok=ok, forwarder_text=forwarder_text,
+            forwarder_ok=forwarder_ok, cashier_text=who,
+            clock_text=clock_text(self.clock(), "%Y-%m-%d %H:%M:%S"))
+
+    def reset_status_history(self) -> None:
+        """Forget the sparklines' history (for screenshots that must not depend on timing)."""
+        self._latencies.clear()
+        self._depths.clear()
+
+
+def install_screen_hooks(screen: Screen[Any]) -> None:  # pragma: no cover - placeholder
+    return None
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+async def serve(cfg: AgentConfig, *, printer: ReceiptDesk | None = None,
+                password: str | None = None, prepare: Callable[[Cashiers], Awaitable[None]]
+                | None = None) -> int:
+    """Open the agent, run the UI until the cashier quits, then close everything in order."""
+    from terminal_agent.core.agent import Agent
+
+    async with Agent.open(cfg, password=password) as agent:
+        cashiers = Cashiers(agent.store, cfg.ui)
+        if prepare is not None:
+            await prepare(cashiers)
+        desk = printer or open_desk(cfg, agent)
+        app = TillApp(agent, cashiers, printer=desk)
+        try:
+            await app.run_async()
+        finally:
+            await app.shutdown()
+            close = getattr(desk, "aclose", None)
+            if close is not None:
+                await close()
+    return 0
+
+
+def open_desk(cfg: AgentConfig, agent: Any) -> ReceiptDesk:
+    """The receipt printer of the configuration, behind the UI's small interface."""
+    try:
+        from terminal_agent.ui.desk import CoreDesk
+    except ImportError:  # the print queue is not installed in this build
+        return NoPrinter()
+    return CoreDesk.open(cfg, agent)
+
+
+def run_ui(args: argparse.Namespace) -> int:
+    """`terminal-agent ui --config FILE`."""
+    from terminal_agent import config as config_mod
+    from terminal_agent.security import check_agent_security
+
+    cfg = config_mod.load(args.config)
+    check_agent_security(cfg)
+    return asyncio.run(serve(cfg))
+
+
+def run_demo_ui(cfg: AgentConfig, state_dir: Path) -> int:
+    """`terminal-agent demo`: demo cashier 1001/1234 and supervisor 9001/9999, forwarder in UI."""
+    from terminal_agent.demo import DEMO_CASHIER, DEMO_SUPERVISOR
+
+    async def accounts(cashiers: Cashiers) -> None:
+        for cashier_id, pin, role, name in (DEMO_CASHIER, DEMO_SUPERVISOR):
+            await cashiers.ensure(cashier_id, pin, role=role, name=name)
+
+    code = asyncio.run(serve(cfg, password="", prepare=accounts))
+    print(f"Receipts previewed in {state_dir / 'receipts'}")
+    return code

@@ -1,0 +1,52 @@
+"""Small messages passed between the app and its screens (one module, dataclasses only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from terminal_agent.core.cashiers import Cashier
+from terminal_agent.core.flows.base import FlowResult
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What the status bar shows, refreshed by the app about once a second."""
+
+    switch_text: str = "switch: not asked yet"
+    switch_ok: bool | None = None
+    latencies_ms: tuple[float, ...] = ()
+    outbox_text: str = "outbox: -"
+    outbox_alarm: bool = False
+    outbox_depths: tuple[float, ...] = ()
+    printer_text: str = "printer: -"
+    printer_ok: bool = True
+    forwarder_text: str = "forwarder: -"
+    forwarder_ok: bool = True
+    cashier_text: str = "not logged in"
+    clock_text: str = ""
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    cashier: Cashier
+    unlocked: bool = False  # True when the idle lock was lifted (same session goes on)
+
+
+@dataclass(frozen=True)
+class SaleOutcome:
+    """A finished (or pending) transaction to put in front of the cashier."""
+
+    result: FlowResult
+    title: str = ""
+    printed: bool = False
+    receipt: str = ""          # where the receipt went (preview file) or why it did not print
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Authorised:
+    """A supervisor's PIN was accepted for one action."""
+
+    supervisor: Cashier
+    action: str
+    subject: str = ""

@@ -1,0 +1,47 @@
+"""What the UI needs from the receipt printer, as one small interface.
+
+The durable print queue and the receipt layouts live in ``terminal_agent.core.printing`` and
+``terminal_agent.receipts``; the app receives a ``ReceiptDesk`` in its constructor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from terminal_agent.core.flows.base import FlowResult
+
+
+@dataclass(frozen=True)
+class PrintReport:
+    printed: bool
+    message: str          # one sentence for the cashier ("Receipt printed.", "Out of paper ...")
+    where: str = ""       # preview file, when the printer is preview://
+
+
+class ReceiptDesk(Protocol):
+    async def print_result(self, result: FlowResult, cashier: str) -> PrintReport: ...
+
+    async def reprint(self, reference: str, cashier: str,
+                      authorised_by: str | None = None) -> PrintReport: ...
+
+    async def print_report(self, lines: list[tuple[str, str]], cashier: str) -> PrintReport: ...
+
+    async def status(self) -> tuple[bool, str]: ...
+
+
+class NoPrinter:
+    """No printer configured: the cashier is told, nothing is printed."""
+
+    async def print_result(self, result: FlowResult, cashier: str) -> PrintReport:
+        return PrintReport(False, "No printer is configured: write the details down.")
+
+    async def reprint(self, reference: str, cashier: str,
+                      authorised_by: str | None = None) -> PrintReport:
+        return PrintReport(False, "No printer is configured.")
+
+    async def print_report(self, lines: list[tuple[str, str]], cashier: str) -> PrintReport:
+        return PrintReport(False, "No printer is configured.")
+
+    async def status(self) -> tuple[bool, str]:
+        return False, "no printer"

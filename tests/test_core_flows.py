@@ -1,0 +1,250 @@
+"""Core decisions against an in-memory switch: write-ahead, advices, forwarder, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from terminal_agent.core.agent import Agent
+from terminal_agent.core.forwarder import ForwarderLock
+from terminal_agent.core.outbox import AdviceKind, RowState
+from terminal_agent.core.states import State
+from terminal_agent.errors import StoreFull, ValidationError
+from terminal_agent.protocol.airtime import Product
+from terminal_agent.protocol.operations import Op
+
+from .conftest import make_config
+from .mockswitch import MockSwitch, error
+
+PRODUCT = Product(product_id="VODA10", name="Vodacom R10")
+TOPUP = Product(product_id="MTNDT", name="MTN top-up", is_direct_topup=True)
+
+
+@pytest.fixture
+def switch() -> MockSwitch:
+    return MockSwitch()
+
+
+@pytest.fixture
+async def agent(tmp_path, switch):
+    cfg = make_config(tmp_path, extra="")
+    async with Agent.open(cfg, password="pw", transport=switch.transport()) as a:
+        yield a
+
+
+async def drain(agent: Agent, rounds: int = 50) -> None:
+    for _ in range(rounds):
+        if not await agent.forwarder.run_once():
+            counts = await agent.outbox.counts()
+            if counts.pending == 0:
+                return
+            await asyncio.sleep(0.02)
+
+
+async def test_voucher_sale_tender_confirms(agent, switch):
+    result = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    assert result.verdict == "approved" and result.data["pin"] == "1234567890123456"
+    txn = await agent.journal.get(result.txn_id)
+    assert txn.state == State.APPROVED and txn.decision_deadline is not None
+    # the reversal was written before the request went out, and is held
+    rows = await agent.outbox.for_txn(result.txn_id)
+    assert [(r.kind, r.state) for r in rows] == [("reversal", RowState.HELD)]
+    await agent.vouchers.tender(result.txn_id, "c1")
+    await drain(agent)
+    assert (await agent.journal.get(result.txn_id)).state == State.CONFIRMED
+    confirmation = switch.sent(Op.VOUCHER_CONFIRM)[0].json()
+    assert confirmation["requestId"] == result.txn_id
+    assert "pin" not in confirmation.get("voucher", {})
+    assert confirmation["tenders"][0]["amount"]["amount"] == 1000
+    assert not switch.sent(Op.VOUCHER_REVERSE)
+
+
+async def test_cancelled_tender_reverses_with_cancelled(agent, switch):
+    result = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    cancelled = await agent.vouchers.cancel(result.txn_id, "c1")
+    assert "reversed" in cancelled.message
+    await drain(agent)
+    assert (await agent.journal.get(result.txn_id)).state == State.REVERSED
+    reversal = switch.sent(Op.VOUCHER_REVERSE)[0].json()
+    assert reversal["reversalReason"] == "CANCELLED" and reversal["requestId"] == result.txn_id
+    assert not switch.sent(Op.VOUCHER_CONFIRM)
+
+
+@pytest.mark.parametrize("answer", [(500, b"boom"), (504, error("UPSTREAM_UNAVAILABLE")),
+                                    httpx.ReadTimeout("slow"), (201, b"{not json")])
+async def test_no_definite_answer_reverses(agent, switch, answer):
+    switch.answer(Op.VOUCHER_PROVISION, answer)
+    result = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    assert result.verdict == "unknown" and "Do not hand over" in result.message
+    await drain(agent)
+    assert (await agent.journal.get(result.txn_id)).state == State.REVERSED
+    assert switch.sent(Op.VOUCHER_REVERSE)[0].json()["reversalReason"] == "TIMEOUT"
+
+
+async def test_decline_needs_no_advice(agent, switch):
+    switch.answer(Op.VOUCHER_PROVISION, (400, error("OUT_OF_STOCK")))
+    result = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    assert result.verdict == "declined" and "out of stock" in result.message
+    assert (await agent.outbox.counts()).pending == 0
+    assert [r.state for r in await agent.outbox.for_txn(result.txn_id)] == [RowState.VOID]
+
+
+async def test_bad_amount_is_refused_before_anything_is_stored(agent, switch):
+    with pytest.raises(ValidationError):
+        await agent.vouchers.sell(PRODUCT, 0, cashier="c1")
+    assert switch.seen == [] and await agent.journal.history() == []
+
+
+async def test_advice_retried_with_identical_id_and_body(agent, switch):
+    switch.answer(Op.VOUCHER_REVERSE, (503, b"busy"), httpx.ConnectError("down"), (202, {}))
+    switch.answer(Op.VOUCHER_PROVISION, (504, b""))
+    result = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    await drain(agent)
+    sent = switch.sent(Op.VOUCHER_REVERSE)
+    assert len(sent) == 3 and len({s.body for s in sent}) == 1 and len({s.path for s in sent}) == 1
+    assert (await agent.journal.get(result.txn_id)).state == State.REVERSED
+
+
+async def test_reversal_404_counts_as_done_and_duplicate_as_delivered(agent, switch):
+    switch.answer(Op.VOUCHER_PROVISION, (504, b""), (504, b""))
+    switch.answer(Op.VOUCHER_REVERSE, (404, error("UNABLE_TO_LOCATE_RECORD")),
+                  (400, error("DUPLICATE_RECORD")))
+    a = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    b = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    await drain(agent)
+    assert (await agent.journal.get(a.txn_id)).state == State.REVERSED
+    assert (await agent.journal.get(b.txn_id)).state == State.REVERSED
+
+
+async def test_confirmation_404_is_a_failed_confirmation(agent, switch):
+    switch.answer(Op.VOUCHER_CONFIRM, (404, error("UNABLE_TO_LOCATE_RECORD")))
+    result = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    await agent.vouchers.tender(result.txn_id, "c1")
+    await drain(agent)
+    assert (await agent.journal.get(result.txn_id)).state == State.CONFIRM_FAILED
+    assert (await agent.outbox.counts()).parked == 1
+
+
+async def test_format_error_parks_and_auth_failures_park_after_limit(agent, switch):
+    switch.answer(Op.VOUCHER_PROVISION, (504, b""), (504, b""))
+    switch.answer(Op.VOUCHER_REVERSE, (400, error("FORMAT_ERROR")), *[(401, b"")] * 5)
+    first = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    second = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    await drain(agent, rounds=200)
+    counts = await agent.outbox.counts()
+    assert counts.parked == 2 and counts.pending == 0
+    assert len(switch.sent(Op.VOUCHER_REVERSE)) == 1 + 5
+    for txn_id in (first.txn_id, second.txn_id):
+        assert (await agent.journal.get(txn_id)).state == State.REVERSING
+    # a supervisor's "retry now" puts a parked advice back in the queue
+    parked = await agent.outbox.rows((RowState.PARKED,))
+    assert await agent.outbox.retry_now(parked[0].id)
+    await drain(agent)
+    assert (await agent.outbox.counts()).parked == 1
+
+
+async def test_topup_unknown_goes_to_status_lookups_never_reversal(agent, switch):
+    switch.answer(Op.PURCHASE, httpx.ReadTimeout("slow"))
+    switch.answer(Op.PURCHASE_STATUS, (400, error("OUTCOME_UNKNOWN")), (504, b""),
+                  lambda sw: (200, sw.sent(Op.PURCHASE)[0].json()))
+    result = await agent.topups.purchase(TOPUP, "082 123 4567", 2900, cashier="c1")
+    assert result.verdict == "pending" and result.state == State.STATUS_PENDING
+    await drain(agent, rounds=200)
+    assert (await agent.journal.get(result.txn_id)).state == State.COMPLETED
+    assert len(switch.sent(Op.PURCHASE_STATUS)) == 3
+    assert switch.sent(Op.PURCHASE_STATUS)[0].query == {"originalMsgId": result.txn_id}
+    assert not switch.sent(Op.PURCHASE_REVERSE)
+
+
+async def test_topup_decline_means_refund_due(agent, switch):
+    switch.answer(Op.PURCHASE, (400, error("INVALID_MSISDN")))
+    result = await agent.topups.purchase(TOPUP, "0821234567", 2900, cashier="c1")
+    assert result.state == State.REFUND_DUE and "Refund" in result.message
+    done = await agent.topups.refunded(result.txn_id, "c1")
+    assert done.state == State.REFUNDED
+
+
+async def test_topup_tender_is_recorded_before_the_purchase(agent, switch):
+    switch.answer(Op.PURCHASE, lambda sw: (201, sw.seen[-1].json()))
+    seen_state = {}
+
+    orig = switch._handle
+
+    def spy(request):
+        if request.url.path.endswith("/purchases"):
+            import sqlite3
+
+            con = sqlite3.connect(agent.store.path)
+            seen_state["state"] = con.execute("SELECT state FROM transactions").fetchone()[0]
+            con.close()
+        return orig(request)
+
+    switch._handle = spy  # type: ignore[method-assign]
+    async with Agent.open(agent.config, password="pw",
+                          transport=httpx.MockTransport(spy)) as other:
+        await other.topups.purchase(TOPUP, "0821234567", 2900, cashier="c1")
+    assert seen_state["state"] == State.TENDER_TAKEN
+
+
+async def test_advices_of_one_transaction_go_in_order(agent, switch):
+    # the first advice is refused twice; the second must wait for it
+    result = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    await agent.vouchers.tender(result.txn_id, "c1")
+    txn = await agent.journal.get(result.txn_id)
+    async with agent.store.transaction() as db:
+        await agent.outbox.add(db, id="00000000-0000-4000-8000-000000000001", txn_id=txn.id,
+                               kind=AdviceKind.STATUS, op=Op.PURCHASE_STATUS.value, method="GET",
+                               path="/airtime/v5/purchases/status",
+                               query={"originalMsgId": txn.id})
+    switch.answer(Op.VOUCHER_CONFIRM, (503, b""), (503, b""), (202, {}))
+    await drain(agent, rounds=200)
+    ops = [s.op for s in switch.seen if s.op != Op.VOUCHER_PROVISION]
+    assert ops == [Op.VOUCHER_CONFIRM] * 3 + [Op.PURCHASE_STATUS]
+
+
+async def test_recovery_releases_reversals_and_lookups(tmp_path, switch):
+    cfg = make_config(tmp_path)
+    switch.answer(Op.VOUCHER_PROVISION, httpx.ReadTimeout("x"))
+    async with Agent.open(cfg, password="", transport=switch.transport()) as agent:
+        sale = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+        # simulate a crash right after the write-ahead commit: put it back to PREPARED
+        async with agent.store.transaction() as db:
+            await db.execute("UPDATE transactions SET state='PREPARED' WHERE id=?", (sale.txn_id,))
+            await db.execute("UPDATE outbox SET state='held' WHERE txn_id=?", (sale.txn_id,))
+        approved = await agent.vouchers.sell(PRODUCT, 500, cashier="c1")
+        async with agent.store.transaction() as db:
+            await db.execute("UPDATE transactions SET decision_deadline=0 WHERE id=?",
+                             (approved.txn_id,))
+    async with Agent.open(cfg, password="", transport=switch.transport()) as agent:
+        report = await agent.recovery.run()
+        assert report.reversed == [sale.txn_id] and report.expired == [approved.txn_id]
+        await drain(agent)
+        assert (await agent.journal.get(sale.txn_id)).state == State.REVERSED
+        assert (await agent.journal.get(approved.txn_id)).state == State.REVERSED
+
+
+async def test_one_forwarder_per_database(tmp_path):
+    a, b = ForwarderLock(tmp_path / "x.db"), ForwarderLock(tmp_path / "x.db")
+    assert a.acquire()
+    assert not b.acquire() and b.held_elsewhere()
+    a.release()
+    assert b.acquire()
+    b.release()
+
+
+async def test_full_disk_refuses_new_sales_and_keeps_stored_ones(agent, switch):
+    first = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    await agent.store.set_page_limit(await agent.store.page_count())
+    with pytest.raises(StoreFull):
+        for _ in range(200):
+            await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    sent_before = len(switch.sent(Op.VOUCHER_PROVISION))
+    # nothing was sent for the refused sale; the stored one is intact and can still be tendered
+    assert (await agent.journal.get(first.txn_id)).state == State.APPROVED
+    await agent.store.set_page_limit(1_000_000)
+    await agent.vouchers.tender(first.txn_id, "c1")
+    await drain(agent)
+    assert (await agent.journal.get(first.txn_id)).state == State.CONFIRMED
+    assert len(switch.sent(Op.VOUCHER_PROVISION)) == sent_before

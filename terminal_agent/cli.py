@@ -83,7 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _resolve(args.handler)(args)
     except AgentError as exc:
-        print(f"terminal-agent: {exc}", file=sys.stderr)
+        from terminal_agent.logs import mask
+
+        print(f"terminal-agent: {mask(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

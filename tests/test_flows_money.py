@@ -3,6 +3,7 @@ admin requests; timeouts come from the simulator's fault injection."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -52,7 +53,8 @@ class Harness:
         self.money = agent.money
 
     def fault(self, **spec: Any) -> None:
-        httpx.post(self.url + "/_sim/faults", json=spec).raise_for_status()
+        response = httpx.post(self.url + "/_sim/faults", json=spec)
+        assert response.status_code < 300, response.text
 
     def ledger(self, txn_id: str) -> dict[str, Any]:
         data = httpx.get(self.url + "/_sim/ledger").json()
@@ -68,26 +70,19 @@ class Harness:
             counts = await self.agent.outbox.counts()
             if counts.pending == 0:
                 return
-            await _sleep(0.01)
+            await asyncio.sleep(0.01)
         raise AssertionError("the outbox did not drain")
 
     async def state(self, txn_id: str) -> State:
         return (await self.agent.journal.get(txn_id)).state
 
 
-async def _sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
-
-
 async def open_harness(sim: SimServer, cfg: AgentConfig) -> AsyncIterator[Harness]:
-    httpx.post(sim.url + "/_sim/reset").raise_for_status()
-    httpx.delete(sim.url + "/_sim/faults").raise_for_status()
+    sim.reset()
     async with Agent.open(cfg, password="") as agent:
         agent.money.resend_pause = agent.money.payouts.resend_pause = 0.0
         yield Harness(agent, sim.url)
-    httpx.delete(sim.url + "/_sim/faults").raise_for_status()
+    sim.clear_faults()
 
 
 @pytest.fixture
@@ -108,6 +103,7 @@ async def test_order_approved_then_cash_then_confirmed(h: Harness) -> None:
     result = await send(h)
     assert result.approved and result.state == State.APPROVED
     assert result.data["order_redeem_ref"] and result.data["total"] == 21500
+    assert result.data["recipient_name"] == "Tendai Moyo"
     txn = await h.agent.journal.get(result.txn_id)
     assert txn.decision_deadline is not None          # not tendered in time → reversed
     tendered = await h.money.tender(result.txn_id, "alice")

@@ -3,6 +3,7 @@ and dual messaging per provider, declines, timeouts and 5xx answers reversed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -41,15 +42,14 @@ class Harness:
         self.suv = agent.suv
 
     def fault(self, **spec: Any) -> None:
-        httpx.post(self.url + "/_sim/faults", json=spec).raise_for_status()
+        response = httpx.post(self.url + "/_sim/faults", json=spec)
+        assert response.status_code < 300, response.text
 
     def ledger(self, txn_id: str) -> dict[str, Any]:
         data = httpx.get(self.url + "/_sim/ledger").json()
         return next(o for o in data["originals"] if o["id"] == txn_id)
 
     async def drain(self) -> None:
-        import asyncio
-
         for _ in range(200):
             await self.agent.forwarder.run_once()
             if (await self.agent.outbox.counts()).pending == 0:
@@ -63,13 +63,12 @@ class Harness:
 
 @pytest.fixture
 async def h(sim: SimServer, tmp_path: Path) -> AsyncIterator[Harness]:
-    httpx.post(sim.url + "/_sim/reset").raise_for_status()
-    httpx.delete(sim.url + "/_sim/faults").raise_for_status()
+    sim.reset()
     cfg = make_config(tmp_path, sim.url, extra=PROVIDERS, read_timeout=0.5)
     async with Agent.open(cfg, password="") as agent:
         agent.suv.resend_pause = 0.0
         yield Harness(agent, sim.url)
-    httpx.delete(sim.url + "/_sim/faults").raise_for_status()
+    sim.clear_faults()
 
 
 async def test_lookup_shows_value_and_masks_the_code(h: Harness) -> None:
@@ -96,7 +95,7 @@ async def test_single_messaging_completes_at_approval(h: Harness) -> None:
     assert result.approved and result.state == State.COMPLETED
     assert result.data == {"code_masked": "**5000", "code_last4": "5000",
                            "dual_messaging": False, "provider": "stellr",
-                           "amount_redeemed": 3000}
+                           "amount_redeemed": 3000, "balance_after": 2000}
     rows = await h.agent.outbox.for_txn(result.txn_id)
     assert [r.state for r in rows] == [RowState.VOID]   # the held reversal, never sent
     await h.drain()
@@ -134,7 +133,7 @@ async def test_cancelled_sale_reverses_and_gives_the_value_back(h: Harness) -> N
 async def test_decline_needs_no_advice(h: Harness) -> None:
     result = await h.suv.redeem("DV5000", 6000, "alice")  # more than the balance
     assert result.verdict == "declined" and result.state == State.DECLINED
-    assert result.error_type == "INSUFFICIENT_AMOUNT"
+    assert result.error_type == "INSUFFICIENT_AMOUNT" and "balance is too low" in result.message
     assert [r.state for r in await h.agent.outbox.for_txn(result.txn_id)] == [RowState.VOID]
     assert h.ledger(result.txn_id)["final"] == "declined"
 

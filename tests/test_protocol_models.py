@@ -13,10 +13,9 @@ from terminal_agent.config import TerminalConfig
 from terminal_agent.errors import AgentError, ValidationError
 from terminal_agent.protocol import airtime as at
 from terminal_agent.protocol import builders as b
-from terminal_agent.protocol import codec
+from terminal_agent.protocol import codec, suv
 from terminal_agent.protocol import common as cm
 from terminal_agent.protocol import moneytransfer as mt
-from terminal_agent.protocol import suv
 from terminal_agent.protocol.operations import Op
 
 ID = "3f0c8a52-6f0e-4c1e-9a57-1b2c3d4e5f60"
@@ -365,7 +364,8 @@ def test_exchange_rate_reads_both_shapes() -> None:
     nested = b'{"exchangeRate": {"rate": 0.055, "fromCurrency": "710", "toCurrency": "840"}}'
     bare = b'{"rate": 0.055, "fromCurrency": "710", "toCurrency": "840"}'
     for data in (nested, bare):
-        rate = codec.decode(mt.MoneyTransferExchangeRateResponse, data).resolved()
+        rate: cm.ExchangeRate | None = codec.decode(mt.MoneyTransferExchangeRateResponse,
+                                                     data).resolved()
         assert rate is not None and rate.to_currency == "840"
         assert rate.rate == pytest.approx(0.055)
     assert codec.decode(mt.MoneyTransferExchangeRateResponse, b"{}").resolved() is None
@@ -419,3 +419,11 @@ def test_validate_query() -> None:
             codec.validate_query(op, query)
         assert caught.value.field == field, (op, query)
     codec.validate_query(Op.PURCHASE_STATUS, {"purchaseReference": "r", "provider": "p"})
+
+
+def test_decimal_rate_is_sent_as_a_json_number() -> None:
+    from decimal import Decimal
+
+    msg = mt.MoneyTransferExchangeRateResponse(rate=Decimal("0.055"), from_currency="710",
+                                               to_currency="840")
+    assert json.loads(codec.encode(msg))["rate"] == 0.055

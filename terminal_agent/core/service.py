@@ -53,20 +53,6 @@ async def housekeeping(agent: Agent, stop: asyncio.Event, notify: object | None 
             pass
 
 
-async def watchdog(agent: Agent, notify: object, stop: asyncio.Event) -> None:
-    """Feed the systemd watchdog only while the forwarder loop is really beating."""
-    interval = notify.watchdog_interval()  # type: ignore[attr-defined]
-    if not interval:
-        return
-    while not stop.is_set():
-        if time.monotonic() - agent.forwarder.last_beat < 2 * interval:
-            notify.watchdog()  # type: ignore[attr-defined]
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass
-
-
 def describe(snap: StatusSnapshot) -> str:
     age = snap.oldest_pending_age
     age_txt = f", oldest {age:.0f}s" if age is not None else ""
@@ -75,7 +61,7 @@ def describe(snap: StatusSnapshot) -> str:
 
 
 async def forward(cfg: AgentConfig, *, stop: asyncio.Event | None = None) -> int:
-    from terminal_agent.sdnotify import Notifier
+    from terminal_agent.sdnotify import Notifier, WatchdogGuard
 
     notify = Notifier.from_env()
     stop = stop or asyncio.Event()
@@ -90,18 +76,20 @@ async def forward(cfg: AgentConfig, *, stop: asyncio.Event | None = None) -> int
             raise AlreadyRunning(f"another forwarder already serves {cfg.store.path}")
         try:
             agent.forwarder.stall_file = os.environ.get(STALL_ENV)
+            guard = WatchdogGuard(notify)
+            agent.forwarder.on_beat = guard.beat
             report = await agent.recovery.run()
             log.info("recovery: %d reversals queued, %d status lookups, %d awaiting decision",
                      len(report.reversed), len(report.status_lookups),
                      len(report.awaiting_decision))
             notify.ready()
             notify.status(describe(await agent.status()))
-            tasks = [asyncio.create_task(housekeeping(agent, stop, notify)),
-                     asyncio.create_task(watchdog(agent, notify, stop))]
-            await agent.forwarder.run(stop)
+            housework = asyncio.create_task(housekeeping(agent, stop, notify))
+            async with guard:
+                await agent.forwarder.run(stop)
             notify.stopping()
             stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(housework, return_exceptions=True)
         finally:
             agent.lock.release()
     return 0

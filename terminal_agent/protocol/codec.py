@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import msgspec
 
@@ -23,6 +23,7 @@ from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.rules import Rule
 
 T = TypeVar("T")
+_ENCODER = msgspec.json.Encoder(decimal_format="number")  # ExchangeRate.rate is a JSON number
 
 
 class DecodeError(AgentError):
@@ -32,7 +33,7 @@ class DecodeError(AgentError):
 def encode(msg: Any) -> bytes:
     """Strictly validated JSON bytes of ``msg`` (a model or a list of models)."""
     validate(msg)
-    return msgspec.json.encode(msg)
+    return _ENCODER.encode(msg)
 
 
 def validate(msg: Any) -> None:
@@ -41,9 +42,16 @@ def validate(msg: Any) -> None:
     _check_types(msg)
 
 
-def decode(model_type: type[T] | Any, data: bytes) -> T:
+@overload
+def decode(model_type: type[T], data: bytes) -> T: ...
+@overload
+def decode(model_type: Any, data: bytes) -> Any: ...
+
+
+def decode(model_type: Any, data: bytes) -> Any:
+    """Lenient read of a body as ``model_type`` (a model, or e.g. ``list[Product]``)."""
     try:
-        result: T = msgspec.json.decode(data, type=model_type, strict=False)
+        result = msgspec.json.decode(data, type=model_type, strict=False)
     except msgspec.DecodeError as exc:
         raise DecodeError(f"body is not valid JSON: {exc}") from exc
     except msgspec.ValidationError as exc:
@@ -52,13 +60,20 @@ def decode(model_type: type[T] | Any, data: bytes) -> T:
     return result
 
 
-def decode_strict(model_type: type[T] | Any, data: bytes) -> T:
+@overload
+def decode_strict(model_type: type[T], data: bytes) -> T: ...
+@overload
+def decode_strict(model_type: Any, data: bytes) -> Any: ...
+
+
+def decode_strict(model_type: Any, data: bytes) -> Any:
+    """Read a body as a server would: any broken rule raises ``ValidationError``."""
     try:
         raw = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise ValidationError("(body)", "is not valid JSON") from exc
     try:
-        msg: T = msgspec.convert(raw, model_type, strict=True)
+        msg = msgspec.convert(raw, model_type, strict=True)
     except msgspec.ValidationError as exc:
         raise ValidationError(*_explain(exc)) from exc
     _walk(msg, "")

@@ -1,7 +1,7 @@
 """Sample receipts, one per layout, with a pinned clock: the golden tests and the committed
 previews in ``docs/receipts/`` are both made from these.
 
-    python -m terminal_agent.receipts.samples docs/receipts
+    python -m terminal_agent.receipts.samples docs/receipts [--text]
 """
 
 from __future__ import annotations
@@ -103,8 +103,18 @@ def receipts() -> dict[str, Receipt]:
     return {name: layout(header(), slip) for name, slip in SLIPS.items()}
 
 
-def write(folder: Path, widths: tuple[int, ...] = WIDTHS) -> list[Path]:
-    """Every sample (and a reprint) as ``<name>-<columns>.png`` (and ``.txt``) in ``folder``."""
+TITLES = {
+    "voucher_sale": "Airtime voucher sale (PIN)", "topup": "Direct top-up",
+    "mt_send": "Money transfer: send", "mt_payout": "Money transfer: payout",
+    "suv_redeem": "Digital voucher redemption", "declined": "Declined",
+    "refund_due": "Refund due", "shift_report": "Shift / end-of-day report",
+    "voucher_sale_copy": "Reprint (COPY) of a voucher sale",
+}
+
+
+def write(folder: Path, widths: tuple[int, ...] = WIDTHS, *, text: bool = False) -> list[Path]:
+    """Every sample (and a reprint) as ``<name>-<columns>.png`` (and ``.txt`` if asked) in
+    ``folder``, with a ``README.md`` showing them side by side."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for columns in widths:
@@ -113,15 +123,40 @@ def write(folder: Path, widths: tuple[int, ...] = WIDTHS) -> list[Path]:
         for name, data in jobs.items():
             png = folder / f"{name}-{columns}.png"
             png.write_bytes(to_png(data, columns))
-            (folder / f"{name}-{columns}.txt").write_text(to_text(data, columns), encoding="utf-8")
             written.append(png)
+            if text:
+                (folder / f"{name}-{columns}.txt").write_text(to_text(data, columns),
+                                                              encoding="utf-8")
+    index = folder / "README.md"
+    index.write_text(_index(widths), encoding="utf-8")
+    written.append(index)
     return written
+
+
+def _index(widths: tuple[int, ...]) -> str:
+    head = " | ".join(f"{w} columns" for w in widths)
+    rows = [
+        "# Receipt previews",
+        "",
+        "What each receipt looks like on paper: 32 columns is 58 mm paper, 42 and 48 columns",
+        "are 80 mm. Drawn from the exact ESC/POS bytes the printer receives",
+        "(`terminal_agent.receipts.preview_png`); the same bytes are pinned by the golden tests",
+        "in `tests/golden/receipts/`. Regenerate with",
+        "`python -m terminal_agent.receipts.samples docs/receipts`.",
+        "",
+        f"| receipt | {head} |",
+        "|---|" + "---|" * len(widths),
+    ]
+    for name, title in TITLES.items():
+        cells = " | ".join(f"![{title}, {w} columns]({name}-{w}.png)" for w in widths)
+        rows.append(f"| {title} | {cells} |")
+    return "\n".join(rows) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0] if args else "docs/receipts")
-    for path in write(folder):
+    for path in write(folder, text="--text" in args):
         print(path)
     return 0
 

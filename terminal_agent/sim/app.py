@@ -44,6 +44,7 @@ from terminal_agent.sim.store import SimStore
 log = logging.getLogger("terminal_agent.sim")
 
 MAX_BODY = 1024 * 1024
+MAX_DRAIN = 64 * MAX_BODY
 JSON = "application/json"
 INTERFACES = {"/airtime/": "airtime", "/moneytransfer/": "moneytransfer", "/suv/": "suv"}
 SYSTEM_ERROR = {"airtime": "SYSTEM_MALFUNCTION", "moneytransfer": "SYSTEM_ERROR",
@@ -256,16 +257,22 @@ async def _drop(transport: Any, *, reset: bool) -> None:
 
 
 async def _read_body(request: Request) -> tuple[bytes, bool]:
+    """The body, or (b"", True) when it is over 1 MB. An oversized body is still read (and
+    dropped, up to 64 MB) so that the client gets the 413 instead of a reset connection."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+    if declared and declared.isdigit() and int(declared) > MAX_DRAIN:
         return b"", True
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
-            return b"", True
+            chunks.clear()
+            if size > MAX_DRAIN:
+                break
+            continue
         chunks.append(chunk)
-    return b"".join(chunks), False
+    return b"".join(chunks), size > MAX_BODY
 
 
 def _id_of(body: Any) -> str | None:

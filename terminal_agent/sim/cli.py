@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
+import signal
 import sys
+from types import FrameType
 
 from terminal_agent.sim.faults import FaultSpecError
 
@@ -31,8 +32,16 @@ def run(args: argparse.Namespace) -> int:
                             http="h11", lifespan="on", proxy_headers=False,
                             timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
-    server.run()  # installs SIGINT/SIGTERM handlers and returns after a clean stop
+    # uvicorn handles SIGINT/SIGTERM itself (graceful stop), then re-raises the signal to the
+    # handlers that were there before: make those quiet so a requested stop exits with 0.
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0 if server.started else 1
 
 
-__all__ = ["run", "json"]
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    """A stop signal after uvicorn already shut down: nothing left to do."""

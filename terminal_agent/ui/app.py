@@ -22,7 +22,6 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
-from textual.screen import Screen
 
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.cashiers import Cashier, Cashiers
@@ -99,11 +98,13 @@ class TillApp(App[int]):
         self.status_interval = status_interval
         self.run_forwarder = run_forwarder
         self.cashier: Cashier | None = None
+        self.snapshot: Any = None
         self.locked = False
         self.last_activity = idle_clock()
         self.forwarder_mode = "off"   # ui | service | off
         self._stop = asyncio.Event()
         self._background: list[asyncio.Task[Any]] = []
+        self._printing: asyncio.Task[Any] | None = None
         self._inflight: set[asyncio.Future[Any]] = set()
         self._latencies: deque[float] = deque(maxlen=40)
         self._depths: deque[float] = deque(maxlen=240)
@@ -134,6 +135,9 @@ class TillApp(App[int]):
 
         await self.push_screen(HomeScreen())
         await self._start_forwarder()
+        printing = getattr(self.printer, "run", None)
+        if printing is not None:
+            self._printing = asyncio.create_task(printing(), name="print-queue")
         self.show_login()
         await self.refresh_status()
         self.set_interval(self.status_interval, self.tick)
@@ -157,6 +161,9 @@ class TillApp(App[int]):
     async def shutdown(self) -> None:
         """Stop the in-process forwarder (finishing its batch) and wait for core calls."""
         self._stop.set()
+        if self._printing is not None:
+            self._printing.cancel()
+            self._printing = None
         if self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
         if self._background:
@@ -227,18 +234,29 @@ class TillApp(App[int]):
         from terminal_agent.ui.screens import screen_for
 
         supervisor_only = {n: s for n, _, _, s in SERVICES}.get(name, False)
-        if supervisor_only and not self.cashier.is_supervisor:
-            from terminal_agent.ui.screens.modals import SupervisorModal
-
-            def authorised(supervisor: Cashier | None) -> None:
-                if supervisor is not None:
-                    self.push_screen(screen_for(name, supervisor=supervisor))
-
-            self.push_screen(SupervisorModal(f"open the {name}", subject=name),
-                             callback=authorised)
+        if supervisor_only:
+            self.need_supervisor(f"open the {name}", name,
+                                 lambda sup: self.push_screen(screen_for(name, supervisor=sup)))
             return
-        self.push_screen(screen_for(name, supervisor=self.cashier
-                                    if self.cashier.is_supervisor else None))
+        self.push_screen(screen_for(name))
+
+    def need_supervisor(self, action: str, subject: str,
+                        then: Callable[[Cashier], Any]) -> None:
+        """Run ``then(supervisor)`` after a supervisor's PIN (or at once for a supervisor's own
+        session); audited either way."""
+        if self.cashier is not None and self.cashier.is_supervisor:
+            me = self.cashier
+            self.run_worker(self.core(self.cashiers.audit(me.id, "override", subject,
+                                                          f"{action} (own session)")))
+            then(me)
+            return
+        from terminal_agent.ui.screens.modals import SupervisorModal
+
+        def answered(supervisor: Cashier | None) -> None:
+            if supervisor is not None:
+                then(supervisor)
+
+        self.push_screen(SupervisorModal(action, subject=subject), callback=answered)
 
     # -- status bar -----------------------------------------------------------------------------
 
@@ -256,6 +274,7 @@ class TillApp(App[int]):
         except Exception as exc:  # the status bar must never take the till down
             log.warning("status refresh failed: %s", exc)
             return
+        self.snapshot = snap
         self.status_view = self.build_view(snap)
 
     def build_view(self, snap: Any) -> StatusView:
@@ -302,10 +321,6 @@ class TillApp(App[int]):
         """Forget the sparklines' history (for screenshots that must not depend on timing)."""
         self._latencies.clear()
         self._depths.clear()
-
-
-def install_screen_hooks(screen: Screen[Any]) -> None:  # pragma: no cover - placeholder
-    return None
 
 
 # -- commands ------------------------------------------------------------------------------------

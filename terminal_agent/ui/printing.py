@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from terminal_agent.core.flows.base import FlowResult
+from terminal_agent.receipts import ShiftReport
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class ReceiptDesk(Protocol):
     async def reprint(self, reference: str, cashier: str,
                       authorised_by: str | None = None) -> PrintReport: ...
 
-    async def print_report(self, lines: list[tuple[str, str]], cashier: str) -> PrintReport: ...
+    async def print_report(self, report: ShiftReport, cashier: str) -> PrintReport: ...
 
     async def status(self) -> tuple[bool, str]: ...
 
@@ -40,7 +41,7 @@ class NoPrinter:
                       authorised_by: str | None = None) -> PrintReport:
         return PrintReport(False, "No printer is configured.")
 
-    async def print_report(self, lines: list[tuple[str, str]], cashier: str) -> PrintReport:
+    async def print_report(self, report: ShiftReport, cashier: str) -> PrintReport:
         return PrintReport(False, "No printer is configured.")
 
     async def status(self) -> tuple[bool, str]:

@@ -127,7 +127,8 @@ async def ask(switch: SwitchClient, op: Op, message: Any = None, *,
 
 def _check_amount(name: str, amount: int, *, zero_ok: bool = False) -> None:
     if type(amount) is not int or amount < 0 or (amount == 0 and not zero_ok):
-        raise ValidationError(name, "must be a whole number of cents, more than zero")
+        least = "zero or more" if zero_ok else "more than zero"
+        raise ValidationError(name, f"must be a whole number of cents, {least}")
 
 
 def _retry_offer(txn: Txn) -> dict[str, Any]:
@@ -298,8 +299,8 @@ class MoneyTransfer(Flow):
                                                "fee), then record it.") -> FlowResult:
         data = order_details(response_of(txn))
         data.update(total=txn.amount + txn.fee, receiver_name=txn.detail.get("receiver_name"),
-                    retry_of=txn.retry_of)
-        if txn.state in (State.REVERSING, State.REVERSED) and outcome is not None:
+                    retry_of=txn.retry_of, **_party_names(txn))
+        if _reversed_unanswered(txn):
             data["retry"] = _retry_offer(txn)
         return _worded(self.result(txn, outcome, data=data, approved_message=approved_message))
 
@@ -423,10 +424,10 @@ class Payouts(Flow):
                   "receiver_name": receiver.name if receiver else "",
                   "order_ref_last4": request.order_redeem_ref[-4:]}
         fwd = self.ctx.config.forwarder
+        amount = request.amount.amount if request.amount else 0
         txn, outcome = await self._dual_message(
-            op, request, path=SPECS[op].render_path(), amount=request.amount.amount
-            if request.amount else 0, cashier=cashier, product=detail["receiver_name"] or None,
-            detail=detail, retry_of=retry_of,
+            op, request, path=SPECS[op].render_path(), amount=amount, cashier=cashier,
+            product=detail["receiver_name"] or None, detail=detail, retry_of=retry_of,
             deadline=fwd.approved_deadline_seconds if fwd.auto_reverse_payouts else None)
         return self.describe_payout(txn, outcome)
 
@@ -440,7 +441,7 @@ class Payouts(Flow):
         if response is not None:
             data.update(payout_amount=response.amount.amount, order_id=response.order_id,
                         slip_lines=_slip_lines(response))
-        if txn.state in (State.REVERSING, State.REVERSED) and outcome is not None:
+        if _reversed_unanswered(txn):
             data["retry"] = _retry_offer(txn)
         return _worded(self.result(txn, outcome, data=data, approved_message=approved_message))
 
@@ -471,7 +472,7 @@ async def _check_retryable(flow: Flow, txn: Txn) -> Txn:
     """Only a transaction reversed for want of an answer may be retried, and only once."""
     if txn.kind != flow.kind:
         raise FlowError(f"transaction {txn.reference} is a {txn.kind}, not a {flow.kind}")
-    if txn.state not in (State.REVERSING, State.REVERSED) or txn.response is not None:
+    if not _reversed_unanswered(txn):
         raise FlowError(f"transaction {txn.reference} is {txn.state}: only a transaction "
                         "reversed after no answer can be retried")
     row = await flow.store.fetchone(
@@ -479,6 +480,26 @@ async def _check_retryable(flow: Flow, txn: Txn) -> Txn:
     if row is not None:
         raise FlowError(f"transaction {txn.reference} was already retried as {row[0]}")
     return txn
+
+
+def _reversed_unanswered(txn: Txn) -> bool:
+    """Reversed because no definite answer came (a cancelled approval has its answer)."""
+    return txn.state in (State.REVERSING, State.REVERSED) and txn.response is None
+
+
+def _party_names(txn: Txn) -> dict[str, str | None]:
+    """Sender's and recipient's names for the slip (from the request; nothing secret)."""
+    try:
+        request = codec.decode(mt.MoneyTransferAuthRequest, txn.request)
+    except codec.DecodeError:
+        return {}
+
+    def name(person: mt.PersonalDetails | None) -> str | None:
+        parts = [person.first_name, person.last_name] if person else []
+        return " ".join(p for p in parts if p) or None
+
+    return {"sender_name": name(request.sender_details),
+            "recipient_name": name(request.recipient_details)}
 
 
 def _worded(result: FlowResult) -> FlowResult:

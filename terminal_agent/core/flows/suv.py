@@ -17,6 +17,7 @@ from typing import Any
 from terminal_agent.core.flows.base import Flow, FlowContext, FlowResult, response_of
 from terminal_agent.core.flows.money import RESEND_ATTEMPTS, RESEND_PAUSE, Answer, ask
 from terminal_agent.core.journal import Kind, Txn
+from terminal_agent.core.messages import decline_sentence
 from terminal_agent.core.states import State
 from terminal_agent.errors import ValidationError
 from terminal_agent.protocol import builders
@@ -25,6 +26,22 @@ from terminal_agent.protocol.common import Institution
 from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.outcome import Outcome, Verdict
 from terminal_agent.receipts.formatting import mask_code
+
+# SUV declines that the shared sentence table does not word yet.
+SUV_SENTENCES: dict[str, str] = {
+    "INSUFFICIENT_AMOUNT": "The voucher's balance is too low. Redeem a smaller amount.",
+    "VOUCHER_NOT_REDEEMABLE": "This voucher cannot be used (expired or not active). "
+                              "Ask for another payment.",
+    "VOUCHER_STATUS_UNKNOWN": "The issuer cannot say whether the voucher is valid. "
+                              "Ask for another payment.",
+    "REDEMPTION_ALREADY_REVERSED": "This redemption was already reversed. Start again.",
+    "DO_NOT_HONOUR": "The issuer declined the voucher. Ask for another payment.",
+    "INSUFFICIENT_FUNDS": "The issuer declined the voucher. Ask for another payment.",
+}
+
+
+def sentence(error_type: str | None) -> str:
+    return SUV_SENTENCES.get(error_type or "") or decline_sentence(error_type)
 
 
 def _code(text: str) -> str:
@@ -55,6 +72,8 @@ class VoucherRedemptions(Flow):
                            attempts=self.resend_attempts, pause=self.resend_pause,
                            what="voucher look-ups")
         data: dict[str, Any] = {"code_masked": mask_code(clean)}
+        if answer.verdict == "declined":
+            answer = dataclasses.replace(answer, message=sentence(answer.error_type))
         found: sv.VoucherLookupResponse | None = answer.value if answer.ok else None
         if found is not None:
             amounts = found.amounts
@@ -116,16 +135,20 @@ class VoucherRedemptions(Flow):
     def describe_txn(self, txn: Txn, outcome: Outcome | None, *,
                      approved_message: str | None = None) -> FlowResult:
         dual = bool(txn.detail.get("dual_messaging"))
+        response = response_of(txn)
         data: dict[str, Any] = {
             "code_masked": txn.detail.get("code_masked", ""),
             "code_last4": txn.detail.get("code_last4", ""), "dual_messaging": dual,
             "provider": txn.detail.get("provider"),
-            "amount_redeemed": redeemed_amount(response_of(txn), txn.amount)
-            if txn.response else 0}
+            "amount_redeemed": redeemed_amount(response, txn.amount) if response else 0,
+            "balance_after": balance_after(response)}
         message = approved_message or (
             "Voucher accepted. Complete the sale to confirm it." if dual and
             txn.state == State.APPROVED else "Voucher accepted as payment.")
-        return self.result(txn, outcome, data=data, approved_message=message)
+        result = self.result(txn, outcome, data=data, approved_message=message)
+        if result.verdict == "declined":
+            result = dataclasses.replace(result, message=sentence(result.error_type))
+        return result
 
 
 def redeemed_amount(response: Any, requested: int) -> int:
@@ -135,4 +158,11 @@ def redeemed_amount(response: Any, requested: int) -> int:
     return approved.amount if approved is not None else requested
 
 
-__all__ = ["VoucherRedemptions", "redeemed_amount"]
+def balance_after(response: Any) -> int | None:
+    """What is left on the voucher after the redemption, if the issuer says."""
+    amounts = getattr(response, "amounts", None)
+    left = amounts.balance_amount if amounts else None
+    return left.amount if left is not None else None
+
+
+__all__ = ["SUV_SENTENCES", "VoucherRedemptions", "redeemed_amount"]

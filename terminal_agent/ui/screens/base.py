@@ -1,0 +1,119 @@
+"""What every cashier screen shares: title, body, progress line, status bar, footer, and running
+core calls in workers with a progress message."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from terminal_agent.errors import AgentError, SwitchError
+from terminal_agent.ui.widgets import Progress, StatusBar
+
+if TYPE_CHECKING:
+    from terminal_agent.ui.app import TillApp
+
+log = logging.getLogger("terminal_agent.ui")
+T = TypeVar("T")
+
+
+def explain(exc: BaseException) -> str:
+    if isinstance(exc, SwitchError):
+        return f"Cannot reach the switch ({exc}). Try again in a moment."
+    if isinstance(exc, AgentError):
+        return str(exc)
+    return f"Something went wrong: {type(exc).__name__}. Call support if it happens again."
+
+
+class Working:
+    """Mixin: run one core call at a time in a worker, with a progress message."""
+
+    working = False
+
+    @property
+    def till(self) -> TillApp:
+        return self.app  # type: ignore[attr-defined, no-any-return]
+
+    def progress(self, message: str) -> None:
+        for widget in self.query(Progress):  # type: ignore[attr-defined]
+            widget.message = message
+
+    def say(self, message: str, tone: str = "bad") -> None:
+        for widget in self.query("#message"):  # type: ignore[attr-defined]
+            assert isinstance(widget, Static)
+            widget.update(message)
+            for name in ("ok", "bad", "warn", "info"):
+                widget.set_class(name == tone, name)
+
+    def run_core(self, work: Callable[[], Awaitable[T]], message: str,
+                 done: Callable[[T], Awaitable[None] | None],
+                 failed: Callable[[BaseException], Awaitable[None] | None] | None = None) -> bool:
+        """Start ``work()`` unless something is already running. ``done`` gets its result."""
+        if self.working:
+            return False
+        self.working = True
+        self.progress(message)
+        self.say("")
+
+        async def job() -> None:
+            try:
+                result = await self.till.core(work())
+            except Exception as exc:
+                log.warning("%s failed: %s", message, exc, exc_info=not isinstance(exc, AgentError))
+                self.working = False
+                self.progress("")
+                if failed is not None:
+                    again = failed(exc)
+                    if again is not None:
+                        await again
+                else:
+                    self.say(explain(exc))
+                return
+            self.working = False
+            self.progress("")
+            after = done(result)
+            if after is not None:
+                await after
+
+        self.run_worker(job(), group="core")  # type: ignore[attr-defined]
+        return True
+
+
+class TillScreen(Working, Screen[Any]):
+    """A full screen: title, body, message line, progress, status bar, footer keys."""
+
+    TITLE_TEXT = ""
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.TITLE_TEXT, classes="screen-title", id="title")
+        with Vertical(classes="body", id="body"):
+            yield from self.body()
+        yield Static("", id="message")
+        yield Progress()
+        yield StatusBar()
+        yield Footer()
+
+    def body(self) -> Iterable[Widget]:
+        return ()
+
+    def action_back(self) -> None:
+        if not self.working:
+            self.dismiss(None)
+
+    def set_title(self, text: str) -> None:
+        self.query_one("#title", Static).update(text)
+
+    async def done_then_home(self) -> None:
+        await self.till.go_home()
+
+
+def first_line(text: Any) -> str:
+    return str(text).splitlines()[0] if text else ""

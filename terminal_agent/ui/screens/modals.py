@@ -1,0 +1,142 @@
+"""Modal questions: the tender, a supervisor's PIN, a note, a yes/no."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from terminal_agent.core.cashiers import Cashier, LoginResult
+from terminal_agent.ui import validators
+from terminal_agent.ui.screens.base import Working
+from terminal_agent.ui.widgets import Field, Progress
+
+
+class TenderModal(ModalScreen[bool]):
+    """"Collect R 29.00 — Enter: cash received, Esc: cancel" (or "Pay out R 500.00")."""
+
+    BINDINGS = [Binding("enter", "received", "Cash received", priority=True),
+                Binding("escape", "cancel", "Cancel", priority=True)]
+
+    def __init__(self, verb: str, amount_text: str, *, what: str = "",
+                 enter_text: str = "cash received", cancel_text: str = "cancel") -> None:
+        super().__init__(classes="tender")
+        self.verb = verb
+        self.amount_text = amount_text
+        self.what = what
+        self.enter_text = enter_text
+        self.cancel_text = cancel_text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="tender-box", classes="modal-box"):
+            yield Static(f"{self.verb} {self.amount_text}", id="tender-amount")
+            if self.what:
+                yield Static(self.what, id="tender-what")
+            yield Static(f"Enter: {self.enter_text}    Esc: {self.cancel_text}",
+                         id="tender-keys")
+
+    def action_received(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class SupervisorModal(Working, ModalScreen[Cashier | None]):
+    """A supervisor's number and PIN for one supervisor-only action (audited)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, action: str, *, subject: str = "") -> None:
+        super().__init__(classes="supervisor")
+        self.action_text = action
+        self.subject = subject
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="supervisor-box", classes="modal-box"):
+            yield Label(f"Supervisor needed to {self.action_text}", id="supervisor-title")
+            yield Field("Supervisor number", id="sup-id", max_length=16,
+                        validators=[validators.required("supervisor number", maximum=16)])
+            yield Field("Supervisor PIN", id="sup-pin", password=True, restrict=r"\d*",
+                        max_length=12, validators=[validators.required(
+                            "PIN", minimum=4, maximum=12, digits=True)])
+            yield Static("", id="message")
+            yield Progress()
+            yield Static("Enter: authorise    Esc: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#sup-id", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "sup-id":
+            self.query_one("#sup-pin", Input).focus()
+            return
+        supervisor_id = self.query_one("#sup-id", Input).value.strip()
+        pin = self.query_one("#sup-pin", Input).value
+        if not supervisor_id or not pin:
+            self.say("Enter the supervisor's number and PIN.")
+            return
+        self.run_core(lambda: self.till.cashiers.authorise(
+            supervisor_id, pin, action=self.action_text, subject=self.subject,
+            on_behalf_of=self.till.cashier_id), "Checking the PIN…", self._answered)
+
+    def _answered(self, result: LoginResult) -> None:
+        self.query_one("#sup-pin", Input).value = ""
+        if result.cashier is None:
+            self.say(result.message)
+            return
+        self.dismiss(result.cashier)
+
+    def action_cancel(self) -> None:
+        if not self.working:
+            self.dismiss(None)
+
+
+class NoteModal(ModalScreen[str | None]):
+    """A short note (why a parked advice was resolved, why a top-up was abandoned)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Label(self.question)
+            yield Field("Note", id="note", max_length=200,
+                        validators=[validators.required("note", minimum=3, maximum=200)])
+            yield Static("Enter: save    Esc: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#note", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if self.query_one("#note-field", Field).check():
+            self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    BINDINGS = [Binding("enter,y", "yes", "Yes", priority=True),
+                Binding("escape,n", "no", "No", priority=True)]
+
+    def __init__(self, question: str, *, yes: str = "yes", no: str = "no") -> None:
+        super().__init__()
+        self.question = question
+        self.yes, self.no = yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(self.question)
+            yield Static(f"Enter: {self.yes}    Esc: {self.no}", classes="hint")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,186 @@
+"""The outcome of a transaction, in one look: what happened and what to do with the customer.
+
+The voucher PIN is shown only until the receipt has printed, masked afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import Static
+
+from terminal_agent.core.flows.base import FlowResult
+from terminal_agent.core.journal import KIND_LABELS
+from terminal_agent.core.states import State
+from terminal_agent.ui.format import group_digits, mask_pin, money, when_text
+from terminal_agent.ui.messages import SaleOutcome
+from terminal_agent.ui.printing import PrintReport
+from terminal_agent.ui.screens.base import TillScreen
+from terminal_agent.ui.widgets import Banner
+
+PRINTABLE = frozenset({State.TENDERED, State.CONFIRMING, State.CONFIRMED, State.COMPLETED,
+                       State.REFUND_DUE})
+
+
+SETTLED = {
+    State.REFUNDED: "Refund recorded. The customer has their money back.",
+    State.ABANDONED: "Lookups stopped by a supervisor. Settle the outcome with the provider.",
+}
+
+
+def banner_for(result: FlowResult) -> tuple[str, str]:
+    if result.state == State.REFUND_DUE:
+        return "REFUND DUE", "bad"
+    if result.state == State.REFUNDED:
+        return "REFUNDED", "info"
+    if result.state == State.ABANDONED:
+        return "ABANDONED", "warn"
+    return {
+        "approved": ("APPROVED", "ok"),
+        "declined": ("DECLINED", "bad"),
+        "pending": ("PENDING: waiting for the final answer", "warn"),
+        "cancelled": ("CANCELLED: REVERSED", "warn"),
+        "unknown": ("NO ANSWER: REVERSED", "bad"),
+    }.get(result.verdict, (result.verdict.upper(), "info"))
+
+
+class OutcomeScreen(TillScreen):
+    TITLE_TEXT = "Outcome"
+    BINDINGS = [
+        Binding("enter", "done", "Done", priority=True),
+        Binding("escape", "done", "Done"),
+        Binding("p", "print", "Print again"),
+        Binding("c", "check", "Check now"),
+        Binding("a", "abandon", "Abandon (supervisor)"),
+        Binding("r", "refunded", "Refund given"),
+    ]
+
+    def __init__(self, outcome: SaleOutcome) -> None:
+        super().__init__()
+        self.outcome = outcome
+        self.result = outcome.result
+        self.printed = outcome.printed
+        self.receipt_text = outcome.receipt
+
+    def body(self) -> Iterable[Widget]:
+        yield Banner("", id="banner")
+        yield Static("", id="sentence")
+        yield Static("", id="details")
+        yield Static("", id="receipt")
+
+    def on_mount(self) -> None:
+        self.set_title(self.outcome.title or KIND_LABELS.get(self.result.kind, "Outcome"))
+        self.show()
+        if self.result.state in PRINTABLE and not self.printed:
+            self.print_receipt()
+        if self.result.state == State.STATUS_PENDING:
+            self.set_interval(1.0, self.poll)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        state = self.result.state
+        if action in ("check", "abandon"):
+            return state == State.STATUS_PENDING
+        if action == "refunded":
+            return state == State.REFUND_DUE
+        if action == "print":
+            return state in PRINTABLE
+        return True
+
+    # -- what the cashier sees ------------------------------------------------------------------
+
+    def show(self) -> None:
+        r = self.result
+        text, tone = banner_for(r)
+        self.query_one("#banner", Banner).show(text, tone)
+        self.query_one("#sentence", Static).update(r.message)
+        self.query_one("#details", Static).update("\n".join(
+            f"{k:<14}{v}" for k, v in self.detail_lines()))
+        self.query_one("#receipt", Static).update(self.receipt_text)
+        self.refresh_bindings()
+
+    def detail_lines(self) -> list[tuple[str, str]]:
+        r, d, sym = self.result, self.result.data, self.till.symbol
+        lines = [("Amount", money(r.amount, sym))]
+        if r.fee:
+            lines.append(("Fee", money(r.fee, sym)))
+        if r.reference:
+            lines.append(("Reference", r.reference))
+        if d.get("msisdn_last4"):
+            lines.append(("Phone", f"*******{d['msisdn_last4']}"))
+        if d.get("serial"):
+            lines.append(("Serial", str(d["serial"])))
+        pin = d.get("pin")
+        if pin and r.verdict == "approved" and r.state != State.APPROVED:
+            shown = mask_pin(str(pin)) if self.printed else group_digits(str(pin))
+            lines.append(("Voucher PIN", shown))
+        if d.get("lookups") is not None and r.state == State.STATUS_PENDING:
+            nxt = d.get("next_lookup_at")
+            lines.append(("Lookups", f"{d['lookups']} so far"
+                          + (f", next at {when_text(nxt)}" if nxt else "")))
+        for key, value in self.outcome.extra.items():
+            lines.append((key, value))
+        return lines
+
+    # -- printing -------------------------------------------------------------------------------
+
+    def print_receipt(self) -> None:
+        result = self.result
+        self.run_core(lambda: self.till.printer.print_result(result, self.till.cashier_id),
+                      "Printing the receipt…", self.printed_now)
+
+    def printed_now(self, report: PrintReport) -> None:
+        self.printed = report.printed
+        where = f" ({report.where})" if report.where else ""
+        self.receipt_text = report.message + where
+        self.show()
+
+    def action_print(self) -> None:
+        from terminal_agent.ui.screens.history import reprint
+
+        reprint(self, self.result.reference, has_pin=bool(self.result.data.get("pin")))
+
+    # -- direct top-up: pending, refund ---------------------------------------------------------
+
+    async def poll(self) -> None:
+        if self.working or self.result.state != State.STATUS_PENDING:
+            return
+        self.result = await self.till.core(self.till.agent.topups.describe(self.result.txn_id))
+        self.show()
+        if self.result.state in PRINTABLE:
+            self.print_receipt()
+
+    def action_check(self) -> None:
+        txn_id = self.result.txn_id
+        self.run_core(lambda: self.till.agent.topups.check_now(txn_id), "Asking again…",
+                      lambda _: self.say("Asked the switch again.", "info"))
+
+    def action_abandon(self) -> None:
+        from terminal_agent.ui.screens.modals import NoteModal
+
+        txn_id = self.result.txn_id
+
+        def noted(supervisor_id: str, note: str | None) -> None:
+            if note:
+                self.run_core(lambda: self.till.agent.topups.abandon(txn_id, supervisor_id, note),
+                              "Stopping the lookups…", self.replace_result)
+
+        self.till.need_supervisor("abandon a pending top-up", self.result.reference,
+                                  lambda sup: self.app.push_screen(
+                                      NoteModal("Why are the lookups stopped?"),
+                                      callback=lambda note: noted(sup.id, note)))
+
+    def action_refunded(self) -> None:
+        txn_id = self.result.txn_id
+        self.run_core(lambda: self.till.agent.topups.refunded(txn_id, self.till.cashier_id),
+                      "Recording the refund…", self.replace_result)
+
+    def replace_result(self, result: FlowResult) -> None:
+        self.result = replace(result, message=SETTLED.get(result.state, result.message))
+        self.show()
+
+    async def action_done(self) -> None:
+        if not self.working:
+            await self.till.go_home()

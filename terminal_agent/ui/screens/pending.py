@@ -1,0 +1,92 @@
+"""Decisions left open (approved, not tendered): put in front of the cashier at login."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
+from terminal_agent.ui.format import money, when_text
+from terminal_agent.ui.screens.base import TillScreen
+
+
+class PendingScreen(TillScreen):
+    TITLE_TEXT = "Open decisions: approved, payment not recorded"
+    BINDINGS = [
+        Binding("t", "tender", "Paid / handed over"),
+        Binding("c", "cancel", "Cancel (reverse)"),
+        Binding("escape", "back", "Later"),
+    ]
+
+    def __init__(self, waiting: list[Txn]) -> None:
+        super().__init__()
+        self.waiting = list(waiting)
+
+    def body(self) -> Iterable[Widget]:
+        yield Static("These were approved by the switch but the till never recorded the "
+                     "customer's payment. For each: T if the customer paid (or the cash was "
+                     "handed over), C to cancel and reverse it.", classes="hint")
+        yield DataTable(id="pending", cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("When", "Service", "Product", "Amount", "Reference", "Cashier")
+        self.fill()
+        table.focus()
+
+    def fill(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for txn in self.waiting:
+            table.add_row(when_text(txn.created_at, self.till.clock()), KIND_LABELS[txn.kind],
+                          txn.product or "", money(txn.amount, self.till.symbol), txn.reference,
+                          txn.cashier, key=txn.id)
+        if not self.waiting:
+            self.dismiss(None)
+
+    def selected(self) -> Txn | None:
+        table = self.query_one(DataTable)
+        if not self.waiting or table.cursor_row >= len(self.waiting):
+            return None
+        return self.waiting[table.cursor_row]
+
+    def flow(self, txn: Txn):  # type: ignore[no-untyped-def]
+        agent = self.till.agent
+        return {Kind.VOUCHER_SALE: agent.vouchers, Kind.MT_SEND: agent.money,
+                Kind.MT_PAYOUT: getattr(agent, "payouts", agent.money),
+                Kind.SUV_REDEEM: agent.suv}[txn.kind]
+
+    def action_tender(self) -> None:
+        txn = self.selected()
+        if txn is None:
+            return
+        flow = self.flow(txn)
+        cashier = self.till.cashier_id
+        method = getattr(flow, "paid_out", None) if txn.kind == Kind.MT_PAYOUT else None
+        method = method or getattr(flow, "tender", None) or flow.confirm
+        self.run_core(lambda: method(txn.id, cashier), "Recording the payment…",
+                      lambda r: self.settled(txn, f"{txn.reference}: {r.message}"))
+
+    def action_cancel(self) -> None:
+        txn = self.selected()
+        if txn is None:
+            return
+        flow = self.flow(txn)
+
+        def go(actor: str) -> None:
+            self.run_core(lambda: flow.cancel(txn.id, actor), "Reversing…",
+                          lambda r: self.settled(txn, f"{txn.reference}: {r.message}"))
+
+        if txn.kind in (Kind.MT_SEND, Kind.MT_PAYOUT):
+            self.till.need_supervisor("cancel a money transfer", txn.reference,
+                                      lambda sup: go(sup.id))
+        else:
+            go(self.till.cashier_id)
+
+    def settled(self, txn: Txn, message: str) -> None:
+        self.waiting = [t for t in self.waiting if t.id != txn.id]
+        self.say(message, "info")
+        self.fill()

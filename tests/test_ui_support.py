@@ -1,0 +1,125 @@
+"""Shared harness of the UI tests: the real app over a real agent (SQLite in tmp_path) against the
+in-process simulator, driven by the pilot. (No tests here.)"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from terminal_agent.config import loads
+from terminal_agent.core.agent import Agent
+from terminal_agent.core.cashiers import Cashiers
+from terminal_agent.demo import DEMO_CASHIER, DEMO_SUPERVISOR, demo_config_text
+from terminal_agent.ui.app import TillApp
+from terminal_agent.ui.desk import CoreDesk
+
+FIXED_NOW = 1_767_261_600.0  # 2026-01-01 10:00 UTC
+
+
+def config_text(state_dir: Path, sim_url: str, *, read_timeout: float = 1.0,
+                extra: str = "") -> str:
+    text = demo_config_text(state_dir, sim_url).replace("read_timeout = 5.0",
+                                                        f"read_timeout = {read_timeout}")
+    return text + extra
+
+
+@asynccontextmanager
+async def till(state_dir: Path, sim_url: str, *, extra: str = "", run_forwarder: bool = True,
+               clock: Callable[[], float] | None = None, size: tuple[int, int] = (120, 40),
+               status_interval: float = 0.2,
+               prepare: Callable[[Agent], Any] | None = None) -> AsyncIterator[Pilot[Any]]:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.chmod(0o700)
+    cfg = loads(config_text(state_dir, sim_url, extra=extra), str(state_dir / "config.toml"))
+    async with Agent.open(cfg, password="") as agent:
+        cashiers = Cashiers(agent.store, cfg.ui)
+        for cashier_id, pin, role, name in (DEMO_CASHIER, DEMO_SUPERVISOR):
+            await cashiers.ensure(cashier_id, pin, role=role, name=name)
+        if prepare is not None:
+            await prepare(agent)
+        desk = CoreDesk.open(cfg, agent)
+        app = TillApp(agent, cashiers, printer=desk, cursor_blink=False,
+                      run_forwarder=run_forwarder, status_interval=status_interval,
+                      clock=clock or time.time)
+        try:
+            async with app.run_test(size=size) as pilot:
+                await until(pilot, lambda: type(app.screen).__name__ == "LoginScreen")
+                yield pilot
+        finally:
+            await app.shutdown()
+            await desk.aclose()
+
+
+async def until(pilot: Pilot[Any], predicate: Callable[[], Any], timeout: float = 8.0,
+                what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.pause(0.02)
+        if predicate():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}; "
+                                 f"screen {type(pilot.app.screen).__name__}: "
+                                 f"{screen_text(pilot)!r}")
+
+
+def screen_text(pilot: Pilot[Any]) -> str:
+    """Everything the cashier can read on the current screen (and the status bar)."""
+    parts = []
+    for widget in pilot.app.screen.query(Static):
+        if widget.display:
+            parts.append(str(widget.visual.plain if hasattr(widget.visual, "plain")
+                             else widget.content))
+    return "\n".join(parts)
+
+
+async def sees(pilot: Pilot[Any], text: str, timeout: float = 8.0) -> None:
+    await until(pilot, lambda: text in screen_text(pilot), timeout, what=repr(text))
+
+
+def on(pilot: Pilot[Any], name: str) -> bool:
+    return type(pilot.app.screen).__name__ == name
+
+
+async def login(pilot: Pilot[Any], cashier: str = "1001", pin: str = "1234") -> None:
+    await pilot.press(*cashier, "enter", *pin, "enter")
+    await until(pilot, lambda: not on(pilot, "LoginScreen"), what="login")
+
+
+async def sim_faults(sim_url: str, spec: Any | None) -> None:
+    async with httpx.AsyncClient() as client:
+        if spec is None:
+            (await client.delete(sim_url + "/_sim/faults")).raise_for_status()
+        else:
+            (await client.post(sim_url + "/_sim/faults", json=spec)).raise_for_status()
+
+
+async def sim_ledger(sim_url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient() as client:
+        reply = await client.get(sim_url + "/_sim/ledger")
+        reply.raise_for_status()
+        data: dict[str, Any] = reply.json()
+        return data
+
+
+async def rows(agent: Agent, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    return list(await agent.store.fetchall(sql, params))
+
+
+def agent_of(pilot: Pilot[Any]) -> Agent:
+    app = pilot.app
+    assert isinstance(app, TillApp)
+    agent: Agent = app.agent
+    return agent
+
+
+async def settle(seconds: float = 0.1) -> None:
+    await asyncio.sleep(seconds)

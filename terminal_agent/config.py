@@ -101,6 +101,14 @@ class PrinterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # Seconds between attempts to print jobs that are waiting (printer offline, paper out).
     retry_seconds: float = 5.0
 
+    def __post_init__(self) -> None:
+        if self.drawer_pin not in (2, 5):
+            raise ValueError("`drawer_pin` must be 2 or 5")
+        if not 2 <= self.drawer_pulse_ms <= 510:
+            raise ValueError("`drawer_pulse_ms` must be between 2 and 510")
+        if self.timeout <= 0 or self.retry_seconds <= 0:
+            raise ValueError("`timeout` and `retry_seconds` must be positive")
+
 
 class ReceiptConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     header: list[str] = msgspec.field(default_factory=lambda: ["Demo Spaza", "12 Main Rd, Soweto"])

@@ -248,3 +248,24 @@ async def test_usb_printer_absent_is_offline_not_a_crash() -> None:
     with pytest.raises(PrinterError):
         await p.write(b"x")
     assert p.last_error and ("pyusb" in p.last_error or "not found" in p.last_error)
+
+
+def test_printer_config_is_checked_at_load() -> None:
+    from terminal_agent.config import loads
+
+    with pytest.raises(ConfigError, match="drawer_pin"):
+        loads("[printer]\ndrawer_pin = 3\n", "x.toml")
+    cfg = loads('[printer]\nurl = "tcp://10.0.0.9"\nprofile = "TM-T20II"\ntimeout = 2.5\n')
+    assert (cfg.printer.profile, cfg.printer.timeout) == ("TM-T20II", 2.5)
+
+
+def test_devices_and_receipts_never_import_the_ui() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, devices, devices.printers, devices.scanner, devices.fake, "
+            "terminal_agent.receipts, terminal_agent.receipts.preview_png, "
+            "terminal_agent.core.printing\n"
+            "bad = [m for m in sys.modules if m.startswith(('textual', 'terminal_agent.ui'))]\n"
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -17,7 +17,6 @@ from devices.printers import DummyPrinter, open_printer
 from devices.status import PrinterStatus
 from terminal_agent.config import PrinterConfig
 from terminal_agent.core.printing import (
-    PRINT_JOBS_DDL,
     PrintQueue,
     ReprintNeedsSupervisor,
     UnknownReceipt,
@@ -32,17 +31,7 @@ PIN = "1234567890123456"
 
 
 async def open_store(path: Path) -> Store:
-    store = await Store.open(path)
-    if await store.fetchone("SELECT name FROM sqlite_master WHERE name='print_jobs'") is None:
-        # Until the lead appends PRINT_JOBS_DDL to core/schema.py MIGRATIONS.
-        async with store.transaction() as db:
-            for statement in [s for s in _strip_comments(PRINT_JOBS_DDL).split(";") if s.strip()]:
-                await db.execute(statement)
-    return store
-
-
-def _strip_comments(sql: str) -> str:
-    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    return await Store.open(path)
 
 
 @pytest.fixture

@@ -113,3 +113,13 @@ def test_double_size_draws_bigger_than_normal() -> None:
         return box[2] - box[0]
 
     assert ink_width(Size.DOUBLE) > 1.8 * ink_width(Size.NORMAL)
+
+
+@pytest.mark.parametrize("profile", ["POS-5890", "TM-T20II", "simple"])
+def test_other_printer_profiles_render_and_preview(profile: str) -> None:
+    # Printers without hardware barcodes or native QR get images; a barcode too wide for
+    # the paper becomes a QR code rather than an error.
+    for r in receipts().values():
+        data = render(r, 32, profile=profile)
+        assert "Demo Spaza" in to_text(data, 32, profile=profile)
+        Image.open(io.BytesIO(to_png(data, 32, profile=profile))).verify()

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Button, DataTable, Input, OptionList, Static
 
 from terminal_agent.config import loads
 from terminal_agent.core.agent import Agent
@@ -43,6 +43,7 @@ async def till(state_dir: Path, sim_url: str, *, extra: str = "", run_forwarder:
         cashiers = Cashiers(agent.store, cfg.ui)
         for cashier_id, pin, role, name in (DEMO_CASHIER, DEMO_SUPERVISOR):
             await cashiers.ensure(cashier_id, pin, role=role, name=name)
+        await _print_jobs_table(agent)
         if prepare is not None:
             await prepare(agent)
         desk = CoreDesk.open(cfg, agent)
@@ -56,6 +57,19 @@ async def till(state_dir: Path, sim_url: str, *, extra: str = "", run_forwarder:
         finally:
             await app.shutdown()
             await desk.aclose()
+
+
+async def _print_jobs_table(agent: Agent) -> None:
+    """Until core/schema.py carries PRINT_JOBS_DDL as a migration (the lead appends it)."""
+    from terminal_agent.core.printing import PRINT_JOBS_DDL
+
+    if await agent.store.fetchone("SELECT 1 FROM sqlite_master WHERE name='print_jobs'"):
+        return
+    lines = [ln.split("--", 1)[0] for ln in PRINT_JOBS_DDL.splitlines()]
+    async with agent.store.transaction() as db:
+        for statement in "\n".join(lines).split(";"):
+            if statement.strip():
+                await db.execute(statement)
 
 
 async def until(pilot: Pilot[Any], predicate: Callable[[], Any], timeout: float = 8.0,
@@ -74,10 +88,22 @@ async def until(pilot: Pilot[Any], predicate: Callable[[], Any], timeout: float 
 def screen_text(pilot: Pilot[Any]) -> str:
     """Everything the cashier can read on the current screen (and the status bar)."""
     parts = []
-    for widget in pilot.app.screen.query(Static):
-        if widget.display:
+    screen = pilot.app.screen
+    for widget in screen.query("*"):
+        if not all(getattr(w, "display", True) for w in widget.ancestors_with_self):
+            continue
+        if isinstance(widget, Button):
+            parts.append(str(widget.label))
+        elif isinstance(widget, Static):
             parts.append(str(widget.visual.plain if hasattr(widget.visual, "plain")
                              else widget.content))
+        elif isinstance(widget, OptionList):
+            parts += [str(o.prompt) for o in widget.options]
+        elif isinstance(widget, DataTable):
+            parts += [" | ".join(str(c) for c in widget.get_row_at(n))
+                      for n in range(widget.row_count)]
+        elif isinstance(widget, Input) and not widget.password:
+            parts.append(widget.value)
     return "\n".join(parts)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from devices.printers import Printer
 from devices.status import PrinterError, PrinterStatus
+from terminal_agent.core.schema import MIGRATIONS
 from terminal_agent.errors import AgentError
 from terminal_agent.receipts.model import Receipt
 from terminal_agent.receipts.preview import to_text
@@ -36,30 +37,8 @@ from terminal_agent.receipts.render import mark_copy, render
 
 log = logging.getLogger(__name__)
 
-PRINT_JOBS_DDL = """
-CREATE TABLE print_jobs (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    txn_id        TEXT,                    -- journal transaction id (NULL for reports)
-    reference     TEXT NOT NULL,           -- the short reference printed on the slip
-    kind          TEXT NOT NULL,           -- voucher_sale, topup, mt_send, ..., shift_report
-    content       BLOB NOT NULL,           -- ESC/POS bytes exactly as sent to the printer
-    text          TEXT NOT NULL,           -- plain-text rendering of content
-    columns       INTEGER NOT NULL,        -- paper width the content was rendered for
-    contains_pin  INTEGER NOT NULL DEFAULT 0,
-    copy_of       INTEGER REFERENCES print_jobs(id),  -- a reprint: the original job
-    copy_number   INTEGER NOT NULL DEFAULT 0,
-    authorised_by TEXT,                    -- supervisor who allowed a PIN reprint
-    reprints      INTEGER NOT NULL DEFAULT 0,         -- on originals: copies made so far
-    state         TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'printed')),
-    attempts      INTEGER NOT NULL DEFAULT 0,
-    last_status   TEXT,                    -- PrinterStatus at the last attempt
-    last_error    TEXT,                    -- why it is still waiting (for the cashier)
-    created_at    REAL NOT NULL,
-    printed_at    REAL
-);
-CREATE INDEX print_jobs_pending ON print_jobs(state, id);
-CREATE INDEX print_jobs_reference ON print_jobs(reference);
-"""
+# The print_jobs table is migration 3 in core/schema.py.
+PRINT_JOBS_DDL = MIGRATIONS[2]
 
 
 class UnknownReceipt(AgentError):

@@ -118,13 +118,15 @@ class _Canvas:
             draw.rectangle((0, 0, self.width - 1, item.height - 1), outline=BLACK, width=2)
             draw.text((8, 8), f"{item.symbology} {item.data}", font=_font(), fill=BLACK)
         else:
-            width = len(bars) * item.module
+            # python-barcode draws ITF with a 2-module narrow bar; the printer's narrow bar is
+            # one module of GS w dots.
+            scale = item.module / (2 if item.symbology == "ITF" else 1)
             img, draw = self.strip(item.height + LINE_GAP)
-            x = self.x_for(width, item.align)
+            x = self.x_for(round(len(bars) * scale), item.align)
             for k, ink in enumerate(bars):
-                if ink:
-                    left = x + k * item.module
-                    draw.rectangle((left, 0, left + item.module - 1, item.height - 1), fill=BLACK)
+                left, right = x + round(k * scale), x + round((k + 1) * scale) - 1
+                if ink and right >= left:
+                    draw.rectangle((left, 0, right, item.height - 1), fill=BLACK)
         if item.hri in (2, 3):
             self.text_row(item.data, item.align)
 

@@ -13,6 +13,7 @@ import io
 import textwrap
 
 import qrcode
+from escpos.exceptions import Error as EscposError
 from escpos.printer import Dummy
 
 from terminal_agent.receipts.model import (
@@ -64,7 +65,8 @@ class _Writer:
     """Tracks the printer's text style so that only changes are sent."""
 
     def __init__(self, profile: str | None, columns: int) -> None:
-        self.p = Dummy(profile=profile or None)
+        self.profile = profile or None
+        self.p = Dummy(profile=self.profile)
         self.columns = columns
         self.size = Size.NORMAL
         self.bold = False
@@ -109,10 +111,18 @@ class _Writer:
             self.qr(QR(block.data))
             return
         self.style(align=Align.CENTER)
-        width = max(2, min(3, dots // modules))
-        with contextlib.redirect_stdout(io.StringIO()):  # escpos prints which renderer it used
-            self.p.barcode(code, symbology, height=BARCODE_HEIGHT, width=width, pos="BELOW",
-                           font="A", align_ct=True, check=True)
+        # Rendered apart first: printers without hardware barcodes get a software image,
+        # which python-escpos may refuse as too wide; then the data goes out as a QR code.
+        scratch = Dummy(profile=self.profile)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # escpos says which renderer it used
+                scratch.barcode(code, symbology, height=BARCODE_HEIGHT,
+                                width=max(2, min(3, dots // modules)), pos="BELOW", font="A",
+                                align_ct=True, check=True)
+        except EscposError:
+            self.qr(QR(block.data))
+            return
+        self.p._raw(scratch.output)
         self.p.ln()
 
     def qr(self, block: QR) -> None:

@@ -155,7 +155,8 @@ def _index(widths: tuple[int, ...]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    folder = Path(args[0] if args else "docs/receipts")
+    paths = [a for a in args if not a.startswith("--")]
+    folder = Path(paths[0] if paths else "docs/receipts")
     for path in write(folder, text="--text" in args):
         print(path)
     return 0

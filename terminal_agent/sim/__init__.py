@@ -43,7 +43,7 @@ Money transfer
   - Demo customers: idNumber ``9001015009087`` (profile ``1000000001``), ``8505055800083``
     (``1000000002``), passport ``FN1234567`` (``1000000003``). Fees: R15 up to R500, R25 up to
     R1000, R45 up to R2000, then 2.5 %. Exchange rates from ZAR (710) to NAD, LSL, SZL, BWP,
-    ZMW, MWK, MZN, USD, GBP, EUR, ZWG.
+    ZMW, MWK, MZN, GHS, USD, GBP, EUR.
 
 Digital vouchers (SUV)
   - ``1234567890123456`` R100.00, ``5000111122223333`` R50.00, ``2500999988887777`` R250.00,

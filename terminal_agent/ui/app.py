@@ -240,8 +240,8 @@ class TillApp(App[int]):
             return
         self.push_screen(screen_for(name))
 
-    def need_supervisor(self, action: str, subject: str,
-                        then: Callable[[Cashier], Any]) -> None:
+    def need_supervisor(self, action: str, subject: str, then: Callable[[Cashier], Any],
+                        otherwise: Callable[[], Any] | None = None) -> None:
         """Run ``then(supervisor)`` after a supervisor's PIN (or at once for a supervisor's own
         session); audited either way."""
         if self.cashier is not None and self.cashier.is_supervisor:
@@ -255,6 +255,8 @@ class TillApp(App[int]):
         def answered(supervisor: Cashier | None) -> None:
             if supervisor is not None:
                 then(supervisor)
+            elif otherwise is not None:
+                otherwise()
 
         self.push_screen(SupervisorModal(action, subject=subject), callback=answered)
 
@@ -270,10 +272,14 @@ class TillApp(App[int]):
     async def refresh_status(self) -> None:
         try:
             snap = await self.agent.status()
-            self._printer_state = await self.printer.status()
         except Exception as exc:  # the status bar must never take the till down
             log.warning("status refresh failed: %s", exc)
             return
+        try:
+            self._printer_state = await self.printer.status()
+        except Exception as exc:
+            log.warning("printer status failed: %s", exc)
+            self._printer_state = (False, "printer: status unknown")
         self.snapshot = snap
         self.status_view = self.build_view(snap)
 

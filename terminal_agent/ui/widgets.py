@@ -14,18 +14,21 @@ from textual.widgets import Input, Label, LoadingIndicator, Sparkline, Static
 from terminal_agent.ui.messages import StatusView
 
 
-class StatusBar(Horizontal):
-    """Switch link, outbox, printer, forwarder, cashier and clock: always visible."""
+class StatusBar(Vertical):
+    """Switch link, outbox, printer, forwarder, cashier and clock: always visible. The
+    sparklines show recent switch latency and the outbox depth over the shift."""
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="sb-switch")
-        yield Sparkline([], id="sb-latency")
-        yield Label("", id="sb-outbox")
-        yield Sparkline([], id="sb-depth")
-        yield Label("", id="sb-printer")
-        yield Label("", id="sb-forwarder")
-        yield Label("", id="sb-cashier")
-        yield Label("", id="sb-clock")
+        with Horizontal(classes="sb-row"):
+            yield Label("", id="sb-switch")
+            yield Sparkline([], id="sb-latency")
+            yield Label("", id="sb-outbox")
+            yield Sparkline([], id="sb-depth")
+            yield Label("", id="sb-printer")
+        with Horizontal(classes="sb-row"):
+            yield Label("", id="sb-forwarder")
+            yield Label("", id="sb-cashier")
+            yield Label("", id="sb-clock")
 
     def on_mount(self) -> None:
         self.watch(self.app, "status_view", self.show, init=True)
@@ -43,8 +46,10 @@ class StatusBar(Horizontal):
         put("sb-forwarder", view.forwarder_text, not view.forwarder_ok)
         put("sb-cashier", view.cashier_text)
         put("sb-clock", view.clock_text)
-        self.query_one("#sb-latency", Sparkline).data = list(view.latencies_ms) or [0.0]
-        self.query_one("#sb-depth", Sparkline).data = list(view.outbox_depths) or [0.0]
+        for wid, data in (("sb-latency", view.latencies_ms), ("sb-depth", view.outbox_depths)):
+            spark = self.query_one(f"#{wid}", Sparkline)
+            spark.data = list(data)
+            spark.visible = len(data) > 1
 
 
 class Field(Vertical):

@@ -18,7 +18,8 @@ def _bindings() -> list[Binding]:
     out = []
     for n, (name, key, title, _) in enumerate(SERVICES, start=1):
         out.append(Binding(f"{key},{n}", f"open('{name}')", title, key_display=key.upper()))
-    out += [Binding("ctrl+l", "app.lock", "Lock"), Binding("f10", "app.logout", "Log out")]
+    out += [Binding("ctrl+l", "app.lock", "Lock"), Binding("f10", "app.logout", "Log out"),
+            Binding("escape", "back", "", show=False)]
     return out
 
 

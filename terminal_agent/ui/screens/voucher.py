@@ -15,7 +15,6 @@ from terminal_agent.ui import validators
 from terminal_agent.ui.format import money, parse_amount
 from terminal_agent.ui.messages import SaleOutcome
 from terminal_agent.ui.screens.base import TillScreen
-from terminal_agent.ui.screens.modals import TenderModal
 from terminal_agent.ui.widgets import Field
 
 
@@ -158,17 +157,6 @@ class VoucherScreen(SaleWizard):
         if not result.approved:
             self.show_outcome(result)
             return
-        what = self.product.name or self.product.product_id
-        self.app.push_screen(TenderModal("Collect", money(result.amount, self.till.symbol),
-                                         what=f"{what}  ref {result.reference}"),
-                             callback=lambda paid: self.tendered(result, bool(paid)))
+        from terminal_agent.ui.screens.tender import ask_tender
 
-    def tendered(self, approved: FlowResult, paid: bool) -> None:
-        vouchers = self.till.agent.vouchers
-        cashier = self.till.cashier_id
-        if paid:
-            self.run_core(lambda: vouchers.tender(approved.txn_id, cashier),
-                          "Recording the payment…", self.show_outcome)
-        else:
-            self.run_core(lambda: vouchers.cancel(approved.txn_id, cashier),
-                          "Cancelling: reversing the voucher…", self.show_outcome)
+        ask_tender(self, result, self.product.name or self.product.product_id)

@@ -1,0 +1,237 @@
+"""A mixed stream of till transactions, run as a real process that tests kill with SIGKILL.
+
+    python -m bench.workload --config FILE run   [--seed N] [--count N]
+    python -m bench.workload --config FILE drain
+
+``run`` is a till and its forwarder in one process: recovery first (as at every start), then
+sales of every kind (voucher sale + tender or cancellation, direct top-up, send money + cash,
+pay out of a confirmed order, digital voucher redemption) while the forwarder delivers advices.
+``drain`` (after the last kill) runs recovery and forwards until every transaction is final.
+
+``check(db, ledger)`` compares the till's journal with the simulator's ledger and counts what
+must stay zero: lost, both confirmed and reversed, left in limbo, wrongly parked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sqlite3
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from terminal_agent import config as config_mod
+from terminal_agent.config import AgentConfig
+from terminal_agent.core.agent import Agent
+from terminal_agent.core.journal import Kind
+from terminal_agent.core.states import FINAL, State
+from terminal_agent.errors import AgentError
+from terminal_agent.protocol.airtime import Product
+from terminal_agent.protocol.common import Institution
+from terminal_agent.protocol.moneytransfer import PersonalDetails
+
+CASHIER = "1001"
+SUPERVISOR = "9001"
+MUKURU = Institution(id="30000001", name="Mukuru Money Transfer")
+SENDER = PersonalDetails(first_name="Thandiwe", last_name="Nkosi", id_number="9001015009087",
+                         id_type="NATIONAL_ID", id_country_code="ZA", contact_number="27821234567")
+RECIPIENT = PersonalDetails(first_name="Tendai", last_name="Moyo", contact_number="27841234567")
+SUV_CODE = "2500999988887777"
+VOUCHER = Product(product_id="VODA10", name="Vodacom R10")
+TOPUP = Product(product_id="VODADT", name="Vodacom top-up", is_direct_topup=True)
+KINDS = ("voucher", "voucher_cancel", "topup", "mt_send", "mt_payout", "suv")
+
+
+async def _products(agent: Agent) -> tuple[Product, Product]:
+    try:
+        products = await agent.catalogue.products()
+    except AgentError:
+        products = []
+    voucher = next((p for p in products if not p.is_direct_topup), VOUCHER)
+    topup = next((p for p in products if p.is_direct_topup), TOPUP)
+    return voucher, topup
+
+
+PAID: set[str] = set()
+
+
+async def _confirmed_order(agent: Agent) -> tuple[str, int] | None:
+    """A confirmed send-money order of this till not yet paid out by this process (after a
+    restart a repeat is possible: the switch declines it, which is a valid outcome)."""
+    rows = await agent.store.fetchall(
+        "SELECT id FROM transactions WHERE kind='mt_send' AND state='CONFIRMED'"
+        " ORDER BY created_at DESC LIMIT 20")
+    for row in rows:
+        txn = await agent.journal.get(row["id"])
+        ref = agent.money.describe_order(txn).data.get("order_redeem_ref")
+        if ref and ref not in PAID:
+            PAID.add(ref)
+            return str(ref), txn.amount
+    return None
+
+
+async def one(agent: Agent, kind: str, rnd: random.Random, products: tuple[Product, Product]
+              ) -> None:
+    voucher, topup = products
+    if kind in ("voucher", "voucher_cancel"):
+        value = voucher.product_values[0].amount if voucher.product_values else 1000
+        r = await agent.vouchers.sell(voucher, value, CASHIER)
+        if r.approved:
+            if kind == "voucher_cancel":
+                await agent.vouchers.cancel(r.txn_id, CASHIER)
+            else:
+                await agent.vouchers.tender(r.txn_id, CASHIER)
+    elif kind == "topup":
+        await agent.topups.purchase(topup, "0821234567", 2000, CASHIER)
+    elif kind == "mt_send":
+        r = await agent.money.create_order(10000, 1000, SENDER, RECIPIENT, CASHIER, receiver=MUKURU)
+        if r.approved:
+            await agent.money.tender(r.txn_id, CASHIER)
+    elif kind == "mt_payout":
+        found = await _confirmed_order(agent)
+        if found is None:
+            return
+        ref, amount = found
+        r = await agent.money.redeem(ref, amount, CASHIER, receiver=MUKURU)
+        if r.approved:
+            await agent.money.paid_out(r.txn_id, CASHIER)
+    elif kind == "suv":
+        r = await agent.suv.redeem(SUV_CODE, 100, CASHIER)
+        if r.approved and r.state == State.APPROVED:
+            await agent.suv.complete(r.txn_id, CASHIER)
+
+
+async def run(cfg: AgentConfig, seed: int, count: int) -> int:
+    rnd = random.Random(seed)
+    stop = asyncio.Event()
+    async with Agent.open(cfg, password="") as agent:
+        if not agent.lock.acquire():
+            print("another driver holds the forwarder lock", file=sys.stderr)
+            return 3
+        agent.money.resend_pause = agent.money.payouts.resend_pause = 0.0
+        agent.suv.resend_pause = 0.0
+        await agent.recovery.run()
+        forwarder = asyncio.create_task(agent.forwarder.run(stop))
+        products = await _products(agent)
+        print("READY", flush=True)
+        for i in range(count):
+            kind = KINDS[(seed + i) % len(KINDS)] if rnd.random() < 0.7 else rnd.choice(KINDS)
+            try:
+                await one(agent, kind, rnd, products)
+            except AgentError as exc:  # a refusal by the flow (e.g. validation): keep going
+                print(f"refused {kind}: {exc}", file=sys.stderr)
+            print(f"TXN {i} {kind}", flush=True)
+        stop.set()
+        await forwarder
+    return 0
+
+
+async def drain(cfg: AgentConfig, timeout: float = 120.0) -> int:
+    """Recovery, then forward until every transaction is final (or the timeout)."""
+    deadline = time.monotonic() + timeout
+    async with Agent.open(cfg, password="") as agent:
+        if not agent.lock.acquire():
+            return 3
+        await agent.recovery.run()
+        while time.monotonic() < deadline:
+            await agent.recovery.expire_decisions()
+            await agent.forwarder.run_once()
+            finals = ",".join(f"'{s.value}'" for s in FINAL)
+            open_ = await agent.store.fetchone(
+                f"SELECT COUNT(*) FROM transactions WHERE state NOT IN ({finals})")  # noqa: S608
+            pending = (await agent.outbox.counts()).pending
+            if open_ is not None and open_[0] == 0 and pending == 0:
+                return 0
+            await asyncio.sleep(0.02)
+    return 1
+
+
+@dataclass
+class Check:
+    transactions: int = 0
+    advices: int = 0
+    lost: int = 0
+    both: int = 0
+    limbo: int = 0
+    parked: int = 0
+    topup_unsettled: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.lost or self.both or self.limbo or self.parked or self.topup_unsettled)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["problems"] = self.problems[:20]
+        return out
+
+
+_SIM_FINAL_FOR = {State.CONFIRMED: "confirmed", State.REVERSED: "reversed"}
+
+
+def check(db_path: str, ledger: dict[str, Any]) -> Check:
+    """Journal vs simulator ledger. Every original the simulator saw must be in the journal
+    (write-ahead); final states must agree; no original may hold both final advices."""
+    con = sqlite3.connect(db_path)
+    con.row_factory = sqlite3.Row
+    txns = {r["id"]: r for r in con.execute("SELECT id, kind, state FROM transactions")}
+    result = Check(transactions=len(txns))
+    result.advices = con.execute("SELECT COUNT(*) FROM outbox WHERE state='delivered'").fetchone()[0]
+    result.parked = con.execute("SELECT COUNT(*) FROM outbox WHERE state='parked'").fetchone()[0]
+    for row in txns.values():
+        if State(row["state"]) not in FINAL:
+            result.limbo += 1
+            result.problems.append(f"limbo: {row['id']} {row['kind']} {row['state']}")
+        if row["kind"] == Kind.TOPUP and row["state"] in ("STATUS_PENDING", "TENDER_TAKEN"):
+            result.topup_unsettled += 1
+    con.close()
+    for original in ledger.get("originals", []):
+        ok_kinds = {a["kind"] for a in original.get("advices", []) if 200 <= a["status"] < 300}
+        if {"confirmation", "reversal"} <= ok_kinds:
+            result.both += 1
+            result.problems.append(f"both: {original['id']}")
+        local = txns.get(original["id"])
+        if local is None:
+            result.lost += 1
+            result.problems.append(f"unknown to the till: {original['id']}")
+            continue
+        state = State(local["state"])
+        if original["outcome"] != "approved":
+            continue
+        expected = _SIM_FINAL_FOR.get(state)
+        if expected == "confirmed" and original["final"] != "confirmed":
+            result.lost += 1
+            result.problems.append(f"confirmed at till, {original['final']} at switch: {local['id']}")
+        if expected == "reversed" and original["final"] == "confirmed":
+            result.lost += 1
+            result.problems.append(f"reversed at till, confirmed at switch: {local['id']}")
+        if state in (State.APPROVED,) or (original["final"] == "open"
+                                          and local["kind"] not in (Kind.TOPUP, Kind.SUV_REDEEM)):
+            result.lost += 1
+            result.problems.append(f"approved at switch, no final advice: {local['id']} {state}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.workload")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("mode", choices=["run", "drain"])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--count", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    cfg = config_mod.load(args.config)
+    if args.mode == "run":
+        return asyncio.run(run(cfg, args.seed, args.count))
+    return asyncio.run(drain(cfg))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["Check", "check", "drain", "json", "main", "run"]

@@ -1,0 +1,186 @@
+"""History: filter by time, kind, state and reference; the detail shows the whole timeline of
+requests and advices; reprints are marked COPY and a PIN reprint needs a supervisor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Select, Static
+
+from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
+from terminal_agent.core.states import State
+from terminal_agent.ui.format import money, when_text
+from terminal_agent.ui.printing import PrintReport
+from terminal_agent.ui.screens.base import TillScreen, Working
+
+PERIODS = [("Today", "today"), ("Last 7 days", "week"), ("Everything", "all")]
+
+
+def since_for(period: str, now: float) -> float | None:
+    midnight = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "today":
+        return midnight.timestamp()
+    if period == "week":
+        return (midnight - timedelta(days=6)).timestamp()
+    return None
+
+
+def reprint(screen: Working, reference: str, *, has_pin: bool) -> None:
+    """Print a COPY; a receipt that shows a voucher PIN needs a supervisor first."""
+    till = screen.till
+
+    def go(authorised_by: str | None) -> None:
+        screen.run_core(lambda: till.printer.reprint(reference, till.cashier_id, authorised_by),
+                        "Printing a copy…", lambda r: shown(r))
+
+    def shown(report: PrintReport) -> None:
+        screen.say(report.message + (f" ({report.where})" if report.where else ""),
+                   "ok" if report.printed else "warn")
+
+    if has_pin:
+        till.need_supervisor("reprint a voucher PIN", reference, lambda sup: go(sup.id))
+    else:
+        go(None)
+
+
+class HistoryScreen(TillScreen):
+    TITLE_TEXT = "History and reprint"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("f5", "reload", "Refresh"),
+        Binding("p", "reprint", "Reprint (COPY)"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.txns: list[Txn] = []
+
+    def body(self) -> Iterable[Widget]:
+        with Horizontal(id="filters"):
+            yield Select(PERIODS, value="today", allow_blank=False, id="period")
+            yield Select([(label, k.value) for k, label in KIND_LABELS.items()],
+                         prompt="Any service", id="kind")
+            yield Select([(s.value.lower().replace("_", " "), s.value) for s in State],
+                         prompt="Any state", id="state")
+            yield Input(placeholder="Reference", id="reference", max_length=36)
+        yield DataTable(id="history", cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.query_one("#reference", Input).cursor_blink = self.till.cursor_blink
+        table = self.query_one(DataTable)
+        table.add_columns("When", "Service", "Product", "Amount", "State", "Reference",
+                          "Cashier")
+        self.action_reload()
+        table.focus()
+
+    def value(self, wid: str) -> str | None:
+        v = self.query_one(f"#{wid}", Select).value
+        return None if v is Select.BLANK or v is None else str(v)
+
+    def action_reload(self) -> None:
+        journal = self.till.agent.journal
+        since = since_for(self.value("period") or "today", self.till.clock())
+        kind, state = self.value("kind"), self.value("state")
+        ref = self.query_one("#reference", Input).value.strip() or None
+        self.run_core(lambda: journal.history(since=since, kind=kind, state=state,
+                                              reference=ref), "Loading…", self.fill)
+
+    def fill(self, txns: list[Txn]) -> None:
+        self.txns = txns
+        table = self.query_one(DataTable)
+        table.clear()
+        now = self.till.clock()
+        for t in txns:
+            table.add_row(when_text(t.created_at, now), KIND_LABELS[t.kind], t.product or "",
+                          money(t.amount, self.till.symbol), t.state.value, t.reference,
+                          t.cashier, key=t.id)
+        if not txns:
+            self.say("Nothing matches these filters.", "info")
+
+    def on_select_changed(self, _: Select.Changed) -> None:
+        if self.is_mounted:
+            self.action_reload()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "reference":
+            self.action_reload()
+
+    def on_input_submitted(self, _: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+
+    def selected(self) -> Txn | None:
+        table = self.query_one(DataTable)
+        if not self.txns or table.cursor_row >= len(self.txns):
+            return None
+        return self.txns[table.cursor_row]
+
+    def on_data_table_row_selected(self, _: DataTable.RowSelected) -> None:
+        self.action_detail()
+
+    def action_detail(self) -> None:
+        txn = self.selected()
+        if txn is not None:
+            self.app.push_screen(DetailScreen(txn))
+
+    def action_reprint(self) -> None:
+        txn = self.selected()
+        if txn is not None:
+            reprint(self, txn.reference, has_pin=txn.kind == Kind.VOUCHER_SALE)
+
+
+class DetailScreen(TillScreen):
+    TITLE_TEXT = "Transaction"
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("p", "reprint", "Reprint (COPY)")]
+
+    def __init__(self, txn: Txn) -> None:
+        super().__init__()
+        self.txn = txn
+
+    def body(self) -> Iterable[Widget]:
+        yield Static("", id="detail-text")
+        yield DataTable(id="timeline", cursor_type="row")
+
+    def on_mount(self) -> None:
+        t = self.txn
+        self.set_title(f"{KIND_LABELS[t.kind]} {t.reference}")
+        sym = self.till.symbol
+        lines = [f"{'State':<12}{t.state.value}", f"{'Amount':<12}{money(t.amount, sym)}"]
+        if t.fee:
+            lines.append(f"{'Fee':<12}{money(t.fee, sym)}")
+        lines += [f"{'Product':<12}{t.product or '-'}", f"{'Cashier':<12}{t.cashier}",
+                  f"{'Created':<12}{when_text(t.created_at, self.till.clock())}",
+                  f"{'Id':<12}{t.id}"]
+        if t.error_type:
+            lines.append(f"{'Declined':<12}{t.error_type}")
+        if t.retry_of:
+            lines.append(f"{'Retry of':<12}{t.retry_of}")
+        self.query_one("#detail-text", Static).update("\n".join(lines))
+        table = self.query_one(DataTable)
+        table.add_columns("When", "What", "State / answer", "By", "Note")
+        agent = self.till.agent
+
+        async def load() -> tuple[list[Any], list[Any]]:
+            return (await agent.journal.timeline(t.id), await agent.outbox.for_txn(t.id))
+
+        self.run_core(load, "Loading the timeline…", self.fill)
+
+    def fill(self, loaded: tuple[list[Any], list[Any]]) -> None:
+        events, advices = loaded
+        table = self.query_one(DataTable)
+        now = self.till.clock()
+        for e in events:
+            table.add_row(when_text(e["at"], now), e["what"], e["state"] or "", e["actor"] or "",
+                          e["note"] or "")
+        for a in advices:
+            answer = f"{a.state.value}" + (f" (HTTP {a.last_status})" if a.last_status else "")
+            note = a.last_error or a.resolved_note or ""
+            table.add_row(when_text(a.created_at, now), f"{a.kind.value} #{a.seq}", answer,
+                          f"{a.attempts} tries", note)
+
+    def action_reprint(self) -> None:
+        reprint(self, self.txn.reference, has_pin=self.txn.kind == Kind.VOUCHER_SALE)

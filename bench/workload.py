@@ -28,6 +28,7 @@ from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.agent import Agent
 from terminal_agent.core.journal import Kind
+from terminal_agent.core.reversals import queue_reversal
 from terminal_agent.core.states import FINAL, State
 from terminal_agent.errors import AgentError
 from terminal_agent.protocol.airtime import Product
@@ -136,9 +137,16 @@ async def drain(cfg: AgentConfig, timeout: float = 120.0) -> int:
     async with Agent.open(cfg, password="") as agent:
         if not agent.lock.acquire():
             return 3
-        await agent.recovery.run()
+        report = await agent.recovery.run()
+        # The supervisor's decision on sales approved but never tendered before the kill: the
+        # driver records the tender right after approval, so none was handed over: reverse.
+        for txn in await agent.journal.in_states({State.APPROVED}):
+            async with agent.store.transaction() as db:
+                await queue_reversal(db, agent.journal, agent.outbox, txn, reason="CANCELLED",
+                                     actor=SUPERVISOR, note="not tendered before the crash")
+        print(f"drain: {len(report.reversed)} reversals, {len(report.status_lookups)} lookups, "
+              f"{len(report.awaiting_decision)} decisions", file=sys.stderr)
         while time.monotonic() < deadline:
-            await agent.recovery.expire_decisions()
             await agent.forwarder.run_once()
             finals = ",".join(f"'{s.value}'" for s in FINAL)
             open_ = await agent.store.fetchone(
@@ -147,6 +155,9 @@ async def drain(cfg: AgentConfig, timeout: float = 120.0) -> int:
             if open_ is not None and open_[0] == 0 and pending == 0:
                 return 0
             await asyncio.sleep(0.02)
+        rows = await agent.store.fetchall(
+            f"SELECT id, kind, state FROM transactions WHERE state NOT IN ({finals})")  # noqa: S608
+        print("drain timed out; open:", [tuple(r) for r in rows][:10], file=sys.stderr)
     return 1
 
 

@@ -52,7 +52,7 @@ class MoneyForm(TillScreen):
     FIELDS: tuple[str, ...] = ()
 
     def receiver_select(self) -> Widget:
-        return Select(RECEIVERS and [(n, i) for i, n in RECEIVERS], value=RECEIVERS[0][0],
+        return Select([(n, i) for i, n in RECEIVERS], value=RECEIVERS[0][0],
                       allow_blank=False, id="receiver")
 
     @property

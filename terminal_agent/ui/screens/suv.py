@@ -87,6 +87,6 @@ class RedeemScreen(TillScreen):
 
     def answered(self, result: FlowResult) -> None:
         if result.approved and result.state.value == "APPROVED":
-            ask_tender(self, result, self.query_one("#summary", Static).content.__str__())
+            ask_tender(self, result, str(result.data.get("code_masked", "")))
         else:
             show_outcome(self, result)

@@ -1,0 +1,226 @@
+"""Every flow of the seeds through the cashier UI: the pilot presses keys against the real app,
+real SQLite files and the in-process simulator. Assertions are on what the cashier sees and on
+the database."""
+
+from __future__ import annotations
+
+import pytest
+
+from terminal_agent.sim.options import SimOptions
+from terminal_agent.sim.server import SimServer
+from tests.test_ui_support import (
+    agent_of,
+    login,
+    on,
+    rows,
+    screen_text,
+    sees,
+    sim_faults,
+    sim_ledger,
+    till,
+    until,
+)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with SimServer(SimOptions()) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+async def no_faults(sim):
+    await sim_faults(sim.url, None)
+    yield
+    await sim_faults(sim.url, None)
+
+
+async def pick_voucher(pilot, downs: int = 1) -> None:
+    await pilot.press("f1")
+    await sees(pilot, "Vodacom R29 Airtime")
+    await pilot.press(*(["down"] * downs), "enter")
+    await sees(pilot, "Sell R")
+    await pilot.press("enter")
+
+
+async def states(pilot) -> list[str]:
+    return [r["state"] for r in await rows(agent_of(pilot),
+                                           "SELECT state FROM transactions ORDER BY created_at")]
+
+
+async def test_voucher_declined_shows_one_sentence(tmp_path, sim):
+    await sim_faults(sim.url, {"op": "VOUCHER_PROVISION", "type": "decline",
+                               "error_type": "OUT_OF_STOCK", "times": 1})
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await pick_voucher(pilot)
+        await sees(pilot, "DECLINED")
+        assert "out of stock for this product. Choose another product." in screen_text(pilot)
+        assert await states(pilot) == ["DECLINED"]
+
+
+async def test_voucher_timeout_reverses_automatically(tmp_path, sim):
+    await sim_faults(sim.url, {"op": "VOUCHER_PROVISION", "type": "hang", "hang_ms": 3000,
+                               "times": 1})
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await pick_voucher(pilot)
+        await sees(pilot, "NO ANSWER: REVERSED")
+        assert ("No answer from the switch. The sale was reversed automatically. "
+                "Do not hand over airtime.") in screen_text(pilot)
+        await until(pilot, lambda: True)
+        agent = agent_of(pilot)
+
+        async def reversed_() -> bool:
+            return (await states(pilot)) == ["REVERSED"]
+        for _ in range(100):
+            if await reversed_():
+                break
+            await pilot.pause(0.1)
+        assert await states(pilot) == ["REVERSED"]
+        advices = await rows(agent, "SELECT kind, state FROM outbox WHERE state != 'void'")
+        assert [(a["kind"], a["state"]) for a in advices] == [("reversal", "delivered")]
+
+
+async def test_tender_cancelled_after_approval_reverses_and_says_so(tmp_path, sim):
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await pick_voucher(pilot)
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        await pilot.press("escape")
+        await sees(pilot, "CANCELLED: REVERSED")
+        assert "reversed automatically; do not hand it over" in screen_text(pilot)
+        assert "Voucher PIN" not in screen_text(pilot)
+        for _ in range(100):
+            if await states(pilot) == ["REVERSED"]:
+                break
+            await pilot.pause(0.1)
+        assert await states(pilot) == ["REVERSED"]
+        ledger = await sim_ledger(sim.url)
+        mine = [o for o in ledger["originals"] if o["final"] == "reversed"]
+        assert mine, "the simulator saw the reversal"
+
+
+async def test_topup_pending_then_approved(tmp_path, sim):
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await pilot.press("f2")
+        await until(pilot, lambda: on(pilot, "TopUpScreen"))
+        await pilot.press(*"0821230404", "enter")
+        await pilot.press(*"0821230405")
+        await sees(pilot, "The two numbers differ")
+        await pilot.press("backspace", "4")
+        await pilot.press("enter")
+        await sees(pilot, "Vodacom Airtime Direct Top-up")
+        assert "MTN" not in screen_text(pilot)
+        await pilot.press("enter")                          # variable product: amount
+        await pilot.press(*"29.505")
+        await sees(pilot, "At most 2 decimals")
+        await pilot.press("backspace", "enter")
+        await sees(pilot, "Top up R 29.50")
+        await pilot.press("enter")
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        assert "Collect R 29.50" in screen_text(pilot)
+        await pilot.press("enter")
+        await sees(pilot, "PENDING")
+        await sees(pilot, "Lookups")
+        await sees(pilot, "APPROVED", timeout=15)
+        await sees(pilot, "Receipt printed")
+        assert await states(pilot) == ["COMPLETED"]
+
+
+async def test_topup_trial_declined_takes_no_money(tmp_path, sim):
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await pilot.press("f2")
+        await until(pilot, lambda: on(pilot, "TopUpScreen"))
+        await pilot.press(*"0821234567", "enter", *"0821234567", "enter")
+        await sees(pilot, "Vodacom Airtime Direct Top-up")
+        await pilot.press("enter", *"10.13", "enter")
+        await sees(pilot, "Top up R 10.13")
+        await pilot.press("enter")
+        await sees(pilot, "DECLINED")
+        assert "Insufficient funds" in screen_text(pilot)
+        assert await states(pilot) == []
+
+
+async def test_pin_reprint_needs_supervisor_override(tmp_path, sim):
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await pick_voucher(pilot)
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        await pilot.press("enter")
+        await sees(pilot, "Receipt printed")
+        await pilot.press("enter")
+        await pilot.press("f7")
+        await until(pilot, lambda: on(pilot, "HistoryScreen"))
+        await sees(pilot, "Vodacom R29 Airtime")
+        await pilot.press("p")
+        await until(pilot, lambda: on(pilot, "SupervisorModal"))
+        await pilot.press(*"1001", "enter", *"1234", "enter")     # a cashier is refused
+        await sees(pilot, "not a supervisor")
+        await pilot.press(*"9001", "enter")
+        await pilot.press(*"9999", "enter")
+        await until(pilot, lambda: on(pilot, "HistoryScreen"))
+        await sees(pilot, "Copy printed")
+        audit = await rows(agent_of(pilot), "SELECT actor, action FROM audit WHERE action LIKE"
+                                             " 'override%' ORDER BY id")
+        assert [(a["actor"], a["action"]) for a in audit] == [("1001", "override-refused"),
+                                                              ("9001", "override")]
+        copies = await rows(agent_of(pilot), "SELECT authorised_by FROM print_jobs"
+                                             " WHERE copy_of IS NOT NULL")
+        assert [c["authorised_by"] for c in copies] == ["9001"]
+
+
+async def test_idle_lock_and_wrong_pins_lockout(tmp_path, sim):
+    extra = "\n[ui]\nidle_lock_seconds = 0.5\nmax_pin_failures = 2\n"
+    async with till(tmp_path, sim.url, extra=extra) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: on(pilot, "LoginScreen"), what="idle lock")
+        await sees(pilot, "Locked: Thandi (1001)")
+        await pilot.press(*"1234", "enter")
+        await until(pilot, lambda: on(pilot, "HomeScreen"))
+        await until(pilot, lambda: on(pilot, "LoginScreen"), what="locks again")
+        await pilot.press(*"0000", "enter")
+        await sees(pilot, "1 try left")
+        await pilot.press(*"0000", "enter")
+        await sees(pilot, "Too many wrong PINs: locked")
+        await pilot.press(*"1234", "enter")
+        await sees(pilot, "locked for")
+        assert on(pilot, "LoginScreen")
+
+
+async def test_pending_decision_found_at_start_is_put_in_front(tmp_path, sim):
+    async def approved_not_tendered(agent):
+        products = [p for p in await agent.catalogue.products() if not p.is_direct_topup]
+        await agent.vouchers.sell(products[0], 1000, "1001")
+
+    async with till(tmp_path, sim.url, prepare=approved_not_tendered) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: on(pilot, "PendingScreen"))
+        await sees(pilot, "Vodacom R10 Airtime")
+        await pilot.press("c")
+        await until(pilot, lambda: not on(pilot, "PendingScreen"))
+        assert (await states(pilot))[0] in ("REVERSING", "REVERSED")
+
+
+async def test_outbox_needs_supervisor_and_report_adds_up(tmp_path, sim):
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await pick_voucher(pilot)
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        await pilot.press("enter")
+        await sees(pilot, "Receipt printed")
+        await pilot.press("enter")
+        await pilot.press("f8")
+        await until(pilot, lambda: on(pilot, "SupervisorModal"))
+        await pilot.press(*"9001", "enter", *"9999", "enter")
+        await until(pilot, lambda: on(pilot, "OutboxScreen"))
+        await sees(pilot, "0 parked")
+        await pilot.press("escape")
+        await pilot.press("f9")
+        await until(pilot, lambda: on(pilot, "ReportScreen"))
+        await sees(pilot, "Cash in R 29.00")
+        await sees(pilot, "Airtime voucher | approved | 1 | R 29.00")
+        await pilot.press("p")
+        await sees(pilot, "Receipt printed")

@@ -172,10 +172,14 @@ async def test_serial_printer_on_a_pty() -> None:
         p = open_printer(f"{fake.url}?baudrate=19200", columns=32, timeout=FAST)
         assert await p.status() is PrinterStatus.ONLINE
         await p.write(data)
+        for _ in range(200):  # the fake reads the pty on its own thread
+            if bytes(fake.engine.printed) == data:
+                break
+            await asyncio.sleep(0.01)
+        assert bytes(fake.engine.printed) == data
         fake.engine.state = PrinterStatus.PAPER_OUT
         assert await p.status() is PrinterStatus.PAPER_OUT
         p.close()
-        assert bytes(fake.engine.printed) == data
 
 
 async def test_serial_write_timeout_keeps_the_loop_free_and_recovers() -> None:

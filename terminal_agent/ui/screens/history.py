@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets.select import NoSelection
 
 from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
 from terminal_agent.core.states import State
@@ -80,7 +81,7 @@ class HistoryScreen(TillScreen):
 
     def value(self, wid: str) -> str | None:
         v = self.query_one(f"#{wid}", Select).value
-        return None if v is Select.BLANK or v is None else str(v)
+        return None if isinstance(v, NoSelection) or v is None else str(v)
 
     def action_reload(self) -> None:
         journal = self.till.agent.journal

@@ -86,6 +86,8 @@ class SupervisorModal(Working, ModalScreen[Cashier | None]):
         self.query_one("#sup-pin", Input).value = ""
         if result.cashier is None:
             self.say(result.message)
+            self.query_one("#sup-id", Input).value = ""
+            self.query_one("#sup-id", Input).focus()
             return
         self.dismiss(result.cashier)
 

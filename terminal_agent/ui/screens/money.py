@@ -73,6 +73,8 @@ class MoneyForm(TillScreen):
         if self.working:
             return
         wid = event.input.id or ""
+        if not self.fields_ok([wid]):
+            return
         if wid in self.FIELDS and wid != self.FIELDS[-1]:
             self.query_one(f"#{self.FIELDS[self.FIELDS.index(wid) + 1]}", Input).focus()
             return

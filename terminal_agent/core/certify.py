@@ -1,0 +1,332 @@
+"""`terminal-agent certify`: every flow once, end to end, against the configured switch.
+
+Against the simulator (it answers ``GET /_sim/health``) the failure scenarios of the seeds run
+too, each provoked through the simulator's fault injection or its deterministic rules: decline,
+timeout → reversal, unknown → status lookups, reversal answered 404, confirmation answered 404,
+switch down then back. Prints scenario / expected / observed; exit status 0 only if all match.
+
+Certification transactions are journaled in their own database beside the till's
+(``certify.db``), forwarded by this command itself, and recovered on the next run if it is
+interrupted: nothing is lost, and the till's own history stays clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+from terminal_agent import config as config_mod
+from terminal_agent.config import AgentConfig
+from terminal_agent.core.agent import Agent
+from terminal_agent.core.outbox import AdviceKind
+from terminal_agent.core.states import FINAL, State
+from terminal_agent.errors import AgentError
+from terminal_agent.protocol.airtime import Product
+from terminal_agent.protocol.common import Institution
+from terminal_agent.protocol.moneytransfer import PersonalDetails
+
+CASHIER = "certify"
+RECEIVER = Institution(id="30000001", name="Mukuru Money Transfer")
+SENDER = PersonalDetails(first_name="Thandiwe", last_name="Nkosi", id_number="9001015009087",
+                         id_type="NATIONAL_ID", id_country_code="ZA", contact_number="27821234567")
+RECIPIENT = PersonalDetails(first_name="Tendai", last_name="Moyo", contact_number="27841234567")
+
+
+@dataclass
+class Row:
+    scenario: str
+    expected: str
+    observed: str = "not run"
+
+    @property
+    def passed(self) -> bool:
+        return self.observed == self.expected
+
+
+@dataclass
+class Run:
+    agent: Agent
+    sim: httpx.AsyncClient | None
+    rows: list[Row] = field(default_factory=list)
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    async def fault(self, **spec: Any) -> None:
+        assert self.sim is not None
+        reply = await self.sim.post("/_sim/faults", json=spec)
+        reply.raise_for_status()
+
+    async def clear(self) -> None:
+        if self.sim is not None:
+            await self.sim.delete("/_sim/faults")
+
+    async def settle(self, txn_id: str, timeout: float = 20.0) -> State:
+        """Forward until the transaction is final (or the timeout)."""
+        end = time.monotonic() + timeout
+        while True:
+            txn = await self.agent.journal.get(txn_id)
+            if txn.state in FINAL or txn.state in (State.APPROVED, State.CONFIRM_FAILED) \
+                    or time.monotonic() > end:
+                return txn.state
+            if not await self.agent.forwarder.run_once():
+                await asyncio.sleep(0.05)
+
+    async def advice_status(self, txn_id: str, kind: AdviceKind) -> int | None:
+        rows = [r for r in await self.agent.outbox.for_txn(txn_id) if r.kind == kind
+                and r.state.value != "void"]
+        return rows[-1].last_status if rows else None
+
+
+Step = Callable[[Run], Awaitable[str]]
+
+
+async def _voucher_product(run: Run) -> Product:
+    if "voucher" not in run.memo:
+        products = [p for p in await run.agent.catalogue.products() if not p.is_direct_topup]
+        run.memo["voucher"] = products[0] if products else Product(product_id="VOD10")
+        run.memo["topup"] = next((p for p in await run.agent.catalogue.products()
+                                  if p.is_direct_topup), Product(product_id="VODDT",
+                                                                  is_direct_topup=True))
+    product: Product = run.memo["voucher"]
+    return product
+
+
+def _value(product: Product) -> int:
+    return product.product_values[0].amount if product.product_values else 1000
+
+
+async def voucher_sale(run: Run) -> str:
+    product = await _voucher_product(run)
+    result = await run.agent.vouchers.sell(product, _value(product), CASHIER)
+    if not result.approved:
+        return f"{result.verdict}: {result.error_type}"
+    await run.agent.vouchers.tender(result.txn_id, CASHIER)
+    return str(await run.settle(result.txn_id))
+
+
+async def voucher_declined(run: Run) -> str:
+    result = await run.agent.vouchers.sell(Product(product_id="OUTOFSTOCK"), 1000, CASHIER)
+    pending = (await run.agent.outbox.counts()).pending
+    return f"{result.state} {result.error_type}, {pending} advices"
+
+
+async def voucher_timeout(run: Run) -> str:
+    await run.fault(op="VOUCHER_PROVISION", type="hang", when="after", times=1, hang_ms=5000)
+    product = await _voucher_product(run)
+    result = await run.agent.vouchers.sell(product, _value(product), CASHIER)
+    state = await run.settle(result.txn_id)
+    return f"{result.verdict} → {state}"
+
+
+async def reversal_404(run: Run) -> str:
+    await run.fault(op="VOUCHER_PROVISION", type="status", status=504, when="before", times=1)
+    product = await _voucher_product(run)
+    result = await run.agent.vouchers.sell(product, _value(product), CASHIER)
+    state = await run.settle(result.txn_id)
+    return f"{state}, reversal answered {await run.advice_status(result.txn_id, AdviceKind.REVERSAL)}"
+
+
+async def tender_cancelled(run: Run) -> str:
+    product = await _voucher_product(run)
+    result = await run.agent.vouchers.sell(product, _value(product), CASHIER)
+    if not result.approved:
+        return result.verdict
+    await run.agent.vouchers.cancel(result.txn_id, CASHIER)
+    return str(await run.settle(result.txn_id))
+
+
+async def confirmation_404(run: Run) -> str:
+    await run.fault(op="VOUCHER_CONFIRM", type="decline", status=404,
+                    error_type="UNABLE_TO_LOCATE_RECORD", times=1)
+    return await voucher_sale(run)
+
+
+async def switch_down_then_back(run: Run) -> str:
+    await run.fault(op="VOUCHER_CONFIRM", type="reset", times=3)
+    product = await _voucher_product(run)
+    result = await run.agent.vouchers.sell(product, _value(product), CASHIER)
+    await run.agent.vouchers.tender(result.txn_id, CASHIER)
+    state = await run.settle(result.txn_id)
+    rows = [r for r in await run.agent.outbox.for_txn(result.txn_id)
+            if r.kind == AdviceKind.CONFIRMATION]
+    return f"{state} after {rows[-1].attempts} attempts" if rows else str(state)
+
+
+async def topup(run: Run, msisdn: str = "0821234567") -> str:
+    await _voucher_product(run)
+    result = await run.agent.topups.purchase(run.memo["topup"], msisdn, 2900, CASHIER)
+    if result.state == State.STATUS_PENDING:
+        state = await run.settle(result.txn_id)
+        lookups = [r for r in await run.agent.outbox.for_txn(result.txn_id)
+                   if r.kind == AdviceKind.STATUS]
+        return f"STATUS_PENDING → {state} after {lookups[-1].attempts} lookups"
+    return f"{result.state} {result.error_type or ''}".strip()
+
+
+async def topup_unknown(run: Run) -> str:
+    return await topup(run, "0821230404")
+
+
+async def topup_declined(run: Run) -> str:
+    return await topup(run, "27000000000")
+
+
+async def send_money(run: Run) -> str:
+    result = await run.agent.money.create_order(10000, 1000, SENDER, RECIPIENT, CASHIER,
+                                                receiver=RECEIVER)
+    if not result.approved:
+        return f"{result.verdict}: {result.error_type}"
+    await run.agent.money.tender(result.txn_id, CASHIER)
+    state = await run.settle(result.txn_id)
+    run.memo["order"] = result.data.get("order_redeem_ref")
+    return str(state)
+
+
+async def send_money_timeout(run: Run) -> str:
+    await run.fault(op="MT_ORDER_CREATE", type="hang", when="after", times=1, hang_ms=5000)
+    first = await run.agent.money.create_order(10000, 1000, SENDER, RECIPIENT, CASHIER,
+                                               receiver=RECEIVER)
+    original = await run.settle(first.txn_id)
+    retry = await run.agent.money.retry_order(first.txn_id, CASHIER)
+    if retry.approved:
+        await run.agent.money.tender(retry.txn_id, CASHIER)
+    again = await run.settle(retry.txn_id)
+    new_id = "new id" if retry.txn_id != first.txn_id else "same id"
+    return f"{original}, retry ({new_id}) {again}"
+
+
+async def pay_out(run: Run) -> str:
+    ref = run.memo.get("order")
+    if not ref:
+        return "no order to pay out"
+    result = await run.agent.money.redeem(ref, 10000, CASHIER, receiver=RECEIVER)
+    if not result.approved:
+        return f"{result.verdict}: {result.error_type}"
+    await run.agent.money.paid_out(result.txn_id, CASHIER)
+    return str(await run.settle(result.txn_id))
+
+
+async def redeem_voucher(run: Run, code: str = "DV5000") -> str:
+    result = await run.agent.suv.redeem(code, 2000, CASHIER)
+    if result.state == State.APPROVED:
+        await run.agent.suv.complete(result.txn_id, CASHIER)
+    return str(await run.settle(result.txn_id))
+
+
+async def redeem_timeout(run: Run) -> str:
+    await run.fault(op="SUV_REDEEM", type="hang", when="after", times=1, hang_ms=5000)
+    return await redeem_voucher(run, "DV3000")
+
+
+async def fee_quote(run: Run) -> str:
+    answer = await run.agent.money.fee_quote(RECEIVER, 10000)
+    return answer.verdict
+
+
+SCENARIOS: list[tuple[str, str, Step, bool]] = [
+    # (scenario, expected, step, needs the simulator)
+    ("voucher sale → tender → confirmation", "CONFIRMED", voucher_sale, False),
+    ("voucher sale declined (out of stock)", "DECLINED OUT_OF_STOCK, 0 advices",
+     voucher_declined, True),
+    ("voucher sale timeout → reversal", "unknown → REVERSED", voucher_timeout, True),
+    ("reversal answered 404 (original never arrived)", "REVERSED, reversal answered 404",
+     reversal_404, True),
+    ("tender cancelled → reversal CANCELLED", "REVERSED", tender_cancelled, False),
+    ("confirmation answered 404", "CONFIRM_FAILED", confirmation_404, True),
+    ("switch down then back (3 resets)", "CONFIRMED after 4 attempts", switch_down_then_back, True),
+    ("direct top-up", "COMPLETED", topup, False),
+    ("direct top-up unknown → status lookups", "STATUS_PENDING → COMPLETED after 2 lookups",
+     topup_unknown, True),
+    ("direct top-up declined → refund due", "REFUND_DUE INVALID_MSISDN", topup_declined, True),
+    ("money transfer fee quote", "approved", fee_quote, False),
+    ("send money → cash → confirmation", "CONFIRMED", send_money, False),
+    ("send money timeout → reversal → retry as new order", "REVERSED, retry (new id) CONFIRMED",
+     send_money_timeout, True),
+    ("pay out → cash → confirmation", "CONFIRMED", pay_out, False),
+    ("digital voucher redemption (dual messaging)", "CONFIRMED", redeem_voucher, False),
+    ("digital voucher redemption timeout → reversal", "REVERSED", redeem_timeout, True),
+]
+
+
+async def _is_simulator(client: httpx.AsyncClient) -> bool:
+    try:
+        return (await client.get("/_sim/health")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def certify_config(cfg: AgentConfig, simulator: bool) -> AgentConfig:
+    store = msgspec.structs.replace(cfg.store,
+                                    path=str(Path(cfg.store.path).with_name("certify.db")))
+    forwarder = msgspec.structs.replace(cfg.forwarder, backoff_initial=0.05, backoff_max=1.0,
+                                        status_first_delay=0.1)
+    switch = cfg.switch
+    if simulator:  # hang scenarios need a short timeout; a real switch keeps its own
+        switch = msgspec.structs.replace(cfg.switch, read_timeout=1.0)
+    return msgspec.structs.replace(cfg, store=store, forwarder=forwarder, switch=switch)
+
+
+async def certify(cfg: AgentConfig, *, password: str | None = None) -> list[Row]:
+    probe = httpx.AsyncClient(base_url=cfg.switch.base_url, timeout=5.0)
+    simulator = cfg.switch.base_url.startswith("http://") and await _is_simulator(probe)
+    run_cfg = certify_config(cfg, simulator)
+    async with Agent.open(run_cfg, password=password) as agent:
+        if not agent.lock.acquire():
+            raise AgentError(f"another certify run is using {run_cfg.store.path}")
+        try:
+            agent.money.resend_pause = agent.money.payouts.resend_pause = 0.05
+            await agent.recovery.run()
+            run = Run(agent, probe if simulator else None)
+            for name, expected, step, needs_sim in SCENARIOS:
+                row = Row(name, expected)
+                run.rows.append(row)
+                if needs_sim and not simulator:
+                    row.observed = row.expected = "skipped (needs the simulator)"
+                    continue
+                try:
+                    row.observed = await step(run)
+                except (AgentError, httpx.HTTPError) as exc:
+                    row.observed = f"error: {exc}"
+                finally:
+                    await run.clear()
+            return run.rows
+        finally:
+            agent.lock.release()
+            await probe.aclose()
+
+
+def render(rows: list[Row]) -> str:
+    widths = [max(len(r.scenario) for r in rows), max(len(r.expected) for r in rows),
+              max(len(r.observed) for r in rows)]
+    head = ("scenario".ljust(widths[0]), "expected".ljust(widths[1]),
+            "observed".ljust(widths[2]), "result")
+    lines = ["  ".join(head), "  ".join("-" * w for w in [*widths, 6])]
+    for r in rows:
+        lines.append("  ".join([r.scenario.ljust(widths[0]), r.expected.ljust(widths[1]),
+                                r.observed.ljust(widths[2]), "ok" if r.passed else "FAIL"]))
+    failed = sum(not r.passed for r in rows)
+    lines.append(f"{len(rows) - failed} of {len(rows)} scenarios as expected")
+    return "\n".join(lines)
+
+
+def run_certify(args: argparse.Namespace) -> int:
+    from terminal_agent.logs import setup_logging
+    from terminal_agent.security import check_agent_security
+
+    cfg = config_mod.load(args.config)
+    check_agent_security(cfg)
+    setup_logging(msgspec.structs.replace(cfg.logging, level="WARNING"), process="certify")
+    rows = asyncio.run(certify(cfg))
+    print(render(rows))
+    return 0 if all(r.passed for r in rows) else 1
+
+
+__all__ = ["Row", "SCENARIOS", "certify", "render", "run_certify", "sys"]

@@ -1,0 +1,75 @@
+"""Money transfer (send, pay out, fee quote) and digital voucher redemption through the UI."""
+
+from __future__ import annotations
+
+import pytest
+
+from terminal_agent.sim.options import SimOptions
+from terminal_agent.sim.server import SimServer
+from tests.test_ui_support import agent_of, login, on, rows, screen_text, sees, till, until
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with SimServer(SimOptions()) as server:
+        yield server
+
+
+async def states(pilot) -> list[tuple[str, str]]:
+    found = await rows(agent_of(pilot), "SELECT kind, state FROM transactions ORDER BY created_at")
+    return [(r["kind"], r["state"]) for r in found]
+
+
+async def test_send_money_with_fee_then_cash(tmp_path, sim):
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await pilot.press("f3")
+        await until(pilot, lambda: on(pilot, "SendMoneyScreen"))
+        await until(pilot, lambda: pilot.app.focused is not None)
+        await pilot.press(*"Thandiwe", "enter", *"Nkosi", "enter", *"12", "enter")
+        await sees(pilot, "6 to 20 letters or digits")
+        await pilot.press(*"9001015009087"[2:], "enter", *"0821234567", "enter")
+        await pilot.press(*"Sipho", "enter", *"Dlamini", "enter", *"0831234567", "enter")
+        await pilot.press(*"500", "enter")
+        await sees(pilot, "Fee R 15.00: the customer pays R 515.00.")
+        await pilot.press("enter")
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        assert "Collect R 515.00" in screen_text(pilot)
+        await pilot.press("enter")
+        await sees(pilot, "APPROVED")
+        await sees(pilot, "Receipt printed")
+        assert (await states(pilot))[0][0] == "mt_send"
+
+
+async def test_pay_out_order(tmp_path, sim):
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await pilot.press("f4")
+        await until(pilot, lambda: on(pilot, "PayoutScreen"))
+        await until(pilot, lambda: pilot.app.focused is not None)
+        await pilot.press(*"48203917562038174502", "enter")
+        await sees(pilot, "Pay out R 1,200.00")
+        await pilot.press("enter")
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        assert "Pay out R 1,200.00" in screen_text(pilot)
+        await pilot.press("enter")
+        await sees(pilot, "APPROVED")
+        assert (await states(pilot))[0] in (("mt_payout", "CONFIRMING"),
+                                            ("mt_payout", "CONFIRMED"))
+
+
+async def test_redeem_digital_voucher(tmp_path, sim):
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await pilot.press("f5")
+        await until(pilot, lambda: on(pilot, "RedeemScreen"))
+        await until(pilot, lambda: pilot.app.focused is not None)
+        await pilot.press(*"2500999988887777", "enter")
+        await sees(pilot, "value R 250.00")
+        await pilot.press("ctrl+a", "backspace", *"80", "enter")
+        await sees(pilot, "Redeem R 80.00")
+        await pilot.press("enter")
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        await pilot.press("enter")
+        await sees(pilot, "APPROVED")
+        assert (await states(pilot))[0][0] == "suv_redeem"

@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
@@ -102,12 +103,16 @@ async def scripted_sale(cfg: AgentConfig, out: object = sys.stdout) -> int:
         return 0 if txn.state.value == "CONFIRMED" else 1
 
 
-async def _print_receipt(agent: object, cfg: AgentConfig, result: object) -> str:
+async def _print_receipt(agent: Any, cfg: AgentConfig, result: Any) -> str:
+    """Print the sale's slip through the durable print queue (preview:// in the demo)."""
+    from terminal_agent.ui.desk import CoreDesk
+
+    desk = CoreDesk.open(cfg, agent)
     try:
-        from terminal_agent.core.printing import print_result
-    except ImportError:
-        return ""
-    return await print_result(agent, result)  # type: ignore[arg-type]
+        report = await desk.print_result(result, DEMO_CASHIER[0])
+    finally:
+        await desk.aclose()
+    return report.where or report.message
 
 
 def run_demo(args: argparse.Namespace) -> int:

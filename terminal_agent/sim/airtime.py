@@ -123,10 +123,11 @@ def _voucher(sale: Sale) -> dict[str, Any]:
 
 
 def _slip(sale: Sale, body: dict[str, Any]) -> dict[str, Any]:
-    lines = [f"{sale.operator.name} {sale.product.get('name', sale.product_id)}"]
+    name = str(sale.product.get("name", sale.product_id))
+    lines = [name if name.startswith(sale.operator.name) else f"{sale.operator.name} {name}"]
     if sale.direct and sale.msisdn:
         lines.append(f"Recharged: {sale.msisdn[:4]}****{sale.msisdn[-3:]}")
-    lines.append("For queries contact your network operator.")
+    lines.append("Queries: contact your network operator.")
     return {
         "messageLines": [{"text": t[:40]} for t in lines],
         "slipWidth": 40,

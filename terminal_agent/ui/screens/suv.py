@@ -72,6 +72,7 @@ class RedeemScreen(TillScreen):
         if balance:
             amount.value = f"{balance / 100:.2f}"
         amount.focus()
+        amount.call_after_refresh(amount.select_all)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id != "go":

@@ -104,15 +104,15 @@ def _result(verdict: str, state: State, message: str, **data: object) -> FlowRes
                       amount=2900, data=dict(data))
 
 
-@pytest.mark.parametrize("name,result", [
-    ("approved", _result("approved", State.CONFIRMING, "Paid. Hand the voucher to the customer.",
-                         pin="1234567812345678", serial="202379496612")),
-    ("declined", _result("declined", State.DECLINED, "The provider is out of stock for this "
-                                                     "product. Choose another product.")),
-    ("unknown", _result("unknown", State.REVERSING, "No answer from the switch. The sale was "
-                        "reversed automatically. Do not hand over airtime.")),
+@pytest.mark.parametrize("result", [
+    pytest.param(_result("approved", State.CONFIRMING, "Paid. Hand the voucher to the customer.",
+                         pin="1234567812345678", serial="202379496612"), id="approved"),
+    pytest.param(_result("declined", State.DECLINED, "The provider is out of stock for this "
+                                                     "product. Choose another product."), id="declined"),
+    pytest.param(_result("unknown", State.REVERSING, "No answer from the switch. The sale was "
+                        "reversed automatically. Do not hand over airtime."), id="unknown"),
 ])
-async def test_outcome_screens(tmp_path, sim, svg, name, result):
+async def test_outcome_screens(tmp_path, sim, svg, result):
     from terminal_agent.ui.screens.outcome import OutcomeScreen
 
     async with snapshot_till(tmp_path, sim) as pilot:

@@ -26,7 +26,8 @@ def save(app: object, name: str) -> None:
         import cairosvg
     except ImportError:
         return
-    cairosvg.svg2png(bytestring=svg.encode(), write_to=str(HERE / f"{name}.png"),
+    mono = svg.replace("Fira Code", "DejaVu Sans Mono")  # a monospace font cairo can find
+    cairosvg.svg2png(bytestring=mono.encode(), write_to=str(HERE / f"{name}.png"),
                      output_width=1600)
 
 
@@ -36,8 +37,6 @@ async def main() -> None:
             app = pilot.app
             save(app, "login")
             await login(pilot)
-            await pilot.pause(0.6)
-            save(app, "home")
             await pilot.press("f1")
             await sees(pilot, "Vodacom R29 Airtime")
             await pilot.press("down", "enter")
@@ -51,6 +50,10 @@ async def main() -> None:
             await sees(pilot, "Receipt printed")
             await pilot.pause(0.6)
             save(app, "voucher-approved")
+            await pilot.press("enter")
+            await until(pilot, lambda: on(pilot, "HomeScreen"))
+            await pilot.pause(1.2)
+            save(app, "home")
             receipts = sorted((Path(tmp) / "receipts").glob("*.png"))
             if receipts:
                 (HERE / "voucher-receipt.png").write_bytes(receipts[-1].read_bytes())

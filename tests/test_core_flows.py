@@ -248,3 +248,17 @@ async def test_full_disk_refuses_new_sales_and_keeps_stored_ones(agent, switch):
     await drain(agent)
     assert (await agent.journal.get(first.txn_id)).state == State.CONFIRMED
     assert len(switch.sent(Op.VOUCHER_PROVISION)) == sent_before
+
+
+@pytest.mark.parametrize("call,field", [
+    (lambda a: a.topups.purchase(TOPUP, "12345", 2900, cashier="c1"), "msisdn"),
+    (lambda a: a.topups.purchase(TOPUP, "0821234567", -5, cashier="c1"), "amount"),
+    (lambda a: a.vouchers.sell(Product(product_id="X" * 30), 1000, cashier="c1"),
+     "product.productId"),
+    (lambda a: a.suv.redeem("DV5000", 0, cashier="c1"), "amount"),
+])
+async def test_bad_input_names_the_field_and_sends_nothing(agent, switch, call, field):
+    with pytest.raises(ValidationError) as err:
+        await call(agent)
+    assert err.value.field == field
+    assert switch.seen == [] and await agent.journal.history() == []

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
+from terminal_agent.sim import SimServer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -43,3 +46,18 @@ def shared_dir() -> Path:
     if not (SHARED / "electrum").is_dir():
         pytest.skip("../shared/electrum is not beside the project")
     return SHARED
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimServer]:
+    """The real simulator on 127.0.0.1, one per test module (modules may override it)."""
+    with SimServer() as server:
+        yield server
+
+
+@pytest.fixture
+def client(sim: SimServer) -> Iterator[httpx.Client]:
+    """A plain HTTP client to a freshly reset simulator."""
+    sim.reset()
+    with httpx.Client(base_url=sim.url, auth=("22222222", "secret"), timeout=5) as c:
+        yield c

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -13,19 +12,6 @@ from terminal_agent.sim import SimServer
 from terminal_agent.sim import samples as s
 
 A = "/airtime/v5"
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with SimServer() as server:
-        yield server
-
-
-@pytest.fixture
-def client(sim: SimServer) -> Iterator[httpx.Client]:
-    sim.reset()
-    with httpx.Client(base_url=sim.url, auth=("22222222", "secret"), timeout=5) as c:
-        yield c
 
 
 def add(client: httpx.Client, spec: object) -> dict:

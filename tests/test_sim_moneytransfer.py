@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -12,19 +10,6 @@ from terminal_agent.sim import samples as s
 
 M = "/moneytransfer/v2"
 DEMO_REF = "48203917562038174501"
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with SimServer() as server:
-        yield server
-
-
-@pytest.fixture
-def client(sim: SimServer) -> Iterator[httpx.Client]:
-    sim.reset()
-    with httpx.Client(base_url=sim.url, auth=("22222222", "secret"), timeout=5) as c:
-        yield c
 
 
 def lookup(client: httpx.Client, ref: str) -> httpx.Response:

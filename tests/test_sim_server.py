@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,19 +18,6 @@ from terminal_agent.sim import SimOptions, SimServer
 from terminal_agent.sim import samples as s
 
 A = "/airtime/v5"
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with SimServer() as server:
-        yield server
-
-
-@pytest.fixture
-def client(sim: SimServer) -> Iterator[httpx.Client]:
-    sim.reset()
-    with httpx.Client(base_url=sim.url, auth=("22222222", "secret"), timeout=5) as c:
-        yield c
 
 
 # -- auth -------------------------------------------------------------------------------------

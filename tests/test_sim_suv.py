@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -11,19 +9,6 @@ from terminal_agent.sim import SimServer
 from terminal_agent.sim import samples as s
 
 V = "/suv/v1"
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with SimServer() as server:
-        yield server
-
-
-@pytest.fixture
-def client(sim: SimServer) -> Iterator[httpx.Client]:
-    sim.reset()
-    with httpx.Client(base_url=sim.url, auth=("22222222", "secret"), timeout=5) as c:
-        yield c
 
 
 def balance(client: httpx.Client, code: str) -> int:

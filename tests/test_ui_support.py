@@ -43,7 +43,6 @@ async def till(state_dir: Path, sim_url: str, *, extra: str = "", run_forwarder:
         cashiers = Cashiers(agent.store, cfg.ui)
         for cashier_id, pin, role, name in (DEMO_CASHIER, DEMO_SUPERVISOR):
             await cashiers.ensure(cashier_id, pin, role=role, name=name)
-        await _print_jobs_table(agent)
         if prepare is not None:
             await prepare(agent)
         desk = CoreDesk.open(cfg, agent)
@@ -57,19 +56,6 @@ async def till(state_dir: Path, sim_url: str, *, extra: str = "", run_forwarder:
         finally:
             await app.shutdown()
             await desk.aclose()
-
-
-async def _print_jobs_table(agent: Agent) -> None:
-    """Until core/schema.py carries PRINT_JOBS_DDL as a migration (the lead appends it)."""
-    from terminal_agent.core.printing import PRINT_JOBS_DDL
-
-    if await agent.store.fetchone("SELECT 1 FROM sqlite_master WHERE name='print_jobs'"):
-        return
-    lines = [ln.split("--", 1)[0] for ln in PRINT_JOBS_DDL.splitlines()]
-    async with agent.store.transaction() as db:
-        for statement in "\n".join(lines).split(";"):
-            if statement.strip():
-                await db.execute(statement)
 
 
 async def until(pilot: Pilot[Any], predicate: Callable[[], Any], timeout: float = 8.0,

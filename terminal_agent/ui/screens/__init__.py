@@ -32,13 +32,13 @@ def screen_for(name: str, *, supervisor: Cashier | None = None) -> Screen[Any]:
 
         return ReportScreen()
     if name in ("send", "payout", "customers"):
-        from terminal_agent.ui.screens import money
+        from terminal_agent.ui.screens.money import screen as money_screen
 
-        return money.screen(name)
+        return money_screen(name)
     if name == "redeem":
-        from terminal_agent.ui.screens import suv
+        from terminal_agent.ui.screens.suv import RedeemScreen
 
-        return suv.RedeemScreen()
+        return RedeemScreen()
     from terminal_agent.ui.screens.home import HomeScreen
 
     return HomeScreen()

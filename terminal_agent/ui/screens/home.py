@@ -12,10 +12,10 @@ from textual.widgets import Button, Static
 from terminal_agent.ui.screens.base import TillScreen
 
 
-def _bindings() -> list[Binding]:
+def _bindings() -> list[Binding | tuple[str, str] | tuple[str, str, str]]:
     from terminal_agent.ui.app import SERVICES
 
-    out = []
+    out: list[Binding | tuple[str, str] | tuple[str, str, str]] = []
     for n, (name, key, title, _) in enumerate(SERVICES, start=1):
         out.append(Binding(f"{key},{n}", f"open('{name}')", title, key_display=key.upper()))
     out += [Binding("ctrl+l", "app.lock", "Lock"), Binding("f10", "app.logout", "Log out"),

@@ -22,7 +22,7 @@ class LoginScreen(TillScreen):
     def __init__(self, lock_for: Cashier | None = None) -> None:
         super().__init__()
         self.lock_for = lock_for
-        self.AUTO_FOCUS = "#pin" if lock_for else "#cashier-id"
+        self.AUTO_FOCUS = "#pin" if lock_for else "#cashier-id"  # type: ignore[misc]
         self.TITLE_TEXT = (f"Locked: {lock_for.label}" if lock_for else
                            f"{self.till.cfg.terminal.merchant_name}: log in")
 

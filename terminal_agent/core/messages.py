@@ -42,6 +42,40 @@ DECLINE_SENTENCES: dict[str, str] = {
     "CUSTOMER_NOT_FOUND": "No customer with those details. Register the customer first.",
 }
 
+# Where an interface words an errorType its own way (or has its own types).
+INTERFACE_SENTENCES: dict[str, dict[str, str]] = {
+    "moneytransfer": {
+        "ALREADY_REDEEMED": "That order was already paid out. Do not pay out.",
+        "PIN_RETRIES_EXCEEDED": "Too many wrong PINs: the order is locked. The customer must "
+                                "contact the provider.",
+        "INCORRECT_PIN": "The PIN is incorrect. Ask the recipient to enter it again.",
+        "UNABLE_TO_REDEEM": "This order cannot be paid out. The customer must contact the provider.",
+        "INVALID_REDEEM_REF": "That order reference is not valid. Ask the customer to check it.",
+        "DAILY_LIMIT_EXCEEDED": "The customer's daily limit is reached. Try a smaller amount or "
+                                "another day.",
+        "MONTHLY_LIMIT_EXCEEDED": "The customer's monthly limit is reached. The order cannot go ahead.",
+        "TRANSACTION_LIMIT_EXCEEDED": "The amount is above the limit for one transfer. Try a "
+                                      "smaller amount.",
+        "CUSTOMER_CHECK_FAILED": "The customer check failed. Check the ID and profile, or register "
+                                 "the customer.",
+        "PROVIDER_SYSTEM_ERROR": "The provider had a fault. Try again later as a new transaction.",
+        "TRANSACTION_DECLINED": "The provider declined the transaction. Tell the customer.",
+        "AUTHENTICATION_ERROR": "The switch refused this till's credentials. Call support.",
+        "TRANSACTION_NOT_ALLOWED_FOR_MERCHANT": "This till is not set up with the provider. "
+                                                "Call support.",
+    },
+    "suv": {
+        "INSUFFICIENT_AMOUNT": "The voucher's balance is too low. Redeem a smaller amount.",
+        "VOUCHER_NOT_REDEEMABLE": "This voucher cannot be used (expired or not active). "
+                                  "Ask for another payment.",
+        "VOUCHER_STATUS_UNKNOWN": "The issuer cannot say whether the voucher is valid. "
+                                  "Ask for another payment.",
+        "REDEMPTION_ALREADY_REVERSED": "This redemption was already reversed. Start again.",
+        "DO_NOT_HONOUR": "The issuer declined the voucher. Ask for another payment.",
+        "INSUFFICIENT_FUNDS": "The issuer declined the voucher. Ask for another payment.",
+    },
+}
+
 GENERIC_DECLINE = "The switch declined the request. Tell the customer it did not go through."
 
 UNKNOWN_SENTENCE = {
@@ -58,5 +92,8 @@ UNKNOWN_SENTENCE = {
 }
 
 
-def decline_sentence(error_type: str | None) -> str:
-    return DECLINE_SENTENCES.get(error_type or "", GENERIC_DECLINE)
+def decline_sentence(error_type: str | None, interface: str | None = None) -> str:
+    """The cashier's sentence for a decline, in the words of ``interface`` where it has its own."""
+    key = error_type or ""
+    own = INTERFACE_SENTENCES.get(interface or "", {})
+    return own.get(key) or DECLINE_SENTENCES.get(key, GENERIC_DECLINE)

@@ -180,7 +180,8 @@ class Flow:
                          State.CONFIRMED):
             verdict, message = "approved", approved_message
         elif txn.state in (State.DECLINED, State.REFUND_DUE):
-            verdict, message = "declined", decline_sentence(txn.error_type)
+            interface = SPECS[Op(txn.op)].interface
+            verdict, message = "declined", decline_sentence(txn.error_type, interface)
             if txn.state == State.REFUND_DUE:
                 message += " Refund the customer's payment."
         elif txn.state == State.STATUS_PENDING:

@@ -20,109 +20,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from terminal_agent.core.flows.base import Flow, FlowContext, FlowError, FlowResult, response_of
+from terminal_agent.core.flows.requests import RESEND_ATTEMPTS, RESEND_PAUSE, Answer, ask, not_offered
 from terminal_agent.core.journal import Kind, Txn
-from terminal_agent.core.messages import decline_sentence
 from terminal_agent.core.states import State
 from terminal_agent.errors import ValidationError
 from terminal_agent.protocol import builders, codec
 from terminal_agent.protocol import moneytransfer as mt
 from terminal_agent.protocol.common import Amounts, EncryptedPin, Institution
 from terminal_agent.protocol.operations import SPECS, Op
-from terminal_agent.protocol.outcome import Outcome, Verdict
-from terminal_agent.switch.client import SwitchClient
-
-# Money-transfer declines that the shared sentence table does not word yet.
-MT_SENTENCES: dict[str, str] = {
-    "ALREADY_REDEEMED": "That order was already paid out. Do not pay out.",
-    "PIN_RETRIES_EXCEEDED": "Too many wrong PINs: the order is locked. The customer must "
-                            "contact the provider.",
-    "INCORRECT_PIN": "The PIN is incorrect. Ask the recipient to enter it again.",
-    "UNABLE_TO_REDEEM": "This order cannot be paid out. The customer must contact the provider.",
-    "INVALID_REDEEM_REF": "That order reference is not valid. Ask the customer to check it.",
-    "DAILY_LIMIT_EXCEEDED": "The customer's daily limit is reached. Try a smaller amount or "
-                            "another day.",
-    "MONTHLY_LIMIT_EXCEEDED": "The customer's monthly limit is reached. The order cannot go ahead.",
-    "TRANSACTION_LIMIT_EXCEEDED": "The amount is above the limit for one transfer. Try a "
-                                  "smaller amount.",
-    "CUSTOMER_CHECK_FAILED": "The customer check failed. Check the ID and profile, or register "
-                             "the customer.",
-    "PROVIDER_SYSTEM_ERROR": "The provider had a fault. Try again later as a new transaction.",
-    "TRANSACTION_DECLINED": "The provider declined the transaction. Tell the customer.",
-    "AUTHENTICATION_ERROR": "The switch refused this till's credentials. Call support.",
-    "TRANSACTION_NOT_ALLOWED_FOR_MERCHANT": "This till is not set up with the provider. "
-                                            "Call support.",
-}
-
-RESEND_ATTEMPTS = 3     # admin requests and lookups: tries before the cashier is told
-RESEND_PAUSE = 0.5      # seconds between tries (times the attempt number)
-
-
-def sentence(error_type: str | None) -> str:
-    return MT_SENTENCES.get(error_type or "") or decline_sentence(error_type)
-
-
-# -- requests without money: re-sent until answered (bounded) --------------------------------
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The answer to a request that carries no money (admin request or lookup)."""
-
-    verdict: str               # approved, declined, not_offered, no_answer
-    message: str               # one sentence for the cashier
-    value: Any = None          # the parsed success model
-    error_type: str | None = None
-    status: int | None = None
-    attempts: int = 1
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict == "approved"
-
-
-def not_offered(what: str) -> Answer:
-    return Answer("not_offered", f"The provider does not offer {what}. Carry on without it.",
-                  status=501, attempts=0)
-
-
-NO_ANSWER = "The switch did not answer. Try again in a moment, or carry on without it."
-
-
-def answer_from(outcome: Outcome, attempts: int, *, what: str = "this service") -> Answer:
-    if outcome.verdict == Verdict.APPROVED:
-        return Answer("approved", "Done.", outcome.message, status=outcome.status,
-                      attempts=attempts)
-    if outcome.verdict == Verdict.DECLINED and outcome.status == 501:
-        return dataclasses.replace(not_offered(what), error_type=outcome.error_type,
-                                   attempts=attempts)
-    if outcome.verdict == Verdict.DECLINED:
-        return Answer("declined", sentence(outcome.error_type), error_type=outcome.error_type,
-                      status=outcome.status, attempts=attempts)
-    return Answer("no_answer", NO_ANSWER, error_type=outcome.error_type, status=outcome.status,
-                  attempts=attempts)
-
-
-async def ask(switch: SwitchClient, op: Op, message: Any = None, *,
-              query: dict[str, str] | None = None, attempts: int = RESEND_ATTEMPTS,
-              pause: float = RESEND_PAUSE, what: str = "this service") -> Answer:
-    """Send a request that carries no money until a definite answer, at most ``attempts`` times
-    (invalid input is refused before anything is sent)."""
-    outcome: Outcome | None = None
-    for attempt in range(1, attempts + 1):
-        outcome = await switch.call(op, message, query=query)
-        if outcome.verdict in (Verdict.APPROVED, Verdict.DECLINED):
-            return answer_from(outcome, attempt, what=what)
-        if attempt < attempts:
-            await asyncio.sleep(pause * attempt)
-    assert outcome is not None
-    return answer_from(outcome, attempts, what=what)
+from terminal_agent.protocol.outcome import Outcome
 
 
 def _check_amount(name: str, amount: int, *, zero_ok: bool = False) -> None:
@@ -302,7 +213,7 @@ class MoneyTransfer(Flow):
                     retry_of=txn.retry_of, **_party_names(txn))
         if _reversed_unanswered(txn):
             data["retry"] = _retry_offer(txn)
-        return _worded(self.result(txn, outcome, data=data, approved_message=approved_message))
+        return self.result(txn, outcome, data=data, approved_message=approved_message)
 
     async def tender(self, txn_id: str, cashier: str) -> FlowResult:
         """The sender's cash is in the drawer: queue the confirmation (the order becomes
@@ -443,7 +354,7 @@ class Payouts(Flow):
                         slip_lines=_slip_lines(response))
         if _reversed_unanswered(txn):
             data["retry"] = _retry_offer(txn)
-        return _worded(self.result(txn, outcome, data=data, approved_message=approved_message))
+        return self.result(txn, outcome, data=data, approved_message=approved_message)
 
     async def paid_out(self, txn_id: str, cashier: str) -> FlowResult:
         """The cash went to the recipient: queue the redemption confirmation."""
@@ -502,12 +413,6 @@ def _party_names(txn: Txn) -> dict[str, str | None]:
             "recipient_name": name(request.recipient_details)}
 
 
-def _worded(result: FlowResult) -> FlowResult:
-    if result.verdict == "declined":
-        return dataclasses.replace(result, message=sentence(result.error_type))
-    return result
-
-
 def _slip_lines(response: Any) -> list[str]:
     slip = getattr(response, "slip_data", None)
     return [ln.text for ln in slip.message_lines or []] if slip else []
@@ -524,4 +429,4 @@ def order_details(response: Any) -> dict[str, Any]:
             "slip_lines": _slip_lines(response)}
 
 
-__all__ = ["MT_SENTENCES", "Answer", "MoneyTransfer", "Payouts", "ask", "order_details"]
+__all__ = ["Answer", "MoneyTransfer", "Payouts", "ask", "order_details"]

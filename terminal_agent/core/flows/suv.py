@@ -15,9 +15,8 @@ import dataclasses
 from typing import Any
 
 from terminal_agent.core.flows.base import Flow, FlowContext, FlowResult, response_of
-from terminal_agent.core.flows.money import RESEND_ATTEMPTS, RESEND_PAUSE, Answer, ask
+from terminal_agent.core.flows.requests import RESEND_ATTEMPTS, RESEND_PAUSE, Answer, ask
 from terminal_agent.core.journal import Kind, Txn
-from terminal_agent.core.messages import decline_sentence
 from terminal_agent.core.states import State
 from terminal_agent.errors import ValidationError
 from terminal_agent.protocol import builders
@@ -26,22 +25,6 @@ from terminal_agent.protocol.common import Institution
 from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.outcome import Outcome, Verdict
 from terminal_agent.receipts.formatting import mask_code
-
-# SUV declines that the shared sentence table does not word yet.
-SUV_SENTENCES: dict[str, str] = {
-    "INSUFFICIENT_AMOUNT": "The voucher's balance is too low. Redeem a smaller amount.",
-    "VOUCHER_NOT_REDEEMABLE": "This voucher cannot be used (expired or not active). "
-                              "Ask for another payment.",
-    "VOUCHER_STATUS_UNKNOWN": "The issuer cannot say whether the voucher is valid. "
-                              "Ask for another payment.",
-    "REDEMPTION_ALREADY_REVERSED": "This redemption was already reversed. Start again.",
-    "DO_NOT_HONOUR": "The issuer declined the voucher. Ask for another payment.",
-    "INSUFFICIENT_FUNDS": "The issuer declined the voucher. Ask for another payment.",
-}
-
-
-def sentence(error_type: str | None) -> str:
-    return SUV_SENTENCES.get(error_type or "") or decline_sentence(error_type)
 
 
 def _code(text: str) -> str:
@@ -72,8 +55,6 @@ class VoucherRedemptions(Flow):
                            attempts=self.resend_attempts, pause=self.resend_pause,
                            what="voucher look-ups")
         data: dict[str, Any] = {"code_masked": mask_code(clean)}
-        if answer.verdict == "declined":
-            answer = dataclasses.replace(answer, message=sentence(answer.error_type))
         found: sv.VoucherLookupResponse | None = answer.value if answer.ok else None
         if found is not None:
             amounts = found.amounts
@@ -145,10 +126,7 @@ class VoucherRedemptions(Flow):
         message = approved_message or (
             "Voucher accepted. Complete the sale to confirm it." if dual and
             txn.state == State.APPROVED else "Voucher accepted as payment.")
-        result = self.result(txn, outcome, data=data, approved_message=message)
-        if result.verdict == "declined":
-            result = dataclasses.replace(result, message=sentence(result.error_type))
-        return result
+        return self.result(txn, outcome, data=data, approved_message=message)
 
 
 def redeemed_amount(response: Any, requested: int) -> int:
@@ -165,4 +143,4 @@ def balance_after(response: Any) -> int | None:
     return left.amount if left is not None else None
 
 
-__all__ = ["SUV_SENTENCES", "VoucherRedemptions", "redeemed_amount"]
+__all__ = ["VoucherRedemptions", "redeemed_amount"]

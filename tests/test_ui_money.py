@@ -6,7 +6,17 @@ import pytest
 
 from terminal_agent.sim.options import SimOptions
 from terminal_agent.sim.server import SimServer
-from tests.test_ui_support import agent_of, login, on, rows, screen_text, sees, till, until
+from tests.test_ui_support import (
+    agent_of,
+    login,
+    on,
+    rows,
+    screen_text,
+    sees,
+    till,
+    type_in,
+    until,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +36,11 @@ async def test_send_money_with_fee_then_cash(tmp_path, sim):
         await pilot.press("f3")
         await until(pilot, lambda: on(pilot, "SendMoneyScreen"))
         await until(pilot, lambda: pilot.app.focused is not None)
-        await pilot.press(*"Thandiwe", "enter", *"Nkosi", "enter", *"12", "enter")
+        await type_in(pilot, "Thandiwe", "Nkosi")
+        await pilot.press(*"12", "enter")
         await sees(pilot, "6 to 20 letters or digits")
-        await pilot.press(*"9001015009087"[2:], "enter", *"0821234567", "enter")
-        await pilot.press(*"Sipho", "enter", *"Dlamini", "enter", *"0831234567", "enter")
-        await pilot.press(*"500", "enter")
+        await pilot.press(*"01015009087", "enter")
+        await type_in(pilot, "0821234567", "Sipho", "Dlamini", "0831234567", "500")
         await sees(pilot, "Fee R 15.00: the customer pays R 515.00.")
         await pilot.press("enter")
         await until(pilot, lambda: on(pilot, "TenderModal"))
@@ -47,7 +57,7 @@ async def test_pay_out_order(tmp_path, sim):
         await pilot.press("f4")
         await until(pilot, lambda: on(pilot, "PayoutScreen"))
         await until(pilot, lambda: pilot.app.focused is not None)
-        await pilot.press(*"48203917562038174502", "enter")
+        await type_in(pilot, "48203917562038174502")
         await sees(pilot, "Pay out R 1,200.00")
         await pilot.press("enter")
         await until(pilot, lambda: on(pilot, "TenderModal"))
@@ -64,7 +74,7 @@ async def test_redeem_digital_voucher(tmp_path, sim):
         await pilot.press("f5")
         await until(pilot, lambda: on(pilot, "RedeemScreen"))
         await until(pilot, lambda: pilot.app.focused is not None)
-        await pilot.press(*"2500999988887777", "enter")
+        await type_in(pilot, "2500999988887777")
         await sees(pilot, "value R 250.00")
         await pilot.pause(0.1)
         await pilot.press(*"80", "enter")

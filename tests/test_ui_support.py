@@ -28,6 +28,8 @@ def config_text(state_dir: Path, sim_url: str, *, read_timeout: float = 1.0,
                 extra: str = "") -> str:
     text = demo_config_text(state_dir, sim_url).replace("read_timeout = 5.0",
                                                         f"read_timeout = {read_timeout}")
+    text = text.replace("status_first_delay = 2.0", "status_first_delay = 0.3")
+    text = text.replace("backoff_initial = 0.5", "backoff_initial = 0.2")
     return text + extra
 
 
@@ -99,6 +101,15 @@ async def sees(pilot: Pilot[Any], text: str, timeout: float = 8.0) -> None:
 
 def on(pilot: Pilot[Any], name: str) -> bool:
     return type(pilot.app.screen).__name__ == name
+
+
+async def type_in(pilot: Pilot[Any], *values: str) -> None:
+    """Fill the focused field with each value in turn (as a scanner would), Enter after each."""
+    for value in values:
+        focused = pilot.app.focused
+        assert isinstance(focused, Input), focused
+        focused.value = value
+        await pilot.press("enter")
 
 
 async def login(pilot: Pilot[Any], cashier: str = "1001", pin: str = "1234") -> None:

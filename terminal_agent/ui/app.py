@@ -86,8 +86,9 @@ class TillApp(App[int]):
     def __init__(self, agent: Any, cashiers: Cashiers, *, printer: ReceiptDesk | None = None,
                  clock: Callable[[], float] = time.time, run_forwarder: bool = True,
                  cursor_blink: bool = True, status_interval: float = 1.0,
-                 idle_clock: Callable[[], float] = time.monotonic) -> None:
+                 idle_clock: Callable[[], float] = time.monotonic, login_hint: str = "") -> None:
         super().__init__()
+        self.login_hint = login_hint
         self.agent = agent
         self.cfg: AgentConfig = agent.config
         self.cashiers = cashiers
@@ -334,7 +335,7 @@ class TillApp(App[int]):
 
 async def serve(cfg: AgentConfig, *, printer: ReceiptDesk | None = None,
                 password: str | None = None, prepare: Callable[[Cashiers], Awaitable[None]]
-                | None = None) -> int:
+                | None = None, login_hint: str = "") -> int:
     """Open the agent, run the UI until the cashier quits, then close everything in order."""
     from terminal_agent.core.agent import Agent
 
@@ -343,7 +344,7 @@ async def serve(cfg: AgentConfig, *, printer: ReceiptDesk | None = None,
         if prepare is not None:
             await prepare(cashiers)
         desk = printer or open_desk(cfg, agent)
-        app = TillApp(agent, cashiers, printer=desk)
+        app = TillApp(agent, cashiers, printer=desk, login_hint=login_hint)
         try:
             await app.run_async()
         finally:
@@ -381,6 +382,8 @@ def run_demo_ui(cfg: AgentConfig, state_dir: Path) -> int:
         for cashier_id, pin, role, name in (DEMO_CASHIER, DEMO_SUPERVISOR):
             await cashiers.ensure(cashier_id, pin, role=role, name=name)
 
-    code = asyncio.run(serve(cfg, password="", prepare=accounts))
+    hint = (f"Demo: cashier {DEMO_CASHIER[0]} PIN {DEMO_CASHIER[1]}, supervisor "
+            f"{DEMO_SUPERVISOR[0]} PIN {DEMO_SUPERVISOR[1]}. Ctrl+Q quits.")
+    code = asyncio.run(serve(cfg, password="", prepare=accounts, login_hint=hint))
     print(f"Receipts previewed in {state_dir / 'receipts'}")
     return code

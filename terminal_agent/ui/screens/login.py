@@ -31,6 +31,8 @@ class LoginScreen(TillScreen):
                 "to start a new session." if self.lock_for else
                 "Type your cashier number and PIN, then press Enter.")
         yield Static(hint, classes="hint")
+        if self.till.login_hint and not self.lock_for:
+            yield Static(self.till.login_hint, classes="hint", id="login-hint")
         yield Field("Cashier number", id="cashier-id", max_length=16,
                     value=self.lock_for.id if self.lock_for else "",
                     validators=[validators.required("cashier number", maximum=16)])

@@ -1,0 +1,46 @@
+"""The benchmark and fault harness at tiny sizes, so that it cannot rot unnoticed (the real
+figures come from `make bench` and `make faults`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import faults, run
+from bench.common import HistoryCache, SimProcess
+
+
+@pytest.mark.timeout(60)
+def test_bench_functions_at_tiny_sizes(tmp_path: Path) -> None:
+    cache = HistoryCache(tmp_path)
+    enq = run.bench_enqueue(tmp_path, n=20, history=50, cache=cache)
+    assert enq["ours"]["per_s"] > 0 and enq["persist_queue"]["per_s"] > 0
+    assert enq["raw_sqlite3"]["per_s"] > 0
+    sale = run.bench_sale(tmp_path, n=6, history=50, cache=cache)
+    assert sale["n"] == 6 and sale["sale_p99_ms"] > 0
+    with SimProcess(tmp_path) as sim:
+        drain = run.bench_drain(tmp_path, n=60, history=50, cache=cache, sim=sim)
+    assert drain["ours"]["per_s"] > 0 and drain["persist_queue_httpx"]["per_s"] > 0
+    assert drain["simulator_alone"]["per_s"] > 0
+    boot = run.bench_boot(tmp_path, history=50, repeats=1, cache=cache)
+    assert 0 < boot["median_s"] < 30
+    res = {"machine": {"date": "-", "nproc": 2, "cpu": "-", "mem_gib": 1, "python": "-",
+                       "sqlite": "-", "kernel": "-"}, "sizes": [50], "seconds": 0.0,
+           "enqueue": {"50": enq}, "drain": {"50": drain}, "sale": {"50": sale},
+           "boot": {"50": boot}}
+    res["goals"] = run.goals(res)
+    assert "Durable enqueue" in run.render(res) and len(res["goals"]) >= 5
+
+
+@pytest.mark.timeout(60)
+def test_fault_functions_at_tiny_sizes(tmp_path: Path) -> None:
+    fuzz = faults.fault_fuzz(tmp_path, cases=48)
+    assert fuzz["crashes"] == 0, fuzz["crash_examples"]
+    assert fuzz["wrong_final_state"] == 0, fuzz["wrong_examples"]
+    printer = faults.fault_printer(tmp_path, jobs=25)
+    assert printer["lost"] == 0 and printer["pending_at_end"] == 0, printer
+    outage = faults.fault_outage(tmp_path, sales=12)
+    assert outage["lost"] == 0 and outage["order_violations"] == 0, outage
+    crash = faults.fault_crash(tmp_path, kills=1, settle_max=0.1)
+    assert crash["kills"] == 1 and crash["ok"], crash

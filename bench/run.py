@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import pickle
 import signal
@@ -660,6 +661,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="", help="history sizes, e.g. 1000,10000,100000")
     parser.add_argument("--out", default="", help="JSON output file")
     args = parser.parse_args(argv)
+    logging.getLogger().addHandler(logging.NullHandler())  # the agent's own warnings: quiet
     only = set(args.only.split(","))
     if args.quick:
         sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [100]

@@ -86,6 +86,18 @@ class SuvConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     providers: dict[str, SuvProvider] = msgspec.field(default_factory=dict)
 
 
+class Receiver(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: str
+    name: str
+
+
+class MoneyTransferConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    # The money-transfer providers (receiver institutions) this till offers, first = default.
+    receivers: list[Receiver] = msgspec.field(default_factory=lambda: [
+        Receiver("30000001", "Mukuru Money Transfer"), Receiver("30000002", "Hello Paisa"),
+        Receiver("30000003", "Shoprite Money Transfer")])
+
+
 class PrinterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # usb://VID:PID, serial:///dev/ttyS0?baudrate=19200, tcp://HOST:9100, file:///dev/usb/lp0,
     # preview://DIR (a .txt and .png per job) or dummy:// (kept in memory).
@@ -147,6 +159,7 @@ class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     forwarder: ForwarderConfig = msgspec.field(default_factory=ForwarderConfig)
     airtime: AirtimeConfig = msgspec.field(default_factory=AirtimeConfig)
     suv: SuvConfig = msgspec.field(default_factory=SuvConfig)
+    moneytransfer: MoneyTransferConfig = msgspec.field(default_factory=MoneyTransferConfig)
     printer: PrinterConfig = msgspec.field(default_factory=PrinterConfig)
     receipts: ReceiptConfig = msgspec.field(default_factory=ReceiptConfig)
     scanner: ScannerConfig = msgspec.field(default_factory=ScannerConfig)
@@ -234,6 +247,8 @@ def _check_values(cfg: AgentConfig, text: str, where: str) -> None:
          "must be \"vouchers\" or \"purchases\""),
         ("forwarder.concurrency", cfg.forwarder.concurrency >= 1, "must be at least 1"),
         ("printer.columns", cfg.printer.columns in (32, 42, 48), "must be 32, 42 or 48"),
+        ("moneytransfer.receivers", bool(cfg.moneytransfer.receivers),
+         "must list at least one provider"),
     ]
     for key, ok, why in rules:
         if not ok:

@@ -262,3 +262,26 @@ async def test_bad_input_names_the_field_and_sends_nothing(agent, switch, call, 
         await call(agent)
     assert err.value.field == field
     assert switch.seen == [] and await agent.journal.history() == []
+
+
+async def test_supervisor_resolves_parked_advices_with_a_note(agent, switch):
+    switch.answer(Op.VOUCHER_CONFIRM, (404, error("UNABLE_TO_LOCATE_RECORD")))
+    switch.answer(Op.VOUCHER_PROVISION, lambda sw: (
+        201, {**sw.seen[-1].json(), "voucher": {"serialNumber": "S1", "pin": "1"}}), (504, b""))
+    switch.answer(Op.VOUCHER_REVERSE, (400, error("FORMAT_ERROR")))
+    sold = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    await agent.vouchers.tender(sold.txn_id, "c1")
+    lost = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    await drain(agent)
+    parked = {r.txn_id: r for r in await agent.outbox.rows((RowState.PARKED,))}
+    assert set(parked) == {sold.txn_id, lost.txn_id}
+    with pytest.raises(ValidationError):
+        await agent.outbox.resolve(parked[sold.txn_id].id, note=" ", actor="9001")
+    for txn_id, row in parked.items():
+        assert await agent.outbox.resolve(row.id, note="settled by phone, ref 42", actor="9001")
+        assert (await agent.journal.get(txn_id)).state == State.RESOLVED
+        notes = [e["note"] for e in await agent.journal.timeline(txn_id)]
+        assert any("settled by phone" in (n or "") and "9001" in (n or "") for n in notes)
+    assert not await agent.outbox.resolve(parked[sold.txn_id].id, note="again", actor="9001")
+    counts = await agent.outbox.counts()
+    assert counts.parked == 0 and counts.pending == 0

@@ -84,3 +84,31 @@ async def test_redeem_digital_voucher(tmp_path, sim):
         await pilot.press("enter")
         await sees(pilot, "APPROVED")
         assert (await states(pilot))[0][0] == "suv_redeem"
+
+
+async def test_timed_out_order_is_reversed_and_retried_as_a_new_order(tmp_path, sim):
+    sim.add_faults({"op": "MT_ORDER_CREATE", "type": "hang", "when": "after", "times": 1,
+                    "hang_ms": 3000})
+    try:
+        async with till(tmp_path, sim.url) as pilot:
+            await login(pilot)
+            await pilot.press("f3")
+            await until(pilot, lambda: on(pilot, "SendMoneyScreen"))
+            await until(pilot, lambda: pilot.app.focused is not None)
+            await type_in(pilot, "Thandiwe", "Nkosi", "9001015009087", "0821234567", "Sipho",
+                          "Dlamini", "0831234567", "500")
+            await sees(pilot, "Fee R 15.00")
+            await pilot.press("enter")
+            await sees(pilot, "NO ANSWER", timeout=15)
+            await pilot.press("t")  # try again as a new order
+            await until(pilot, lambda: on(pilot, "TenderModal"), timeout=15)
+            await pilot.press("enter")
+            await sees(pilot, "APPROVED")
+            found = await rows(agent_of(pilot), "SELECT id, state, retry_of, response IS NULL"
+                               " AS unanswered FROM transactions ORDER BY created_at")
+            first, second = found
+            assert first["state"] in ("REVERSING", "REVERSED") and first["unanswered"]
+            assert second["retry_of"] == first["id"] and second["id"] != first["id"]
+            assert second["state"] in ("TENDERED", "CONFIRMED")
+    finally:
+        sim.clear_faults()

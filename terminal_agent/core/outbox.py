@@ -36,6 +36,7 @@ class RowState(StrEnum):
     DELIVERED = "delivered"
     PARKED = "parked"
     VOID = "void"
+    RESOLVED = "resolved"  # a parked row settled outside the till by a supervisor
 
 
 class AdviceKind(StrEnum):
@@ -203,6 +204,36 @@ class Outbox:
                 "UPDATE outbox SET state='pending', next_attempt_at=?, lease_until=NULL"
                 " WHERE id=? AND state IN ('pending','parked')", (self.clock(), advice_id))
             return cur.rowcount == 1
+
+    async def resolve(self, advice_id: str, *, note: str, actor: str) -> bool:
+        """A supervisor settled a parked advice outside the till (phone call, portal): the row
+        is kept with the note, never sent again, and its transaction becomes ``RESOLVED``."""
+        from terminal_agent.core.journal import Journal
+        from terminal_agent.core.states import TRANSITIONS, State
+
+        if not note.strip():
+            from terminal_agent.errors import ValidationError
+
+            raise ValidationError("note", "say how the advice was settled")
+        journal = Journal(self.store, self.clock)
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "UPDATE outbox SET state='resolved', resolved_note=?, lease_until=NULL"
+                " WHERE id=? AND state='parked' RETURNING txn_id, kind", (note, advice_id))
+            row = await cur.fetchone()
+            if row is None:
+                return False
+            txn_id = row[0]
+            cur = await db.execute("SELECT state FROM transactions WHERE id=?", (txn_id,))
+            found = await cur.fetchone()
+            assert found is not None  # foreign key: an outbox row always has its transaction
+            state = State(found[0])
+            text = f"{row[1]} {advice_id} resolved by {actor}: {note}"
+            if State.RESOLVED in TRANSITIONS[state]:
+                await journal.transition(db, txn_id, State.RESOLVED, actor=actor, note=text)
+            else:
+                await journal.event(db, txn_id, "advice-resolved", actor=actor, note=text)
+        return True
 
     async def purge_delivered(self, older_than_days: float) -> int:
         """Retention: delete delivered rows (only delivered rows) older than the period."""

@@ -18,6 +18,8 @@ Rules the table encodes:
    ``STATUS_PENDING`` (status lookups until final) → ``ABANDONED`` only by a supervisor.
 4. Final states have no way out except the supervisor's resolution of money owed
    (``REFUND_DUE`` → ``REFUNDED``; ``CONFIRM_FAILED`` → ``RESOLVED``).
+5. A parked advice the switch will never accept is settled outside the till by a supervisor,
+   with a note: its transaction becomes ``RESOLVED`` (from ``CONFIRM_FAILED`` or ``REVERSING``).
 
 ``COMPLETED`` (final success with no advice owed: approved top-up, single-messaging voucher
 redemption) and ``REFUNDED``/``RESOLVED`` extend DESIGN §4 for those outcomes.
@@ -58,7 +60,7 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     S.APPROVED: frozenset({S.TENDERED, S.CONFIRMING, S.REVERSING, S.COMPLETED}),
     S.TENDERED: frozenset({S.CONFIRMED, S.CONFIRM_FAILED}),
     S.CONFIRMING: frozenset({S.CONFIRMED, S.CONFIRM_FAILED}),
-    S.REVERSING: frozenset({S.REVERSED}),
+    S.REVERSING: frozenset({S.REVERSED, S.RESOLVED}),
     S.CONFIRM_FAILED: frozenset({S.CONFIRMED, S.RESOLVED}),
     S.TENDER_TAKEN: frozenset({S.COMPLETED, S.REFUND_DUE, S.STATUS_PENDING}),
     S.STATUS_PENDING: frozenset({S.COMPLETED, S.REFUND_DUE, S.ABANDONED}),

@@ -24,10 +24,6 @@ from terminal_agent.ui.screens.base import TillScreen
 from terminal_agent.ui.screens.tender import ask_tender, show_outcome
 from terminal_agent.ui.widgets import Field
 
-# The money-transfer providers this till offers (the simulator's demo providers).
-RECEIVERS: list[tuple[str, str]] = [("30000001", "Mukuru Money Transfer"),
-                                    ("30000002", "Hello Paisa"),
-                                    ("30000003", "Shoprite Money Transfer")]
 _ID_RE = re.compile(r"[A-Za-z0-9]{6,20}")
 
 
@@ -51,14 +47,19 @@ class MoneyForm(TillScreen):
     BINDINGS = [Binding("escape", "back", "Back")]
     FIELDS: tuple[str, ...] = ()
 
+    @property
+    def receivers(self) -> list[tuple[str, str]]:
+        """The providers this till offers (``[moneytransfer] receivers``), first = default."""
+        return [(r.id, r.name) for r in self.till.agent.config.moneytransfer.receivers]
+
     def receiver_select(self) -> Widget:
-        return Select([(n, i) for i, n in RECEIVERS], value=RECEIVERS[0][0],
+        return Select([(n, i) for i, n in self.receivers], value=self.receivers[0][0],
                       allow_blank=False, id="receiver")
 
     @property
     def receiver(self) -> Institution:
         chosen = str(self.query_one("#receiver", Select).value)
-        return Institution(id=chosen, name=dict(RECEIVERS).get(chosen, chosen))
+        return Institution(id=chosen, name=dict(self.receivers).get(chosen, chosen))
 
     def fields_ok(self, ids: Iterable[str]) -> bool:
         ok = True

@@ -13,7 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from terminal_agent.core.flows.base import FlowResult
-from terminal_agent.core.journal import KIND_LABELS
+from terminal_agent.core.journal import KIND_LABELS, Kind
 from terminal_agent.core.states import State
 from terminal_agent.ui.format import group_digits, mask_pin, money, when_text
 from terminal_agent.ui.messages import SaleOutcome
@@ -56,6 +56,7 @@ class OutcomeScreen(TillScreen):
         Binding("c", "check", "Check now"),
         Binding("a", "abandon", "Abandon (supervisor)"),
         Binding("r", "refunded", "Refund given"),
+        Binding("t", "retry", "Try again as a new transaction"),
     ]
 
     def __init__(self, outcome: SaleOutcome) -> None:
@@ -85,6 +86,8 @@ class OutcomeScreen(TillScreen):
             return state == State.STATUS_PENDING
         if action == "refunded":
             return state == State.REFUND_DUE
+        if action == "retry":
+            return bool(self.result.data.get("retry"))
         if action == "print":
             return state in PRINTABLE
         return True
@@ -180,6 +183,23 @@ class OutcomeScreen(TillScreen):
     def replace_result(self, result: FlowResult) -> None:
         self.result = replace(result, message=SETTLED.get(result.state, result.message))
         self.show()
+
+    # -- money transfer: a timed-out order or payout, offered again as a NEW transaction --------
+
+    def action_retry(self) -> None:
+        from terminal_agent.ui.screens.tender import ask_tender, show_outcome
+
+        money, txn_id = self.till.agent.money, self.result.txn_id
+        again = money.retry_order if self.result.kind == Kind.MT_SEND else money.retry_redeem
+
+        def answered(result: FlowResult) -> None:
+            if result.approved and result.state == State.APPROVED:
+                ask_tender(self, result)
+            else:
+                show_outcome(self, result)
+
+        self.run_core(lambda: again(txn_id, self.till.cashier_id),
+                      "Sending it again as a new transaction (new id)…", answered)
 
     async def action_done(self) -> None:
         if not self.working:

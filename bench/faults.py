@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import json
+import logging
 import random
 import signal
 import sqlite3

@@ -379,6 +379,8 @@ class Fuzzer:
             return self.rnd.choice([httpx.ReadTimeout("fuzz"), httpx.ConnectError("fuzz"),
                                     httpx.RemoteProtocolError("fuzz"), httpx.ReadError("fuzz"),
                                     httpx.WriteTimeout("fuzz"), httpx.PoolTimeout("fuzz")])
+        if r < 0.16:  # a plain good answer, so that every verdict is exercised
+            return self.rnd.choice([200, 201, 202]), good, "application/json"
         body, ct = self.body(good)
         return self.status(), body, ct
 
@@ -414,10 +416,17 @@ class FuzzSwitch:
         matched = match_path(request.method, request.url.path)
         assert matched, request.url.path
         op = matched[0]
+        from terminal_agent.protocol.operations import Op
+
         status, content = self.good(op, request.content)
+        if op == Op.PURCHASE:
+            self.last_purchase = request.content
         if op == self.target and not self.used:
             self.used = True
-            answer = self.answer(content) if callable(self.answer) else self.answer
+            good = content
+            if op == Op.PURCHASE_STATUS:  # the purchase's own approved answer
+                good = self.good(Op.PURCHASE, self.last_purchase)[1]
+            answer = self.answer(good) if callable(self.answer) else self.answer
             self.sent = answer
             if isinstance(answer, Exception):
                 raise answer
@@ -427,6 +436,7 @@ class FuzzSwitch:
                               headers={"content-type": "application/json"})
 
     sent: Any = None
+    last_purchase = b""
 
 
 _REQUEST_STATE = {"APPROVED": {"APPROVED", "COMPLETED"}, "DECLINED": {"DECLINED"},
@@ -493,7 +503,9 @@ async def _fuzz(db: Path, cases: int, seed: int) -> dict[str, Any]:
             stats[kind]["cases"] += 1
             try:
                 if kind in ("confirmation", "reversal", "status"):
-                    problem = await _fuzz_advice(agent, sw, kind, op, answer, voucher, topup)
+                    problem, outcome = await _fuzz_advice(agent, sw, kind, op, answer, voucher,
+                                                          topup)
+                    stats[kind][outcome] = stats[kind].get(outcome, 0) + 1
                 else:
                     sw.target, sw.answer, sw.used = op, answer, False
                     agent.switch.last_error = None
@@ -554,7 +566,7 @@ def _check_request(kind: str, op: Any, answer: Any, txn: Any, transport_error: s
 
 
 async def _fuzz_advice(agent: Any, sw: FuzzSwitch, kind: str, op: Any, answer: Any,
-                       voucher: Any, topup: Any) -> str | None:
+                       voucher: Any, topup: Any) -> tuple[str | None, str]:
     from terminal_agent.protocol.outcome import classify
 
     # a transaction with one due advice (the answers it needs before that are good ones)
@@ -580,7 +592,7 @@ async def _fuzz_advice(agent: Any, sw: FuzzSwitch, kind: str, op: Any, answer: A
     agent.switch.last_error = None
     handled = await agent.forwarder.run_once()
     if handled != 1:
-        return f"forwarder handled {handled} rows"
+        return f"forwarder handled {handled} rows", "-"
     answer = sw.sent
     rows = await agent.outbox.for_txn(txn_id)
     txn = await agent.journal.get(txn_id)
@@ -619,7 +631,7 @@ async def _fuzz_advice(agent: Any, sw: FuzzSwitch, kind: str, op: Any, answer: A
     async with agent.store.transaction() as db:
         await db.execute("UPDATE outbox SET state='void' WHERE txn_id=? AND state='pending'",
                          (txn_id,))
-    return problem
+    return problem, f"{state}/{rstate}"
 
 
 def fault_fuzz(tmp: Path, cases: int = 10_000, seed: int = 5) -> dict[str, Any]:

@@ -27,31 +27,7 @@ from terminal_agent.core.store import Store
 from terminal_agent.errors import AgentError, ValidationError
 from terminal_agent.security import hash_pin, pin_needs_rehash, verify_pin
 
-# Appended to ``core/schema.py`` MIGRATIONS as its own entry (never edit once released).
-CASHIERS_DDL = """
-CREATE TABLE cashiers (
-    id            TEXT PRIMARY KEY,       -- what the cashier types at login
-    name          TEXT NOT NULL DEFAULT '',
-    role          TEXT NOT NULL,          -- cashier | supervisor
-    pin_hash      TEXT NOT NULL,          -- security.hash_pin (scrypt$n$r$p$salt$hash)
-    enabled       INTEGER NOT NULL DEFAULT 1,
-    failures      INTEGER NOT NULL DEFAULT 0,   -- wrong PINs in a row
-    locked_until  REAL,                   -- no login before this time (NULL = not locked)
-    last_login_at REAL,
-    created_at    REAL NOT NULL,
-    updated_at    REAL NOT NULL
-);
-
-CREATE TABLE audit (
-    id       INTEGER PRIMARY KEY,
-    at       REAL NOT NULL,
-    actor    TEXT NOT NULL,               -- who did it (the supervisor for an override)
-    action   TEXT NOT NULL,               -- login, login-failed, override, override-refused, ...
-    subject  TEXT,                        -- transaction reference, advice id, cashier id
-    note     TEXT
-);
-CREATE INDEX audit_at ON audit(at);
-"""
+# The cashiers and audit tables are migration 2 in core/schema.py.
 
 _ID_RE = re.compile(r"[A-Za-z0-9]{1,16}")
 _PIN_RE = re.compile(r"\d{4,12}")

@@ -93,7 +93,7 @@ def wait_ready(out: Path, proc: subprocess.Popen[bytes], timeout: float = 20.0) 
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(max(900, KILLS * 5))
 def test_crash_matrix(tmp_path: Path) -> None:
     rnd = random.Random(int(os.environ.get("CRASH_SEED", "20261121")))
     sim, url = start_sim(tmp_path)

@@ -71,8 +71,9 @@ async def test_disabled_account_cannot_log_in(accounts):
         await cashiers.disable("nobody")
 
 
-async def test_supervisor_override_is_audited(accounts):
+async def test_supervisor_override_is_audited(accounts, caplog):
     cashiers, _ = accounts
+    caplog.set_level("INFO")
     await cashiers.add("1001", "1234")
     await cashiers.add("9001", "9999", role="supervisor")
     refused = await cashiers.authorise("1001", "1234", action="reprint", subject="AB12CD34",
@@ -85,6 +86,10 @@ async def test_supervisor_override_is_audited(accounts):
     assert [e.action for e in log][:2] == ["override", "override-refused"]
     assert log[0].actor == "9001" and log[0].subject == "AB12CD34"
     assert "reprint" in (log[0].note or "")
+    # the same trail reaches the journal as AUDIT=1 records, PINs nowhere
+    audited = [r for r in caplog.records if getattr(r, "journal_fields", {}).get("AUDIT") == 1]
+    assert {(r.journal_fields["ACTOR"], r.operation) for r in audited} >= {("9001", "override")}
+    assert "9999" not in caplog.text
 
 
 async def test_add_refuses_duplicates_and_bad_values(accounts):

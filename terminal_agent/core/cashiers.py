@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from terminal_agent import logs
 from terminal_agent.config import UiConfig
 from terminal_agent.core.store import Store
 from terminal_agent.errors import AgentError, ValidationError
@@ -247,6 +248,8 @@ class Cashiers:
                      note: str | None) -> None:
         await db.execute("INSERT INTO audit (at, actor, action, subject, note) VALUES (?,?,?,?,?)",
                          (self.clock(), actor, action, subject or None, note))
+        # ... and the journal: `journalctl AUDIT=1` lists every supervisor action.
+        logs.audit(action, actor=actor, subject=subject or "", note=note or "")
 
     async def audit_log(self, limit: int = 200, action: str | None = None) -> list[AuditEntry]:
         where, params = ("WHERE action=?", [action]) if action else ("", [])

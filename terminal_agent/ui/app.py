@@ -371,7 +371,15 @@ def run_ui(args: argparse.Namespace) -> int:
 
     cfg = config_mod.load(args.config)
     check_agent_security(cfg)
+    _log_to_journal(cfg)
     return asyncio.run(serve(cfg))
+
+
+def _log_to_journal(cfg: AgentConfig) -> None:
+    """The UI's stdout/stderr is the cashier's screen: log to the journal or a file, never there."""
+    from terminal_agent.logs import setup_logging
+
+    setup_logging(cfg.logging, "ui", state_dir=Path(cfg.store.path).parent)
 
 
 def run_demo_ui(cfg: AgentConfig, state_dir: Path) -> int:
@@ -384,6 +392,7 @@ def run_demo_ui(cfg: AgentConfig, state_dir: Path) -> int:
 
     hint = (f"Demo: cashier {DEMO_CASHIER[0]} PIN {DEMO_CASHIER[1]}, supervisor "
             f"{DEMO_SUPERVISOR[0]} PIN {DEMO_SUPERVISOR[1]}. Ctrl+Q quits.")
+    _log_to_journal(cfg)
     code = asyncio.run(serve(cfg, password="", prepare=accounts, login_hint=hint))
     print(f"Receipts previewed in {state_dir / 'receipts'}")
     return code

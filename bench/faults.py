@@ -107,11 +107,18 @@ def fault_crash(tmp: Path, kills: int = 500, seed: int = 20261121,
         sim.wait(timeout=10)
     con = sqlite3.connect(db)
     kinds = dict(con.execute("SELECT kind, COUNT(*) FROM transactions GROUP BY kind").fetchall())
+    refunded = {r[0] for r in con.execute(
+        "SELECT id FROM transactions WHERE kind='topup' AND state IN ('REFUND_DUE','REFUNDED')")}
     con.close()
+    # a top-up refunded at the till must not have been approved by the switch (value twice)
+    refunded_but_approved = sum(1 for o in ledger.get("originals", [])
+                                if o["id"] in refunded and o["outcome"] == "approved")
     return {"kills": done, "kills_at_startup": phases["startup"],
             "kills_while_running": phases["running"], "drain_rc": rc,
             "drain_seconds": drain_s, "switch_originals": len(ledger.get("originals", [])),
-            "by_kind": kinds, **result.as_dict(), "ok": rc == 0 and result.ok,
+            "by_kind": kinds, "topups_refunded": len(refunded),
+            "topups_refunded_but_approved": refunded_but_approved, **result.as_dict(),
+            "ok": rc == 0 and result.ok and refunded_but_approved == 0,
             "seconds": time.perf_counter() - started}
 
 

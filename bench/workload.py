@@ -148,6 +148,10 @@ async def drain(cfg: AgentConfig, timeout: float = 120.0) -> int:
               f"{len(report.awaiting_decision)} decisions", file=sys.stderr)
         while time.monotonic() < deadline:
             await agent.forwarder.run_once()
+            # A top-up whose status lookup settled it as failed after the tender was taken is
+            # REFUND_DUE: the cashier's refund is the human step that closes it.
+            for txn in await agent.journal.in_states({State.REFUND_DUE}):
+                await agent.topups.refunded(txn.id, SUPERVISOR)
             finals = ",".join(f"'{s.value}'" for s in FINAL)
             open_ = await agent.store.fetchone(
                 f"SELECT COUNT(*) FROM transactions WHERE state NOT IN ({finals})")  # noqa: S608
@@ -170,6 +174,7 @@ class Check:
     limbo: int = 0
     parked: int = 0
     topup_unsettled: int = 0
+    refunds_due: int = 0  # top-ups that failed after the tender: settled, the cashier refunds
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -195,7 +200,9 @@ def check(db_path: str, ledger: dict[str, Any]) -> Check:
     result.advices = con.execute("SELECT COUNT(*) FROM outbox WHERE state='delivered'").fetchone()[0]
     result.parked = con.execute("SELECT COUNT(*) FROM outbox WHERE state='parked'").fetchone()[0]
     for row in txns.values():
-        if State(row["state"]) not in FINAL:
+        if row["state"] == State.REFUND_DUE:
+            result.refunds_due += 1
+        elif State(row["state"]) not in FINAL:
             result.limbo += 1
             result.problems.append(f"limbo: {row['id']} {row['kind']} {row['state']}")
         if row["kind"] == Kind.TOPUP and row["state"] in ("STATUS_PENDING", "TENDER_TAKEN"):
@@ -214,6 +221,9 @@ def check(db_path: str, ledger: dict[str, Any]) -> Check:
         state = State(local["state"])
         if original["outcome"] != "approved":
             continue
+        if state == State.REFUND_DUE:  # refunded at the till, yet the airtime went out
+            result.lost += 1
+            result.problems.append(f"refund due at till, approved at switch: {local['id']}")
         expected = _SIM_FINAL_FOR.get(state)
         if expected == "confirmed" and original["final"] != "confirmed":
             result.lost += 1

@@ -753,10 +753,12 @@ def render(res: dict[str, Any]) -> str:
                   "simulator ledger)", "",
                   table(["kills", "at start-up / running", "transactions", "advices delivered",
                          "lost", "both confirmed and reversed", "left in limbo", "parked",
-                         "drain s", "run s"],
+                         "top-ups refunded / of them approved at switch", "drain s", "run s"],
                         [[c["kills"], f"{c['kills_at_startup']} / {c['kills_while_running']}",
                           c["transactions"], c["advices"], c["lost"], c["both"], c["limbo"],
-                          c["parked"], f"{c['drain_seconds']:.1f}", f"{c['seconds']:.0f}"]]), ""]
+                          c["parked"], f"{c.get('topups_refunded', '-')} / "
+                          f"{c.get('topups_refunded_but_approved', '-')}",
+                          f"{c['drain_seconds']:.1f}", f"{c['seconds']:.0f}"]]), ""]
     o = res.get("outage")
     if o:
         parts += ["2. Day-long outage: a day's advices queued while the switch is unreachable, "

@@ -23,15 +23,14 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import aiosqlite
-
 from terminal_agent.config import ForwarderConfig
-from terminal_agent.core.journal import Journal
+from terminal_agent.core.journal import Journal, Settlement
 from terminal_agent.core.outbox import AdviceKind, Outbox, OutboxRow, RowState
-from terminal_agent.core.states import TRANSITIONS, State
+from terminal_agent.core.states import State
 from terminal_agent.errors import AgentError, SwitchError
 from terminal_agent.protocol.operations import Op
 from terminal_agent.protocol.outcome import Outcome, Verdict, classify
@@ -137,9 +136,15 @@ class Forwarder:
         if not rows:
             return 0
         answers = await asyncio.gather(*(self._send(row) for row in rows))
-        async with self.outbox.store.transaction() as db:
-            for row, (outcome, body) in zip(rows, answers, strict=True):
-                await self._apply(db, row, outcome, body)
+        decisions = [self._decide(row, outcome, body)
+                     for row, (outcome, body) in zip(rows, answers, strict=True)]
+        async with self.outbox.store.transaction() as db:  # every answer of the batch: one step
+            await self.outbox.mark_many(db, [d.mark for d in decisions])
+            await self.journal.settle_many(db, [d.settle for d in decisions if d.settle])
+        for d in decisions:  # only once committed
+            if d.log_level:
+                log.log(d.log_level, d.log_text, extra=d.log_extra)
+        self.delivered += sum(d.mark[1] == RowState.DELIVERED for d in decisions)
         return len(rows)
 
     async def _send(self, row: OutboxRow) -> tuple[Outcome, bytes | None]:
@@ -155,62 +160,62 @@ class Forwarder:
                 return classify(op, None, None), None
             return classify(op, reply.status, reply.body), reply.body
 
-    async def _apply(self, db: aiosqlite.Connection, row: OutboxRow, outcome: Outcome,
-                     body: bytes | None) -> None:
+    def _decide(self, row: OutboxRow, outcome: Outcome, body: bytes | None) -> Decision:
+        """What an answer means for the row and its transaction (rule 4); written by the
+        caller, in bulk."""
         verdict = outcome.verdict
         extra = {"advice_id": row.id, "txn_id": row.txn_id, "operation": row.op,
                  "outcome": verdict.value}
+        note = f"{row.kind} answered {outcome.status or 'no answer'}: {outcome.reason}"
         if verdict == Verdict.APPROVED:
-            self.delivered += 1
-            await self.outbox.mark(db, row, RowState.DELIVERED, status=outcome.status, error=None)
-            await self._settle(db, row, outcome, body, delivered=True)
-            log.info("%s %s delivered (%s)", row.kind, row.id, outcome.reason, extra=extra)
-        elif verdict == Verdict.DECLINED:
-            if row.kind == AdviceKind.STATUS:
-                await self.outbox.mark(db, row, RowState.DELIVERED, status=outcome.status,
-                                       error=outcome.error_type)
-            else:
-                await self.outbox.mark(db, row, RowState.PARKED, status=outcome.status,
-                                       error=outcome.reason)
-                log.warning("%s %s parked: %s", row.kind, row.id, outcome.reason, extra=extra)
-            await self._settle(db, row, outcome, body, delivered=False)
-        else:
-            attempts = row.attempts + 1
-            if outcome.status in (401, 403) and attempts >= self.cfg.auth_failures_before_park:
-                await self.outbox.mark(db, row, RowState.PARKED, status=outcome.status,
-                                       error=f"refused {attempts} times: {outcome.reason}")
-                await self.journal.event(db, row.txn_id, "advice-parked",
-                                         note=f"{row.kind} refused by the switch ({outcome.status})")
-                log.error("%s %s parked after %d auth failures", row.kind, row.id, attempts,
-                          extra=extra)
-                return
-            first = self.cfg.status_first_delay if row.kind == AdviceKind.STATUS else None
-            delay = self.outbox.backoff(attempts, first=first)
-            await self.outbox.mark(db, row, RowState.PENDING, status=outcome.status,
-                                   error=outcome.reason, retry_in=delay)
+            return Decision((row, RowState.DELIVERED, outcome.status, None, 0.0),
+                            self._settlement(row, outcome, body, note, delivered=True),
+                            logging.INFO, f"{row.kind} {row.id} delivered ({outcome.reason})",
+                            extra)
+        if verdict == Verdict.DECLINED:
+            settle = self._settlement(row, outcome, body, note, delivered=False)
+            if row.kind == AdviceKind.STATUS:  # a definite "failed": the lookup is done
+                return Decision((row, RowState.DELIVERED, outcome.status, outcome.error_type,
+                                 0.0), settle, logging.INFO,
+                                f"status {row.id}: purchase failed ({outcome.reason})", extra)
+            return Decision((row, RowState.PARKED, outcome.status, outcome.reason, 0.0), settle,
+                            logging.WARNING, f"{row.kind} {row.id} parked: {outcome.reason}",
+                            extra)
+        attempts = row.attempts + 1
+        if outcome.status in (401, 403) and attempts >= self.cfg.auth_failures_before_park:
+            return Decision(
+                (row, RowState.PARKED, outcome.status,
+                 f"refused {attempts} times: {outcome.reason}", 0.0),
+                Settlement(row.txn_id, None, f"{row.kind} refused by the switch "
+                                             f"({outcome.status})", what="advice-parked"),
+                logging.ERROR, f"{row.kind} {row.id} parked after {attempts} auth failures",
+                extra)
+        first = self.cfg.status_first_delay if row.kind == AdviceKind.STATUS else None
+        delay = self.outbox.backoff(attempts, first=first)
+        return Decision((row, RowState.PENDING, outcome.status, outcome.reason, delay))
 
-    async def _settle(self, db: aiosqlite.Connection, row: OutboxRow, outcome: Outcome,
-                      body: bytes | None, *, delivered: bool) -> None:
+    @staticmethod
+    def _settlement(row: OutboxRow, outcome: Outcome, body: bytes | None, note: str, *,
+                    delivered: bool) -> Settlement:
         """Carry a final advice answer over to its transaction."""
         target: State | None
         if row.kind == AdviceKind.CONFIRMATION:
             target = State.CONFIRMED if delivered else State.CONFIRM_FAILED
         elif row.kind == AdviceKind.REVERSAL:
-            target = State.REVERSED if delivered else None
+            target = State.REVERSED if delivered else None  # parked: a supervisor decides
         else:
             target = State.COMPLETED if delivered else State.REFUND_DUE
-        note = f"{row.kind} answered {outcome.status or 'no answer'}: {outcome.reason}"
-        if target is None:
-            await self.journal.event(db, row.txn_id, "advice-parked", note=note)
-            return
-        cur = await db.execute("SELECT state FROM transactions WHERE id=?", (row.txn_id,))
-        current = await cur.fetchone()
-        if current is None or target not in TRANSITIONS[State(current[0])]:
-            await self.journal.event(db, row.txn_id, "advice-answer", note=note)
-            return
-        await self.journal.transition(
-            db, row.txn_id, target, actor="forwarder", note=note,
-            response=body if row.kind == AdviceKind.STATUS and delivered else None,
-            http_status=outcome.status if row.kind == AdviceKind.STATUS else None,
-            error_type=outcome.error_type,
-        )
+        status_row = row.kind == AdviceKind.STATUS
+        return Settlement(
+            row.txn_id, target, note, what="advice-answer" if target else "advice-parked",
+            response=body if status_row and delivered else None,
+            http_status=outcome.status if status_row else None, error_type=outcome.error_type)
+
+
+@dataclass(frozen=True)
+class Decision:
+    mark: tuple[OutboxRow, RowState, int | None, str | None, float]
+    settle: Settlement | None = None
+    log_level: int = 0
+    log_text: str = ""
+    log_extra: dict[str, str] | None = None

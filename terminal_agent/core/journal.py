@@ -97,6 +97,21 @@ class NewTxn:
     retry_of: str | None = None
 
 
+@dataclass(frozen=True)
+class Settlement:
+    """An answer carried over to its transaction: move to ``target`` if the table allows it,
+    otherwise (or with no target) just record ``note`` on the timeline as ``what``."""
+
+    txn_id: str
+    target: State | None
+    note: str
+    actor: str = "forwarder"
+    what: str = "advice-answer"
+    response: bytes | None = None
+    http_status: int | None = None
+    error_type: str | None = None
+
+
 def short_reference(txn_id: str) -> str:
     """The reference printed on slips and typed for reprints: 8 hex characters of the id."""
     return txn_id.replace("-", "")[:8].upper()
@@ -143,6 +158,37 @@ class Journal:
         )
         await self.event(db, txn_id, "state", state=new, actor=actor, note=note)
         return old
+
+    async def settle_many(self, db: aiosqlite.Connection, items: list[Settlement]) -> None:
+        """Many answers in a few statements (the forwarder's batch): one read of the current
+        states, one update, one insert of events. Same rule as ``transition``: a change the
+        state table does not allow is not made (it is recorded as an event instead)."""
+        if not items:
+            return
+        ids = sorted({i.txn_id for i in items})
+        marks = ",".join("?" * len(ids))
+        cur = await db.execute(
+            f"SELECT id, state FROM transactions WHERE id IN ({marks})", ids)  # noqa: S608
+        current = {row[0]: State(row[1]) for row in await cur.fetchall()}
+        now = self.clock()
+        updates: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        for item in items:
+            old = current.get(item.txn_id)
+            if item.target is not None and old is not None and item.target in states.TRANSITIONS[old]:
+                current[item.txn_id] = item.target
+                updates.append((item.target.value, now, item.response, item.http_status,
+                                item.error_type, item.txn_id))
+                events.append((item.txn_id, now, "state", item.target.value, item.actor, item.note))
+            else:
+                events.append((item.txn_id, now, item.what, None, item.actor, item.note))
+        await db.executemany(
+            "UPDATE transactions SET state=?, updated_at=?, response=COALESCE(?, response),"
+            " http_status=COALESCE(?, http_status), error_type=COALESCE(?, error_type)"
+            " WHERE id=?", updates)
+        await db.executemany(
+            "INSERT INTO events (txn_id, at, what, state, actor, note) VALUES (?,?,?,?,?,?)",
+            events)
 
     async def event(self, db: aiosqlite.Connection, txn_id: str, what: str, *,
                     state: State | None = None, actor: str | None = None,

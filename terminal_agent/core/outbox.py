@@ -155,15 +155,18 @@ class Outbox:
         delay = min(self.cfg.backoff_max, base * (2 ** max(0, attempts - 1)))
         return delay * random.uniform(0.5, 1.0)
 
-    async def mark(self, db: aiosqlite.Connection, row: OutboxRow, state: RowState, *,
-                   status: int | None, error: str | None, retry_in: float = 0.0) -> None:
+    async def mark_many(self, db: aiosqlite.Connection,
+                        marks: list[tuple[OutboxRow, RowState, int | None, str | None, float]]
+                        ) -> None:
+        """The answers of a batch in one statement: (row, new state, HTTP status, error,
+        seconds until the next attempt)."""
         now = self.clock()
-        await db.execute(
+        await db.executemany(
             "UPDATE outbox SET state=?, attempts=attempts+1, last_status=?, last_error=?,"
             " lease_until=NULL, next_attempt_at=?, delivered_at=? WHERE id=?",
-            (state.value, status, error, now + retry_in,
-             now if state == RowState.DELIVERED else None, row.id),
-        )
+            [(state.value, status, error, now + retry_in,
+              now if state == RowState.DELIVERED else None, row.id)
+             for row, state, status, error, retry_in in marks])
 
     # -- supervisor and status ----------------------------------------------------------
 

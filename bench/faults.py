@@ -1,6 +1,6 @@
 """`make faults`: the fault figures, in one run.
 
-    python -m bench.faults               # full sizes (about 11-13 minutes on 2 cores)
+    python -m bench.faults               # full sizes (about 10 minutes on 2 cores)
     python -m bench.faults --quick       # tiny sizes, for the smoke test
     python -m bench.faults --only fuzz,printer
 

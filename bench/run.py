@@ -1,6 +1,6 @@
 """`make bench`: performance measured side by side with the alternatives, in one run.
 
-    python -m bench.run                 # the full run (about 5-8 minutes on 2 cores)
+    python -m bench.run                 # the full run (about 3-4 minutes on 2 cores)
     python -m bench.run --quick         # tiny sizes, for the smoke test
     python -m bench.run --only enqueue,drain --sizes 1000
 
@@ -78,9 +78,9 @@ async def _ours_enqueue(db: Path, ids: list[str]) -> list[float]:
         for txn_id in ids:
             adv, body, path = t.reversal_for(txn_id)
             t0 = time.perf_counter()
-            async with store.transaction() as tx:
-                await outbox.add(tx, id=adv, txn_id=txn_id, kind=AdviceKind.REVERSAL,
-                                 op=t.rev_op, method="POST", path=path, body=body)
+            await store.step(lambda db, adv=adv, txn_id=txn_id, path=path, body=body: outbox.add(
+                db, id=adv, txn_id=txn_id, kind=AdviceKind.REVERSAL, op=t.rev_op, method="POST",
+                path=path, body=body))
             lat.append(time.perf_counter() - t0)
     finally:
         await store.close()

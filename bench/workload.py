@@ -141,9 +141,9 @@ async def drain(cfg: AgentConfig, timeout: float = 120.0) -> int:
         # The supervisor's decision on sales approved but never tendered before the kill: the
         # driver records the tender right after approval, so none was handed over: reverse.
         for txn in await agent.journal.in_states({State.APPROVED}):
-            async with agent.store.transaction() as db:
-                await queue_reversal(db, agent.journal, agent.outbox, txn, reason="CANCELLED",
-                                     actor=SUPERVISOR, note="not tendered before the crash")
+            await agent.store.step(lambda db, txn=txn: queue_reversal(
+                db, agent.journal, agent.outbox, txn, reason="CANCELLED", actor=SUPERVISOR,
+                note="not tendered before the crash"))
         print(f"drain: {len(report.reversed)} reversals, {len(report.status_lookups)} lookups, "
               f"{len(report.awaiting_decision)} decisions", file=sys.stderr)
         while time.monotonic() < deadline:

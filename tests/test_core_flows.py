@@ -193,11 +193,10 @@ async def test_advices_of_one_transaction_go_in_order(agent, switch):
     result = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
     await agent.vouchers.tender(result.txn_id, "c1")
     txn = await agent.journal.get(result.txn_id)
-    async with agent.store.transaction() as db:
-        await agent.outbox.add(db, id="00000000-0000-4000-8000-000000000001", txn_id=txn.id,
-                               kind=AdviceKind.STATUS, op=Op.PURCHASE_STATUS.value, method="GET",
-                               path="/airtime/v5/purchases/status",
-                               query={"originalMsgId": txn.id})
+    await agent.store.step(lambda db: agent.outbox.add(
+        db, id="00000000-0000-4000-8000-000000000001", txn_id=txn.id, kind=AdviceKind.STATUS,
+        op=Op.PURCHASE_STATUS.value, method="GET", path="/airtime/v5/purchases/status",
+        query={"originalMsgId": txn.id}))
     switch.answer(Op.VOUCHER_CONFIRM, (503, b""), (503, b""), (202, {}))
     await drain(agent, rounds=200)
     ops = [s.op for s in switch.seen if s.op != Op.VOUCHER_PROVISION]

@@ -31,6 +31,7 @@ from terminal_agent.config import ForwarderConfig
 from terminal_agent.core.journal import Journal, Settlement
 from terminal_agent.core.outbox import AdviceKind, Outbox, OutboxRow, RowState
 from terminal_agent.core.states import State
+from terminal_agent.core.store import Db
 from terminal_agent.errors import AgentError, SwitchError
 from terminal_agent.protocol.operations import Op
 from terminal_agent.protocol.outcome import Outcome, Verdict, classify
@@ -138,9 +139,11 @@ class Forwarder:
         answers = await asyncio.gather(*(self._send(row) for row in rows))
         decisions = [self._decide(row, outcome, body)
                      for row, (outcome, body) in zip(rows, answers, strict=True)]
-        async with self.outbox.store.transaction() as db:  # every answer of the batch: one step
-            await self.outbox.mark_many(db, [d.mark for d in decisions])
-            await self.journal.settle_many(db, [d.settle for d in decisions if d.settle])
+        def commit(db: Db) -> None:  # every answer of the batch: one step, one hand-off
+            self.outbox.mark_many(db, [d.mark for d in decisions])
+            self.journal.settle_many(db, [d.settle for d in decisions if d.settle])
+
+        await self.outbox.store.step(commit)
         for d in decisions:  # only once committed
             if d.log_level:
                 log.log(d.log_level, d.log_text, extra=d.log_extra)

@@ -1,8 +1,9 @@
 """The write-ahead journal: one row per financial transaction, plus its timeline of events.
 
-Every function that writes takes the open step (``db`` from ``Store.transaction``) so a flow can
-put a state change, its advices and its events into one commit. State changes go through
-``states.check``; nothing else in the agent writes the ``state`` column.
+Every function that writes is synchronous and takes the open step (``db``, inside
+``Store.step``) so a flow can put a state change, its advices and its events into one commit, in
+one hand-off to the database thread. State changes go through ``states.check``; nothing else in
+the agent writes the ``state`` column.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
-
 from terminal_agent.core import states
 from terminal_agent.core.states import State
-from terminal_agent.core.store import Store
+from terminal_agent.core.store import Db, Store
 from terminal_agent.errors import AgentError
 
 
@@ -122,9 +121,9 @@ class Journal:
         self.store = store
         self.clock = clock
 
-    async def insert(self, db: aiosqlite.Connection, new: NewTxn) -> None:
+    def insert(self, db: Db, new: NewTxn) -> None:
         now = self.clock()
-        await db.execute(
+        db.execute(
             "INSERT INTO transactions (id, kind, op, state, path, request, amount, fee, currency,"
             " cashier, reference, product, detail, retry_of, created_at, updated_at)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -132,16 +131,15 @@ class Journal:
              new.fee, new.currency, new.cashier, short_reference(new.id), new.product,
              json.dumps(new.detail), new.retry_of, now, now),
         )
-        await self.event(db, new.id, "created", state=new.state, actor=new.cashier)
+        self.event(db, new.id, "created", state=new.state, actor=new.cashier)
 
-    async def transition(self, db: aiosqlite.Connection, txn_id: str, new: State, *,
+    def transition(self, db: Db, txn_id: str, new: State, *,
                          actor: str | None = None, note: str | None = None,
                          response: bytes | None = None, http_status: int | None = None,
                          error_type: str | None = None, detail: dict[str, Any] | None = None,
                          decision_deadline: float | None = None) -> State:
         """Move ``txn_id`` to ``new`` (checked against the table) and record the event."""
-        cur = await db.execute("SELECT state, detail FROM transactions WHERE id=?", (txn_id,))
-        row = await cur.fetchone()
+        row = db.execute("SELECT state, detail FROM transactions WHERE id=?", (txn_id,)).fetchone()
         if row is None:
             raise UnknownTransaction(f"no transaction {txn_id}")
         old = State(row[0])
@@ -149,17 +147,17 @@ class Journal:
         merged = json.loads(row[1] or "{}")
         if detail:
             merged.update(detail)
-        await db.execute(
+        db.execute(
             "UPDATE transactions SET state=?, updated_at=?, detail=?,"
             " response=COALESCE(?, response), http_status=COALESCE(?, http_status),"
             " error_type=COALESCE(?, error_type), decision_deadline=? WHERE id=?",
             (new.value, self.clock(), json.dumps(merged), response, http_status, error_type,
              decision_deadline, txn_id),
         )
-        await self.event(db, txn_id, "state", state=new, actor=actor, note=note)
+        self.event(db, txn_id, "state", state=new, actor=actor, note=note)
         return old
 
-    async def settle_many(self, db: aiosqlite.Connection, items: list[Settlement]) -> None:
+    def settle_many(self, db: Db, items: list[Settlement]) -> None:
         """Many answers in a few statements (the forwarder's batch): one read of the current
         states, one update, one insert of events. Same rule as ``transition``: a change the
         state table does not allow is not made (it is recorded as an event instead)."""
@@ -167,9 +165,9 @@ class Journal:
             return
         ids = sorted({i.txn_id for i in items})
         marks = ",".join("?" * len(ids))
-        cur = await db.execute(
+        cur = db.execute(
             f"SELECT id, state FROM transactions WHERE id IN ({marks})", ids)  # noqa: S608
-        current = {row[0]: State(row[1]) for row in await cur.fetchall()}
+        current = {row[0]: State(row[1]) for row in cur.fetchall()}
         now = self.clock()
         updates: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
@@ -182,21 +180,28 @@ class Journal:
                 events.append((item.txn_id, now, "state", item.target.value, item.actor, item.note))
             else:
                 events.append((item.txn_id, now, item.what, None, item.actor, item.note))
-        await db.executemany(
+        db.executemany(
             "UPDATE transactions SET state=?, updated_at=?, response=COALESCE(?, response),"
             " http_status=COALESCE(?, http_status), error_type=COALESCE(?, error_type)"
             " WHERE id=?", updates)
-        await db.executemany(
+        db.executemany(
             "INSERT INTO events (txn_id, at, what, state, actor, note) VALUES (?,?,?,?,?,?)",
             events)
 
-    async def event(self, db: aiosqlite.Connection, txn_id: str, what: str, *,
-                    state: State | None = None, actor: str | None = None,
-                    note: str | None = None) -> None:
-        await db.execute(
+    def event(self, db: Db, txn_id: str, what: str, *, state: State | None = None,
+              actor: str | None = None, note: str | None = None) -> None:
+        db.execute(
             "INSERT INTO events (txn_id, at, what, state, actor, note) VALUES (?,?,?,?,?,?)",
             (txn_id, self.clock(), what, state.value if state else None, actor, note),
         )
+
+    @staticmethod
+    def load(db: Db, txn_id: str) -> Txn:
+        """The transaction as this step sees it (inside ``Store.step``)."""
+        row = db.execute("SELECT * FROM transactions WHERE id=?", (txn_id,)).fetchone()
+        if row is None:
+            raise UnknownTransaction(f"no transaction {txn_id}")
+        return Txn.from_row(row)
 
     async def get(self, txn_id: str) -> Txn:
         row = await self.store.fetchone("SELECT * FROM transactions WHERE id=?", (txn_id,))

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
-
 from terminal_agent.config import ForwarderConfig
-from terminal_agent.core.store import Store
+from terminal_agent.core.store import Db, Store
+from terminal_agent.errors import ValidationError
 
 
 class RowState(StrEnum):
@@ -107,47 +106,44 @@ class Outbox:
 
     # -- writing (inside a flow's step) ---------------------------------------------------
 
-    async def add(self, db: aiosqlite.Connection, *, id: str, txn_id: str, kind: AdviceKind,
-                  op: str, method: str, path: str, body: bytes | None = None,
-                  query: Mapping[str, str] | None = None, held: bool = False,
-                  delay: float = 0.0) -> None:
-        cur = await db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox WHERE txn_id=?",
-                               (txn_id,))
-        row = await cur.fetchone()
-        seq = int(row[0]) if row else 1
+    def add(self, db: Db, *, id: str, txn_id: str, kind: AdviceKind, op: str, method: str,
+            path: str, body: bytes | None = None, query: Mapping[str, str] | None = None,
+            held: bool = False, delay: float = 0.0) -> None:
         now = self.clock()
-        await db.execute(
+        db.execute(  # seq = next in this transaction, in the same statement
             "INSERT INTO outbox (id, txn_id, seq, kind, op, method, path, query, body, state,"
-            " next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (id, txn_id, seq, kind.value, op, method, path,
+            " next_attempt_at, created_at) SELECT ?, ?, COALESCE(MAX(seq), 0) + 1, ?,?,?,?,?,?,?,?,?"
+            " FROM outbox WHERE txn_id=?",
+            (id, txn_id, kind.value, op, method, path,
              json.dumps(dict(query)) if query else None, body,
-             (RowState.HELD if held else RowState.PENDING).value, now + delay, now),
+             (RowState.HELD if held else RowState.PENDING).value, now + delay, now, txn_id),
         )
 
-    async def release(self, db: aiosqlite.Connection, txn_id: str, kind: AdviceKind,
-                      delay: float = 0.0) -> int:
+    def release(self, db: Db, txn_id: str, kind: AdviceKind, delay: float = 0.0) -> int:
         """Make the held rows of ``kind`` due (the outcome turned out unknown)."""
-        cur = await db.execute(
+        cur = db.execute(
             "UPDATE outbox SET state='pending', next_attempt_at=? WHERE txn_id=? AND kind=?"
             " AND state='held'", (self.clock() + delay, txn_id, kind.value))
         return cur.rowcount
 
-    async def void_held(self, db: aiosqlite.Connection, txn_id: str) -> None:
+    def void_held(self, db: Db, txn_id: str) -> None:
         """Held rows never sent and no longer needed (definite answer, tender recorded)."""
-        await db.execute("UPDATE outbox SET state='void' WHERE txn_id=? AND state='held'",
+        db.execute("UPDATE outbox SET state='void' WHERE txn_id=? AND state='held'",
                          (txn_id,))
 
     # -- the forwarder's side ------------------------------------------------------------
 
     async def claim_due(self, limit: int) -> list[OutboxRow]:
         now = self.clock()
-        async with self.store.transaction() as db:
-            cur = await db.execute(_CLAIM_SQL, (now, now, limit))
-            rows = [OutboxRow.from_row(r) for r in await cur.fetchall()]
+
+        def claim(db: Db) -> list[OutboxRow]:
+            rows = [OutboxRow.from_row(r) for r in db.execute(_CLAIM_SQL, (now, now, limit))]
             if rows:
-                await db.executemany("UPDATE outbox SET lease_until=? WHERE id=?",
-                                     [(now + self.cfg.lease_seconds, r.id) for r in rows])
-        return rows
+                db.executemany("UPDATE outbox SET lease_until=? WHERE id=?",
+                               [(now + self.cfg.lease_seconds, r.id) for r in rows])
+            return rows
+
+        return await self.store.step(claim)
 
     def backoff(self, attempts: int, *, first: float | None = None) -> float:
         """Exponential back-off with jitter, capped: attempt 1 waits about ``backoff_initial``."""
@@ -155,13 +151,12 @@ class Outbox:
         delay = min(self.cfg.backoff_max, base * (2 ** max(0, attempts - 1)))
         return delay * random.uniform(0.5, 1.0)
 
-    async def mark_many(self, db: aiosqlite.Connection,
-                        marks: list[tuple[OutboxRow, RowState, int | None, str | None, float]]
-                        ) -> None:
+    def mark_many(self, db: Db,
+                  marks: list[tuple[OutboxRow, RowState, int | None, str | None, float]]) -> None:
         """The answers of a batch in one statement: (row, new state, HTTP status, error,
         seconds until the next attempt)."""
         now = self.clock()
-        await db.executemany(
+        db.executemany(
             "UPDATE outbox SET state=?, attempts=attempts+1, last_status=?, last_error=?,"
             " lease_until=NULL, next_attempt_at=?, delivered_at=? WHERE id=?",
             [(state.value, status, error, now + retry_in,
@@ -171,22 +166,20 @@ class Outbox:
     # -- supervisor and status ----------------------------------------------------------
 
     async def counts(self) -> OutboxCounts:
-        rows = await self.store.fetchall(
-            "SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest, MAX(delivered_at) AS last"
-            " FROM outbox GROUP BY state")
-        by = {r["state"]: r for r in rows}
+        """Cheap at any history size: what is still owed is small; delivered rows are counted
+        and their last time read from the ``(state, delivered_at)`` index alone."""
+        def count(db: Db) -> OutboxCounts:
+            by = {r[0]: (int(r[1]), r[2]) for r in db.execute(
+                "SELECT state, COUNT(*), MIN(created_at) FROM outbox"
+                " WHERE state IN ('pending', 'held', 'parked') GROUP BY state")}
+            delivered, last = db.execute(
+                "SELECT COUNT(*), MAX(delivered_at) FROM outbox WHERE state='delivered'").fetchone()
+            return OutboxCounts(
+                pending=by.get("pending", (0, None))[0], held=by.get("held", (0, None))[0],
+                parked=by.get("parked", (0, None))[0], delivered=int(delivered),
+                oldest_pending_at=by.get("pending", (0, None))[1], last_delivery_at=last)
 
-        def n(state: RowState) -> int:
-            return int(by[state.value]["n"]) if state.value in by else 0
-
-        pending = by.get(RowState.PENDING.value)
-        delivered = by.get(RowState.DELIVERED.value)
-        return OutboxCounts(
-            pending=n(RowState.PENDING), held=n(RowState.HELD), parked=n(RowState.PARKED),
-            delivered=n(RowState.DELIVERED),
-            oldest_pending_at=pending["oldest"] if pending else None,
-            last_delivery_at=delivered["last"] if delivered else None,
-        )
+        return await self.store.read(count)
 
     async def rows(self, states: tuple[RowState, ...], limit: int = 500) -> list[OutboxRow]:
         marks = ",".join("?" * len(states))
@@ -202,47 +195,42 @@ class Outbox:
 
     async def retry_now(self, advice_id: str) -> bool:
         """Make a pending or parked row due immediately (a parked row goes back to pending)."""
-        async with self.store.transaction() as db:
-            cur = await db.execute(
-                "UPDATE outbox SET state='pending', next_attempt_at=?, lease_until=NULL"
-                " WHERE id=? AND state IN ('pending','parked')", (self.clock(), advice_id))
-            return cur.rowcount == 1
+        now = self.clock()
+        return await self.store.step(lambda db: db.execute(
+            "UPDATE outbox SET state='pending', next_attempt_at=?, lease_until=NULL"
+            " WHERE id=? AND state IN ('pending','parked')", (now, advice_id)).rowcount == 1)
 
     async def resolve(self, advice_id: str, *, note: str, actor: str) -> bool:
         """A supervisor settled a parked advice outside the till (phone call, portal): the row
         is kept with the note, never sent again, and its transaction becomes ``RESOLVED``."""
-        from terminal_agent.core.journal import Journal
-        from terminal_agent.core.states import TRANSITIONS, State
+        from terminal_agent.core.journal import Journal, Settlement
+        from terminal_agent.core.states import State
 
         if not note.strip():
-            from terminal_agent.errors import ValidationError
-
             raise ValidationError("note", "say how the advice was settled")
         journal = Journal(self.store, self.clock)
-        async with self.store.transaction() as db:
-            cur = await db.execute(
+
+        def resolve(db: Db) -> bool:
+            row = db.execute(
                 "UPDATE outbox SET state='resolved', resolved_note=?, lease_until=NULL"
-                " WHERE id=? AND state='parked' RETURNING txn_id, kind", (note, advice_id))
-            row = await cur.fetchone()
+                " WHERE id=? AND state='parked' RETURNING txn_id, kind", (note, advice_id)).fetchone()
             if row is None:
                 return False
-            txn_id = row[0]
-            cur = await db.execute("SELECT state FROM transactions WHERE id=?", (txn_id,))
-            found = await cur.fetchone()
-            assert found is not None  # foreign key: an outbox row always has its transaction
-            state = State(found[0])
             text = f"{row[1]} {advice_id} resolved by {actor}: {note}"
-            if State.RESOLVED in TRANSITIONS[state]:
-                await journal.transition(db, txn_id, State.RESOLVED, actor=actor, note=text)
-            else:
-                await journal.event(db, txn_id, "advice-resolved", actor=actor, note=text)
-        return True
+            journal.settle_many(db, [Settlement(row[0], State.RESOLVED, text, actor=actor,
+                                                what="advice-resolved")])
+            return True
+
+        return await self.store.step(resolve)
 
     async def purge_delivered(self, older_than_days: float) -> int:
         """Retention: delete delivered rows (only delivered rows) older than the period."""
         cutoff = self.clock() - older_than_days * 86400
-        async with self.store.transaction() as db:
-            cur = await db.execute(
-                "DELETE FROM outbox WHERE state IN ('delivered','void') AND"
-                " COALESCE(delivered_at, created_at) < ?", (cutoff,))
-            return cur.rowcount
+
+        def purge(db: Db) -> int:  # each statement can use the (state, ...) indexes
+            return (db.execute("DELETE FROM outbox WHERE state='delivered' AND delivered_at < ?",
+                               (cutoff,)).rowcount
+                    + db.execute("DELETE FROM outbox WHERE state='void' AND created_at < ?",
+                                 (cutoff,)).rowcount)
+
+        return await self.store.step(purge)

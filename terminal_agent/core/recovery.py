@@ -20,6 +20,8 @@ from terminal_agent.core.journal import Journal, Txn
 from terminal_agent.core.outbox import AdviceKind, Outbox
 from terminal_agent.core.reversals import queue_reversal
 from terminal_agent.core.states import State
+from terminal_agent.core.store import Db
+from terminal_agent.errors import IllegalTransition
 
 log = logging.getLogger("terminal_agent.recovery")
 
@@ -41,20 +43,22 @@ class Recovery:
         unknown = await self.journal.in_states({State.PREPARED, State.TENDER_TAKEN})
         reversed_: list[str] = []
         lookups: list[str] = []
-        async with self.journal.store.transaction() as db:
+        first_lookup = self.outbox.cfg.status_first_delay
+
+        def release(db: Db) -> None:
             for txn in unknown:
                 if txn.state == State.PREPARED:
-                    await self.outbox.release(db, txn.id, AdviceKind.REVERSAL)
-                    await self.journal.transition(db, txn.id, State.REVERSING, actor="recovery",
-                                                  note="outcome unknown after restart: reversal queued")
+                    self.outbox.release(db, txn.id, AdviceKind.REVERSAL)
+                    self.journal.transition(db, txn.id, State.REVERSING, actor="recovery",
+                                            note="outcome unknown after restart: reversal queued")
                     reversed_.append(txn.id)
                 else:
-                    await self.outbox.release(db, txn.id, AdviceKind.STATUS,
-                                              delay=self.outbox.cfg.status_first_delay)
-                    await self.journal.transition(db, txn.id, State.STATUS_PENDING,
-                                                  actor="recovery",
-                                                  note="outcome unknown after restart: status lookups")
+                    self.outbox.release(db, txn.id, AdviceKind.STATUS, delay=first_lookup)
+                    self.journal.transition(db, txn.id, State.STATUS_PENDING, actor="recovery",
+                                            note="outcome unknown after restart: status lookups")
                     lookups.append(txn.id)
+
+        await self.journal.store.step(release)
         for txn_id in reversed_:
             log.warning("recovery: reversal queued for %s", txn_id,
                         extra={"txn_id": txn_id, "outcome": "reversing"})
@@ -70,11 +74,15 @@ class Recovery:
         now = self.journal.clock()
         due: list[Txn] = [t for t in await self.journal.in_states({State.APPROVED})
                           if t.decision_deadline is not None and t.decision_deadline <= now]
+        done: list[str] = []
         for txn in due:
-            async with self.journal.store.transaction() as db:
-                await queue_reversal(db, self.journal, self.outbox, txn, reason="CANCELLED",
-                                     actor="recovery",
-                                     note="no tender recorded before the deadline: reversed")
+            try:
+                await self.journal.store.step(lambda db, txn=txn: queue_reversal(  # type: ignore[misc]
+                    db, self.journal, self.outbox, txn, reason="CANCELLED", actor="recovery",
+                    note="no tender recorded before the deadline: reversed"))
+            except IllegalTransition:  # the cashier decided meanwhile (another process)
+                continue
+            done.append(txn.id)
             log.warning("approved %s not tendered in time: reversed", txn.id,
                         extra={"txn_id": txn.id, "outcome": "reversing"})
-        return [t.id for t in due]
+        return done

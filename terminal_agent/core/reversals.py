@@ -1,18 +1,18 @@
 """Building and queueing the final advice of a transaction (confirmation or reversal).
 
-Both run inside a caller's step, so the advice row and the state change commit together
-(invariant 1 and 4): once a confirmation is queued the state table forbids a reversal.
+Both run inside a caller's step (synchronously, in ``Store.step``), so the advice row and the
+state change commit together (invariants 1 and 4): once a confirmation is queued the state table
+forbids a reversal.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import aiosqlite
-
 from terminal_agent.core.journal import Journal, Txn
 from terminal_agent.core.outbox import AdviceKind, Outbox
 from terminal_agent.core.states import State
+from terminal_agent.core.store import Db
 from terminal_agent.protocol import builders, codec
 from terminal_agent.protocol.operations import SPECS, Op
 
@@ -35,32 +35,32 @@ def build_reversal(txn: Txn, reason: str) -> builders.Advice:
     return builders.reversal_for(op, request, response, reason=reason)
 
 
-async def add_advice(db: aiosqlite.Connection, outbox: Outbox, txn_id: str,
-                     advice: builders.Advice, kind: AdviceKind, *, held: bool = False) -> str:
+def add_advice(db: Db, outbox: Outbox, txn_id: str, advice: builders.Advice, kind: AdviceKind,
+               *, held: bool = False) -> str:
     body = codec.encode(advice.message)
     advice_id = str(advice.message.id)
-    await outbox.add(db, id=advice_id, txn_id=txn_id, kind=kind, op=advice.op.value,
+    outbox.add(db, id=advice_id, txn_id=txn_id, kind=kind, op=advice.op.value,
                      method=SPECS[advice.op].method, path=advice.path, body=body, held=held)
     return advice_id
 
 
-async def queue_reversal(db: aiosqlite.Connection, journal: Journal, outbox: Outbox, txn: Txn,
-                         *, reason: str, actor: str, note: str) -> str:
+def queue_reversal(db: Db, journal: Journal, outbox: Outbox, txn: Txn, *, reason: str,
+                   actor: str, note: str) -> str:
     """Void the held reversal and queue one with ``reason`` (``CANCELLED``, ``TIMEOUT``)."""
     advice = build_reversal(txn, reason)
-    await outbox.void_held(db, txn.id)
-    advice_id = await add_advice(db, outbox, txn.id, advice, AdviceKind.REVERSAL)
-    await journal.transition(db, txn.id, State.REVERSING, actor=actor, note=note)
+    outbox.void_held(db, txn.id)
+    advice_id = add_advice(db, outbox, txn.id, advice, AdviceKind.REVERSAL)
+    journal.transition(db, txn.id, State.REVERSING, actor=actor, note=note)
     return advice_id
 
 
-async def queue_confirmation(db: aiosqlite.Connection, journal: Journal, outbox: Outbox,
-                             txn: Txn, *, actor: str, new_state: State = State.TENDERED,
-                             tenders: list[Any] | None = None, note: str = "") -> str:
+def queue_confirmation(db: Db, journal: Journal, outbox: Outbox, txn: Txn, *, actor: str,
+                       new_state: State = State.TENDERED, tenders: list[Any] | None = None,
+                       note: str = "") -> str:
     op, request, response = _original(txn)
     advice = builders.confirmation_for(op, request, response, tenders=tenders)
-    await outbox.void_held(db, txn.id)
-    advice_id = await add_advice(db, outbox, txn.id, advice, AdviceKind.CONFIRMATION)
-    await journal.transition(db, txn.id, new_state, actor=actor,
-                             note=note or "tender recorded: confirmation queued")
+    outbox.void_held(db, txn.id)
+    advice_id = add_advice(db, outbox, txn.id, advice, AdviceKind.CONFIRMATION)
+    journal.transition(db, txn.id, new_state, actor=actor,
+                       note=note or "tender recorded: confirmation queued")
     return advice_id

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -33,6 +33,10 @@ def _translate(exc: sqlite3.Error) -> StoreError:
             "(everything already stored is safe)"
         )
     return StoreError(f"database error: {text}")
+
+
+T = TypeVar("T")
+Db = sqlite3.Connection  # what a step's function receives
 
 
 class Store:
@@ -125,6 +129,37 @@ class Store:
                     except sqlite3.Error:
                         pass
                     raise _translate(exc) from exc
+
+    async def step(self, fn: Callable[[Db], T]) -> T:
+        """Run ``fn(db)`` as one ``BEGIN IMMEDIATE`` step on the database thread, in one hand-off
+        (a step of several statements costs one thread round trip, not one per statement).
+        Committed if ``fn`` returns, rolled back if it raises."""
+        async with self._lock:
+            return await self._db._execute(self._in_step, fn)  # aiosqlite's own worker thread
+
+    async def read(self, fn: Callable[[Db], T]) -> T:
+        """Run ``fn(db)`` (reads only) on the database thread in one hand-off, no write lock."""
+        async with self._lock:
+            return await self._db._execute(fn, self._db._conn)
+
+    def _in_step(self, fn: Callable[[Db], T]) -> T:
+        conn: sqlite3.Connection = self._db._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        try:
+            result = fn(conn)
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc) from exc
+            raise
+        return result
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         async with self._lock:

@@ -14,6 +14,7 @@ from terminal_agent.core.flows.base import Flow, FlowError, FlowResult, response
 from terminal_agent.core.journal import Kind
 from terminal_agent.core.outbox import AdviceKind
 from terminal_agent.core.states import State
+from terminal_agent.core.store import Db
 from terminal_agent.errors import ValidationError
 from terminal_agent.protocol import builders, codec
 from terminal_agent.protocol.airtime import MsisdnInfoResponse, Product, PurchaseRequest, VoucherRequest
@@ -124,25 +125,27 @@ class TopUps(Flow):
             product=product.name or product.product_id, state=State.TENDER_TAKEN,
             detail={"product_id": product.product_id, "msisdn_last4": number[-4:]})
         outcome, raw = await self._send(Op.PURCHASE, body, path)
-        async with self.store.transaction() as db:
+        first_lookup = self.ctx.config.forwarder.status_first_delay
+
+        def answer(db: Db) -> None:
             if outcome.verdict == Verdict.APPROVED:
-                await self.outbox.void_held(db, txn_id)
-                await self.journal.transition(db, txn_id, State.COMPLETED, actor=cashier,
-                                              response=raw, http_status=outcome.status,
-                                              note="top-up approved")
+                self.outbox.void_held(db, txn_id)
+                self.journal.transition(db, txn_id, State.COMPLETED, actor=cashier, response=raw,
+                                        http_status=outcome.status, note="top-up approved")
             elif outcome.verdict == Verdict.DECLINED:
-                await self.outbox.void_held(db, txn_id)
-                await self.journal.transition(db, txn_id, State.REFUND_DUE, actor=cashier,
-                                              response=raw, http_status=outcome.status,
-                                              error_type=outcome.error_type,
-                                              note=f"declined: {outcome.reason}")
+                self.outbox.void_held(db, txn_id)
+                self.journal.transition(db, txn_id, State.REFUND_DUE, actor=cashier, response=raw,
+                                        http_status=outcome.status,
+                                        error_type=outcome.error_type,
+                                        note=f"declined: {outcome.reason}")
             else:
-                await self.outbox.release(db, txn_id, AdviceKind.STATUS,
-                                          delay=self.ctx.config.forwarder.status_first_delay)
-                await self.journal.transition(db, txn_id, State.STATUS_PENDING, actor=cashier,
-                                              http_status=outcome.status,
-                                              note=f"outcome unknown ({outcome.reason}): "
-                                                   "status lookups scheduled")
+                self.outbox.release(db, txn_id, AdviceKind.STATUS, delay=first_lookup)
+                self.journal.transition(db, txn_id, State.STATUS_PENDING, actor=cashier,
+                                        http_status=outcome.status,
+                                        note=f"outcome unknown ({outcome.reason}): "
+                                             "status lookups scheduled")
+
+        await self.store.step(answer)
         if outcome.verdict not in (Verdict.APPROVED, Verdict.DECLINED):
             self.ctx.nudge()
         return await self.describe(txn_id)
@@ -166,9 +169,8 @@ class TopUps(Flow):
         txn = await self.journal.get(txn_id)
         if txn.state != State.REFUND_DUE:
             raise FlowError(f"transaction {txn.reference} is {txn.state}, no refund is due")
-        async with self.store.transaction() as db:
-            await self.journal.transition(db, txn_id, State.REFUNDED, actor=cashier,
-                                          note="tender refunded to the customer")
+        await self.store.step(lambda db: self.journal.transition(
+            db, txn_id, State.REFUNDED, actor=cashier, note="tender refunded to the customer"))
         return await self.describe(txn_id)
 
     async def abandon(self, txn_id: str, supervisor: str, note: str = "") -> FlowResult:
@@ -176,11 +178,13 @@ class TopUps(Flow):
         txn = await self.journal.get(txn_id)
         if txn.state != State.STATUS_PENDING:
             raise FlowError(f"transaction {txn.reference} is {txn.state}, not pending")
-        async with self.store.transaction() as db:
-            await db.execute("UPDATE outbox SET state='void' WHERE txn_id=? AND state IN"
-                             " ('pending','held')", (txn_id,))
-            await self.journal.transition(db, txn_id, State.ABANDONED, actor=supervisor,
-                                          note=note or "status lookups abandoned by supervisor")
+        def abandon(db: Db) -> None:
+            db.execute("UPDATE outbox SET state='void' WHERE txn_id=? AND state IN"
+                       " ('pending','held')", (txn_id,))
+            self.journal.transition(db, txn_id, State.ABANDONED, actor=supervisor,
+                                    note=note or "status lookups abandoned by supervisor")
+
+        await self.store.step(abandon)
         return await self.describe(txn_id)
 
     async def check_now(self, txn_id: str) -> None:

@@ -17,6 +17,7 @@ from terminal_agent.core.messages import UNKNOWN_SENTENCE, decline_sentence
 from terminal_agent.core.outbox import AdviceKind, Outbox
 from terminal_agent.core.reversals import add_advice, queue_confirmation, queue_reversal
 from terminal_agent.core.states import State
+from terminal_agent.core.store import Db
 from terminal_agent.errors import AgentError
 from terminal_agent.protocol import builders, codec
 from terminal_agent.protocol.operations import SPECS, Op
@@ -84,17 +85,21 @@ class Flow:
                      amount=amount, fee=fee, currency=self.ctx.config.terminal.currency,
                      cashier=cashier, state=state, product=product, detail=detail or {},
                      retry_of=retry_of)
-        async with self.store.transaction() as db:
-            await self.journal.insert(db, new)
+        if state == State.TENDER_TAKEN:
+            path_q, query = builders.status_lookup_for(txn_id)
+        else:
+            reversal = builders.reversal_for(op, request, None, reason="TIMEOUT")
+
+        def write_ahead(db: Db) -> None:
+            self.journal.insert(db, new)
             if state == State.TENDER_TAKEN:
-                path_q, query = builders.status_lookup_for(txn_id)
-                await self.outbox.add(db, id=builders.new_id(), txn_id=txn_id,
-                                      kind=AdviceKind.STATUS, op=Op.PURCHASE_STATUS.value,
-                                      method="GET", path=path_q, query=query, held=True)
+                self.outbox.add(db, id=builders.new_id(), txn_id=txn_id, kind=AdviceKind.STATUS,
+                                op=Op.PURCHASE_STATUS.value, method="GET", path=path_q,
+                                query=query, held=True)
             else:
-                reversal = builders.reversal_for(op, request, None, reason="TIMEOUT")
-                await add_advice(db, self.outbox, txn_id, reversal, AdviceKind.REVERSAL,
-                                 held=True)
+                add_advice(db, self.outbox, txn_id, reversal, AdviceKind.REVERSAL, held=True)
+
+        await self.store.step(write_ahead)
         log.info("%s %s prepared", self.kind, txn_id,
                  extra={"txn_id": txn_id, "operation": op.value, "outcome": "prepared"})
         return txn_id, body
@@ -121,28 +126,32 @@ class Flow:
                                            retry_of=retry_of, fee=fee)
         outcome, raw = await self._send(op, body, path)
         extra = {"txn_id": txn_id, "operation": op.value, "outcome": outcome.verdict.value}
-        async with self.store.transaction() as db:
+        until = self.journal.clock() + deadline if deadline is not None else None
+
+        def answer(db: Db) -> Txn:
             if outcome.verdict == Verdict.APPROVED:
-                until = self.journal.clock() + deadline if deadline is not None else None
-                await self.journal.transition(db, txn_id, State.APPROVED, actor=cashier,
-                                              response=raw, http_status=outcome.status,
-                                              decision_deadline=until, note="approved")
+                self.journal.transition(db, txn_id, State.APPROVED, actor=cashier, response=raw,
+                                        http_status=outcome.status, decision_deadline=until,
+                                        note="approved")
             elif outcome.verdict == Verdict.DECLINED:
-                await self.outbox.void_held(db, txn_id)
-                await self.journal.transition(db, txn_id, State.DECLINED, actor=cashier,
-                                              response=raw, http_status=outcome.status,
-                                              error_type=outcome.error_type,
-                                              note=f"declined: {outcome.reason}")
+                self.outbox.void_held(db, txn_id)
+                self.journal.transition(db, txn_id, State.DECLINED, actor=cashier, response=raw,
+                                        http_status=outcome.status,
+                                        error_type=outcome.error_type,
+                                        note=f"declined: {outcome.reason}")
             else:
-                await self.outbox.release(db, txn_id, AdviceKind.REVERSAL)
-                await self.journal.transition(db, txn_id, State.REVERSING, actor=cashier,
-                                              http_status=outcome.status,
-                                              note=f"no definite answer ({outcome.reason}): "
-                                                   "reversal queued")
+                self.outbox.release(db, txn_id, AdviceKind.REVERSAL)
+                self.journal.transition(db, txn_id, State.REVERSING, actor=cashier,
+                                        http_status=outcome.status,
+                                        note=f"no definite answer ({outcome.reason}): "
+                                             "reversal queued")
+            return self.journal.load(db, txn_id)
+
+        txn = await self.store.step(answer)
         log.info("%s %s: %s", self.kind, txn_id, outcome.reason, extra=extra)
         if outcome.verdict not in (Verdict.APPROVED, Verdict.DECLINED):
             self.ctx.nudge()
-        return await self.journal.get(txn_id), outcome
+        return txn, outcome
 
     # -- the cashier's decision after approval --------------------------------------------
 
@@ -157,20 +166,28 @@ class Flow:
     async def confirm(self, txn_id: str, cashier: str, *, tenders: list[Any] | None = None,
                       note: str = "") -> Txn:
         txn = await self._approved(txn_id)
-        async with self.store.transaction() as db:
-            await queue_confirmation(db, self.journal, self.outbox, txn, actor=cashier,
-                                     tenders=tenders, note=note)
+
+        def tendered(db: Db) -> Txn:
+            queue_confirmation(db, self.journal, self.outbox, txn, actor=cashier,
+                               tenders=tenders, note=note)
+            return self.journal.load(db, txn_id)
+
+        done = await self.store.step(tendered)
         self.ctx.nudge()
-        return await self.journal.get(txn_id)
+        return done
 
     async def reverse(self, txn_id: str, actor: str, *, reason: str = "CANCELLED",
                       note: str = "cancelled at the till: reversal queued") -> Txn:
         txn = await self._approved(txn_id)
-        async with self.store.transaction() as db:
-            await queue_reversal(db, self.journal, self.outbox, txn, reason=reason, actor=actor,
-                                 note=note)
+
+        def reversed_(db: Db) -> Txn:
+            queue_reversal(db, self.journal, self.outbox, txn, reason=reason, actor=actor,
+                           note=note)
+            return self.journal.load(db, txn_id)
+
+        done = await self.store.step(reversed_)
         self.ctx.nudge()
-        return await self.journal.get(txn_id)
+        return done
 
     # -- results ---------------------------------------------------------------------------
 

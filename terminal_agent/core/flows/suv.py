@@ -18,6 +18,7 @@ from terminal_agent.core.flows.base import Flow, FlowContext, FlowResult, respon
 from terminal_agent.core.flows.requests import RESEND_ATTEMPTS, RESEND_PAUSE, Answer, ask
 from terminal_agent.core.journal import Kind, Txn
 from terminal_agent.core.states import State
+from terminal_agent.core.store import Db
 from terminal_agent.errors import ValidationError
 from terminal_agent.protocol import builders
 from terminal_agent.protocol import suv as sv
@@ -92,11 +93,13 @@ class VoucherRedemptions(Flow):
 
     async def _complete_single(self, txn: Txn, cashier: str) -> Txn:
         """Single messaging: the approval is the final word; no advice will follow."""
-        async with self.store.transaction() as db:
-            await self.outbox.void_held(db, txn.id)
-            await self.journal.transition(db, txn.id, State.COMPLETED, actor=cashier,
-                                          note="single messaging: redemption complete")
-        return await self.journal.get(txn.id)
+        def complete(db: Db) -> Txn:
+            self.outbox.void_held(db, txn.id)
+            self.journal.transition(db, txn.id, State.COMPLETED, actor=cashier,
+                                    note="single messaging: redemption complete")
+            return self.journal.load(db, txn.id)
+
+        return await self.store.step(complete)
 
     async def complete(self, txn_id: str, cashier: str) -> FlowResult:
         """The sale went through: queue the redemption confirmation (dual messaging)."""

@@ -33,8 +33,12 @@ async def test_login_then_sell_voucher_tender_and_print(tmp_path, sim):
         await sees(pilot, "APPROVED")
         await sees(pilot, "Receipt printed")
         text = screen_text(pilot)
-        assert "Voucher PIN" in text and "•" in text     # masked once printed
+        assert "Voucher PIN" in text and "(on the printed slip)" in text  # masked once printed
         agent = agent_of(pilot)
+        import json
+        pin = json.loads((await rows(agent, "SELECT response FROM transactions"))[0]["response"]
+                         )["voucher"]["pin"]
+        assert pin not in text.replace(" ", "")        # nothing of it stays on the screen
         txns = await rows(agent, "SELECT state, amount, kind FROM transactions")
         assert [(t["state"], t["amount"], t["kind"]) for t in txns][0][1:] == (2900, "voucher_sale")
         await until(pilot, lambda: True)

@@ -60,7 +60,8 @@ def age_text(seconds: float | None) -> str:
 
 
 def mask_pin(pin: str) -> str:
-    return "•" * max(0, len(pin) - 4) + pin[-4:] if len(pin) > 4 else "•" * len(pin)
+    """Once printed, nothing of a voucher PIN stays on screen (not even its last digits)."""
+    return "•" * len(pin) + "  (on the printed slip)"
 
 
 def group_digits(text: str, size: int = 4) -> str:

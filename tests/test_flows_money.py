@@ -3,13 +3,11 @@ admin requests; timeouts come from the simulator's fault injection."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import msgspec
 import pytest
 
@@ -22,8 +20,9 @@ from terminal_agent.errors import ValidationError
 from terminal_agent.protocol.common import EncryptedPin, Institution
 from terminal_agent.protocol.moneytransfer import PersonalDetails
 from terminal_agent.protocol.operations import Op
-from terminal_agent.sim import SimOptions, SimServer
+from terminal_agent.sim import SimServer
 from tests.conftest import make_config
+from tests.simharness import SimHarness
 
 MUKURU = Institution(id="30000001", name="Mukuru Money Transfer")
 SETTLEMENT = Institution(id="60000001", name="Electrum Sim Settlement")
@@ -40,41 +39,10 @@ DEMO_REDEEMED = "48203917562038174503"
 # -- harness -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with SimServer(SimOptions()) as server:
-        yield server
-
-
-class Harness:
+class Harness(SimHarness):
     def __init__(self, agent: Agent, url: str) -> None:
-        self.agent = agent
-        self.url = url
+        super().__init__(agent, url)
         self.money = agent.money
-
-    def fault(self, **spec: Any) -> None:
-        response = httpx.post(self.url + "/_sim/faults", json=spec)
-        assert response.status_code < 300, response.text
-
-    def ledger(self, txn_id: str) -> dict[str, Any]:
-        data = httpx.get(self.url + "/_sim/ledger").json()
-        return next(o for o in data["originals"] if o["id"] == txn_id)
-
-    def known_to_sim(self, txn_id: str) -> bool:
-        data = httpx.get(self.url + "/_sim/ledger").json()
-        return any(o["id"] == txn_id for o in data["originals"])
-
-    async def drain(self) -> None:
-        for _ in range(200):
-            await self.agent.forwarder.run_once()
-            counts = await self.agent.outbox.counts()
-            if counts.pending == 0:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError("the outbox did not drain")
-
-    async def state(self, txn_id: str) -> State:
-        return (await self.agent.journal.get(txn_id)).state
 
 
 async def open_harness(sim: SimServer, cfg: AgentConfig) -> AsyncIterator[Harness]:

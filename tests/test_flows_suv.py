@@ -3,13 +3,11 @@ and dual messaging per provider, declines, timeouts and 5xx answers reversed."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from terminal_agent.core.agent import Agent
@@ -17,8 +15,9 @@ from terminal_agent.core.flows.base import FlowError
 from terminal_agent.core.outbox import RowState
 from terminal_agent.core.states import State
 from terminal_agent.errors import ValidationError
-from terminal_agent.sim import SimOptions, SimServer
+from terminal_agent.sim import SimServer
 from tests.conftest import make_config
+from tests.simharness import SimHarness
 
 PROVIDERS = """
 [suv]
@@ -29,36 +28,10 @@ dual_messaging = false
 """
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimServer]:
-    with SimServer(SimOptions()) as server:
-        yield server
-
-
-class Harness:
+class Harness(SimHarness):
     def __init__(self, agent: Agent, url: str) -> None:
-        self.agent = agent
-        self.url = url
+        super().__init__(agent, url)
         self.suv = agent.suv
-
-    def fault(self, **spec: Any) -> None:
-        response = httpx.post(self.url + "/_sim/faults", json=spec)
-        assert response.status_code < 300, response.text
-
-    def ledger(self, txn_id: str) -> dict[str, Any]:
-        data = httpx.get(self.url + "/_sim/ledger").json()
-        return next(o for o in data["originals"] if o["id"] == txn_id)
-
-    async def drain(self) -> None:
-        for _ in range(200):
-            await self.agent.forwarder.run_once()
-            if (await self.agent.outbox.counts()).pending == 0:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError("the outbox did not drain")
-
-    async def state(self, txn_id: str) -> State:
-        return (await self.agent.journal.get(txn_id)).state
 
 
 @pytest.fixture

@@ -56,11 +56,10 @@ from bench.common import (
 
 def fault_crash(tmp: Path, kills: int = 500, seed: int = 20261121,
                 settle_max: float = 0.5) -> dict[str, Any]:
-    """The loop of tests/test_crash_matrix.py (same driver, same simulator faults, same check),
+    """The crash matrix (also run by tests/test_crash_matrix.py: same driver, faults and check),
     sized for the figures. ``settle_max``: longest pause after READY before the kill."""
-    from bench.workload import check
-    from tests.test_crash_matrix import FAULTS, start_sim, wait_ready
-    from tests.test_crash_matrix import write_config as crash_config
+    from bench.workload import FAULTS, check, start_sim, wait_ready
+    from bench.workload import write_config as crash_config
 
     work = tmp / "crash"
     work.mkdir(parents=True, exist_ok=True)

@@ -18,11 +18,16 @@ import argparse
 import asyncio
 import json
 import random
+import socket
 import sqlite3
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
@@ -236,6 +241,75 @@ def check(db_path: str, ledger: dict[str, Any]) -> Check:
             result.lost += 1
             result.problems.append(f"approved at switch, no final advice: {local['id']} {state}")
     return result
+
+
+# -- the crash matrix's pieces (used by tests/test_crash_matrix.py and bench/faults.py) --------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FAULTS = [
+    {"op": "*", "type": "latency", "latency_ms": 15, "probability": 0.5},
+    {"op": "VOUCHER_PROVISION", "type": "hang", "when": "after", "hang_ms": 3000, "probability": 0.1},
+    {"op": "PURCHASE", "type": "hang", "when": "after", "hang_ms": 3000, "probability": 0.2},
+    {"op": "MT_ORDER_CREATE", "type": "status", "status": 504, "when": "after", "probability": 0.1},
+    {"op": "SUV_REDEEM", "type": "reset", "when": "after", "probability": 0.1},
+    {"op": "VOUCHER_CONFIRM", "type": "status", "status": 503, "probability": 0.2},
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(path: Path, url: str, db: Path, *, drain: bool) -> Path:
+    path.write_text(f"""
+[switch]
+base_url = "{url}"
+read_timeout = 0.4
+connect_timeout = 0.5
+[store]
+path = "{db}"
+[forwarder]
+backoff_initial = 0.02
+backoff_max = 0.2
+status_first_delay = 0.05
+poll_interval = 0.02
+lease_seconds = 5.0
+approved_deadline_seconds = {0.0 if drain else 600.0}
+auto_reverse_payouts = {"true" if drain else "false"}
+""")
+    path.chmod(0o600)
+    return path
+
+
+def start_sim(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "terminal_agent.cli", "sim", "--port", str(port),
+         "--state", str(tmp / "sim.db")], cwd=ROOT, stdout=subprocess.DEVNULL,
+        stderr=open(tmp / "sim.log", "wb"))  # noqa: SIM115
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(url + "/_sim/health", timeout=0.5).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("simulator did not start: " + (tmp / "sim.log").read_text()[-2000:])
+
+
+def wait_ready(out: Path, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if out.exists() and b"READY" in out.read_bytes():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.01)
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,8 +24,10 @@ from terminal_agent.sim.options import SimOptions
 
 class SimServer:
     def __init__(self, options: SimOptions | None = None, *, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 port: int = 0, tls: tuple[str, str] | None = None) -> None:
+        """``tls``: (certificate file, key file) to serve https instead of http."""
         self.options = options or SimOptions()
+        self.tls = tls
         self.host = host
         self.port = port
         self.app: SimApp | None = None
@@ -35,7 +37,7 @@ class SimServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> SimServer:
         if self._thread is not None:
@@ -49,7 +51,9 @@ class SimServer:
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
                                 http="h11", proxy_headers=False, timeout_graceful_shutdown=1,
-                                timeout_keep_alive=5)
+                                timeout_keep_alive=5,
+                                ssl_certfile=self.tls[0] if self.tls else None,
+                                ssl_keyfile=self.tls[1] if self.tls else None)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                                   name=f"sim:{self.port}", daemon=True)

@@ -58,8 +58,8 @@ class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class ForwarderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    concurrency: int = 8
-    batch_size: int = 64
+    concurrency: int = 4
+    batch_size: int = 128
     lease_seconds: float = 120.0
     backoff_initial: float = 1.0
     backoff_max: float = 300.0

@@ -103,7 +103,7 @@ class Agent:
             awaiting_decision=by.get(State.APPROVED.value, 0),
             needs_attention=by.get(State.CONFIRM_FAILED.value, 0) + by.get(State.REFUND_DUE.value, 0),
             status_pending=by.get(State.STATUS_PENDING.value, 0),
-            forwarder_running=self.lock.held_elsewhere() or self.lock._fh is not None,
+            forwarder_running=self.lock.held or self.lock.held_elsewhere(),
             switch_latency=self.switch.last_latency, switch_status=self.switch.last_status,
             switch_error=self.switch.last_error, now=self.clock(),
         )

@@ -64,6 +64,11 @@ class ForwarderLock:
         self._fh = fh
         return True
 
+    @property
+    def held(self) -> bool:
+        """True if this process holds the lock (it is the forwarder)."""
+        return self._fh is not None
+
     def held_elsewhere(self) -> bool:
         """True if some other process holds the lock (a forwarder is running)."""
         if self._fh is not None:

@@ -43,6 +43,15 @@ async def pick_voucher(pilot, downs: int = 1) -> None:
     await pilot.press("enter")
 
 
+async def sell_and_print(pilot) -> None:
+    """A R29 voucher sold, paid, printed, and back home."""
+    await pick_voucher(pilot)
+    await until(pilot, lambda: on(pilot, "TenderModal"))
+    await pilot.press("enter")
+    await sees(pilot, "Receipt printed")
+    await pilot.press("enter")
+
+
 async def states(pilot) -> list[str]:
     return [r["state"] for r in await rows(agent_of(pilot),
                                            "SELECT state FROM transactions ORDER BY created_at")]
@@ -147,11 +156,7 @@ async def test_topup_trial_declined_takes_no_money(tmp_path, sim):
 async def test_pin_reprint_needs_supervisor_override(tmp_path, sim):
     async with till(tmp_path, sim.url) as pilot:
         await login(pilot)
-        await pick_voucher(pilot)
-        await until(pilot, lambda: on(pilot, "TenderModal"))
-        await pilot.press("enter")
-        await sees(pilot, "Receipt printed")
-        await pilot.press("enter")
+        await sell_and_print(pilot)
         await pilot.press("f7")
         await until(pilot, lambda: on(pilot, "HistoryScreen"))
         await sees(pilot, "Vodacom R29 Airtime")
@@ -209,11 +214,7 @@ async def test_pending_decision_found_at_start_is_put_in_front(tmp_path, sim):
 async def test_outbox_needs_supervisor_and_report_adds_up(tmp_path, sim):
     async with till(tmp_path, sim.url) as pilot:
         await login(pilot)
-        await pick_voucher(pilot)
-        await until(pilot, lambda: on(pilot, "TenderModal"))
-        await pilot.press("enter")
-        await sees(pilot, "Receipt printed")
-        await pilot.press("enter")
+        await sell_and_print(pilot)
         await pilot.press("f8")
         await until(pilot, lambda: on(pilot, "SupervisorModal"))
         await pilot.press(*"9001", "enter", *"9999", "enter")

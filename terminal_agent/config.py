@@ -152,6 +152,25 @@ class LoggingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     target: str = "auto"
 
 
+class MetricsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    # node_exporter textfile collector file ("" = not written), e.g.
+    # "/var/lib/node_exporter/textfile_collector/terminal_agent.prom".
+    textfile: str = ""
+    # serve /metrics here too: "9464" or ":9464" (loopback), "HOST:PORT" ("" = not served).
+    listen: str = ""
+    # seconds between refreshes (written by the process that forwards).
+    interval: float = 5.0
+    # count the whole journal (transactions by kind and state, delivered advices) only every
+    # this many refreshes.
+    slow_every: int = 12
+    # the `store` label ("" = terminal.merchant_id).
+    store: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.textfile or self.listen)
+
+
 class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     terminal: TerminalConfig = msgspec.field(default_factory=TerminalConfig)
     switch: SwitchConfig = msgspec.field(default_factory=SwitchConfig)
@@ -165,6 +184,7 @@ class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     scanner: ScannerConfig = msgspec.field(default_factory=ScannerConfig)
     ui: UiConfig = msgspec.field(default_factory=UiConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     # Where the file came from (set by the loader; relative paths resolve against its folder).
     source: str = ""
 
@@ -224,6 +244,13 @@ def _explain(error: msgspec.ValidationError, text: str, where: str) -> ConfigErr
     return ConfigError(f"{where}{line_txt}: key `{key}`: {reason}")
 
 
+def _listen_ok(text: str) -> bool:
+    if not text:
+        return True
+    port = text.rpartition(":")[2]
+    return port.isdigit() and 0 < int(port) < 65536
+
+
 def _check_values(cfg: AgentConfig, text: str, where: str) -> None:
     """Identity fields must already fit the protocol: catch it at load, not at the first sale."""
     t = cfg.terminal
@@ -247,6 +274,12 @@ def _check_values(cfg: AgentConfig, text: str, where: str) -> None:
          "must be \"vouchers\" or \"purchases\""),
         ("forwarder.concurrency", cfg.forwarder.concurrency >= 1, "must be at least 1"),
         ("printer.columns", cfg.printer.columns in (32, 42, 48), "must be 32, 42 or 48"),
+        ("metrics.interval", cfg.metrics.interval > 0, "must be positive"),
+        ("metrics.slow_every", cfg.metrics.slow_every >= 1, "must be at least 1"),
+        ("metrics.listen", _listen_ok(cfg.metrics.listen),
+         "must be PORT, :PORT or HOST:PORT (port 1-65535)"),
+        ("metrics.store", bool(re.fullmatch(r"[A-Za-z0-9_.-]{0,32}", cfg.metrics.store)),
+         "must be at most 32 letters, digits, '.', '_' or '-'"),
         ("moneytransfer.receivers", bool(cfg.moneytransfer.receivers),
          "must list at least one provider"),
     ]
@@ -285,6 +318,7 @@ def _resolve_paths(cfg: AgentConfig) -> AgentConfig:
         return str(base / p) if p and not os.path.isabs(p) and "://" not in p else p
 
     store = msgspec.structs.replace(cfg.store, path=fix(cfg.store.path))
+    metrics = msgspec.structs.replace(cfg.metrics, textfile=fix(cfg.metrics.textfile))
     switch = msgspec.structs.replace(
         cfg.switch,
         password_file=fix(cfg.switch.password_file),
@@ -292,7 +326,7 @@ def _resolve_paths(cfg: AgentConfig) -> AgentConfig:
         client_cert=fix(cfg.switch.client_cert),
         client_key=fix(cfg.switch.client_key),
     )
-    return msgspec.structs.replace(cfg, store=store, switch=switch)
+    return msgspec.structs.replace(cfg, store=store, switch=switch, metrics=metrics)
 
 
 def load(path: str | os.PathLike[str]) -> AgentConfig:

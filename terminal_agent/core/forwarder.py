@@ -100,6 +100,8 @@ class Forwarder:
         self.cfg = cfg
         self.on_beat = on_beat
         self.stall_file = stall_file
+        # told (kind, operation, "delivered" | "parked" | "retry") of every committed answer
+        self.on_answer: Callable[[str, str, str], None] | None = None
         self.last_beat = time.monotonic()
         self.delivered = 0
         self.sent = 0
@@ -152,6 +154,8 @@ class Forwarder:
         for d in decisions:  # only once committed
             if d.log_level:
                 log.log(d.log_level, d.log_text, extra=d.log_extra)
+            if self.on_answer is not None:
+                self.on_answer(d.mark[0].kind, d.mark[0].op, _OUTCOME[d.mark[1]])
         self.delivered += sum(d.mark[1] == RowState.DELIVERED for d in decisions)
         return len(rows)
 
@@ -218,6 +222,9 @@ class Forwarder:
             row.txn_id, target, note, what="advice-answer" if target else "advice-parked",
             response=body if status_row and delivered else None,
             http_status=outcome.status if status_row else None, error_type=outcome.error_type)
+
+
+_OUTCOME = {RowState.DELIVERED: "delivered", RowState.PARKED: "parked", RowState.PENDING: "retry"}
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sqlite3
 import time
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 # The print_jobs table is migration 3 in core/schema.py.
 PRINT_JOBS_DDL = MIGRATIONS[2]
+# kv row where the process that owns the printer leaves its last status for the forwarding
+# process's metrics: {"status": PrinterStatus value, "at": unix time of the change}.
+PRINTER_KEY = "printer.status"
 
 
 class UnknownReceipt(AgentError):
@@ -268,6 +272,15 @@ class PrintQueue:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
                 pass
+
+
+async def record_printer_status(store: Any, status: PrinterStatus,
+                                clock: Callable[[], float] = time.time) -> None:
+    """Leave the printer's status for the metrics (one small kv row; call it on changes)."""
+    value = json.dumps({"status": status.value, "at": clock()})
+    await store.step(lambda db: db.execute(
+        "INSERT INTO kv (key, value) VALUES (?, ?)"
+        " ON CONFLICT(key) DO UPDATE SET value=excluded.value", (PRINTER_KEY, value)))
 
 
 async def kick_drawer(printer: Printer, cfg: Any) -> bool:

@@ -84,12 +84,22 @@ async def forward(cfg: AgentConfig, *, stop: asyncio.Event | None = None) -> int
                      len(report.awaiting_decision))
             notify.ready()
             notify.status(describe(await agent.status()))
-            housework = asyncio.create_task(housekeeping(agent, stop, notify))
+            housework = [asyncio.create_task(housekeeping(agent, stop, notify))]
+            server = None
+            if cfg.metrics.enabled:  # prometheus_client is imported only when asked for
+                from terminal_agent.core.metrics import attach
+
+                metrics = attach(cfg, agent, watchdog_usec=notify.watchdog_usec)
+                server = metrics.serve()
+                housework.append(asyncio.create_task(metrics.run(agent.store, stop)))
             async with guard:
                 await agent.forwarder.run(stop)
             notify.stopping()
             stop.set()
-            await asyncio.gather(housework, return_exceptions=True)
+            await asyncio.gather(*housework, return_exceptions=True)
+            if server is not None:
+                server.shutdown()
+                server.server_close()
         finally:
             agent.lock.release()
     return 0

@@ -13,7 +13,7 @@ An answer that arrives after the timeout is never seen: httpx abandons the excha
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,9 @@ from terminal_agent.protocol import codec
 from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.outcome import Outcome, classify
 from terminal_agent.security import check_switch_url, tls_context
+
+# Told about every exchange: (operation, HTTP status or None, seconds, error name or None).
+RequestObserver = Callable[[str, "int | None", float, "str | None"], None]
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class SwitchClient:
         self.last_status: int | None = None
         self.last_answer_at: float | None = None
         self.last_error: str | None = None
+        self.observer: RequestObserver | None = None
         timeout = httpx.Timeout(cfg.read_timeout, connect=cfg.connect_timeout,
                                 pool=cfg.connect_timeout + cfg.read_timeout)
         self._http = httpx.AsyncClient(
@@ -91,30 +95,34 @@ class SwitchClient:
             response = await self._http.request(spec.method, url, content=body, params=query,
                                                 headers=headers, **extra)
         except httpx.ConnectError as exc:
-            self._failed(exc)
+            self._failed(exc, op, started)
             raise SwitchUnavailable(f"{op}: switch unreachable: {exc}") from exc
         except httpx.TimeoutException as exc:
-            self._failed(exc)
+            self._failed(exc, op, started)
             if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
                 raise SwitchUnavailable(f"{op}: could not connect in time") from exc
             raise SwitchTimeout(f"{op}: no answer within the timeout") from exc
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            self._failed(exc)
+            self._failed(exc, op, started)
             raise SwitchProtocolError(f"{op}: connection broken: {exc}") from exc
         except httpx.HTTPError as exc:
-            self._failed(exc)
+            self._failed(exc, op, started)
             raise SwitchError(f"{op}: {exc}") from exc
         elapsed = time.monotonic() - started
         self.last_latency = elapsed
         self.last_status = response.status_code
         self.last_answer_at = time.time()
         self.last_error = None
+        if self.observer is not None:
+            self.observer(op, response.status_code, elapsed, None)
         return Reply(response.status_code, response.content, elapsed,
                      response.headers.get("content-type", ""))
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, exc: Exception, op: Op, started: float) -> None:
         self.last_error = type(exc).__name__
         self.last_status = None
+        if self.observer is not None:
+            self.observer(op, None, time.monotonic() - started, _failure(exc))
 
     async def call(self, op: Op, message: Any = None, **kwargs: Any) -> Outcome:
         """Send and classify. Any failure after the request may have left becomes the
@@ -125,3 +133,12 @@ class SwitchClient:
         except SwitchError:
             return classify(op, None, None)
         return classify(op, reply.status, reply.body)
+
+
+def _failure(exc: Exception) -> str:
+    """A failure's name for metrics: what the caller can tell about it."""
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return "unreachable"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    return "broken"

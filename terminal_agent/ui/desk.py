@@ -4,6 +4,7 @@ finished transaction into receipt data, queues it, and reports in one sentence."
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import datetime
 from typing import Any
@@ -13,8 +14,9 @@ from devices.status import PrinterStatus
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.flows.base import FlowResult, response_of
 from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
-from terminal_agent.core.printing import PrintQueue
+from terminal_agent.core.printing import PrintQueue, record_printer_status
 from terminal_agent.core.states import State
+from terminal_agent.errors import AgentError
 from terminal_agent.receipts import (
     Header,
     PayoutSlip,
@@ -31,6 +33,8 @@ from terminal_agent.receipts import (
 )
 from terminal_agent.receipts.model import Receipt
 from terminal_agent.ui.printing import PrintReport
+
+log = logging.getLogger(__name__)
 
 SHORT = {
     PrinterStatus.ONLINE: "ready", PrinterStatus.PAPER_NEAR_END: "paper low",
@@ -95,6 +99,7 @@ class CoreDesk:
         self.queue = PrintQueue(agent.store, printer, clock=clock)
         self._status: tuple[bool, str] = (True, "printer: -")
         self._asked = 0.0
+        self._reported: PrinterStatus | None = None
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -146,6 +151,12 @@ class CoreDesk:
         if now - self._asked > 5.0 or not self._status[0]:
             self._asked = now
             state = await self.printer.status()
+            if state != self._reported:  # for the fleet's metrics (written by the forwarder)
+                try:
+                    await record_printer_status(self.agent.store, state, self.clock)
+                    self._reported = state
+                except AgentError as exc:  # busy database: say it next time
+                    log.warning("printer status not recorded: %s", exc)
             waiting = len(await self.queue.pending())
             text = f"printer: {SHORT[state]}" + (f", {waiting} waiting" if waiting else "")
             self._status = (state.can_print and not waiting, text)

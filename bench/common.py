@@ -3,7 +3,6 @@ separate process, databases pre-filled with history, timing statistics and table
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import platform
@@ -23,7 +22,7 @@ import httpx
 
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
-from terminal_agent.core.store import Store
+from terminal_agent.core.store import create_database
 from terminal_agent.protocol import builders, codec
 from terminal_agent.protocol.airtime import Product
 from terminal_agent.protocol.operations import SPECS, Op
@@ -108,8 +107,10 @@ target = "stderr"
 
 
 def write_config(path: Path, url: str, db: Path | str, **kw: Any) -> Path:
+    """A config file for ``db`` (the database is created for the default till if missing)."""
     path.write_text(config_text(url, db, **kw))
     path.chmod(0o600)
+    create_db(Path(db))
     return path
 
 
@@ -229,14 +230,11 @@ def templates() -> Templates:
 
 # -- databases with history --------------------------------------------------------------------
 
-async def _create(path: Path) -> None:
-    store = await Store.open(path)
-    await store.close()
-
-
-def create_db(path: Path) -> None:
-    """An empty agent database (schema migrated, file 0600)."""
-    asyncio.run(_create(path))
+def create_db(path: Path, terminal_id: str = "TILL0001") -> None:
+    """An empty agent database for the default till (schema migrated, file 0600); a database
+    already there is kept."""
+    if not path.exists():
+        create_database(path, terminal_id)
 
 
 def _history_rows(n: int, now: float, rnd: random.Random) -> Iterable[tuple[Any, ...]]:

@@ -35,6 +35,7 @@ from terminal_agent.core.agent import Agent
 from terminal_agent.core.journal import Kind
 from terminal_agent.core.reversals import queue_reversal
 from terminal_agent.core.states import FINAL, State
+from terminal_agent.core.store import create_database
 from terminal_agent.errors import AgentError
 from terminal_agent.protocol.airtime import Product
 from terminal_agent.protocol.common import Institution
@@ -281,6 +282,8 @@ approved_deadline_seconds = {0.0 if drain else 600.0}
 auto_reverse_payouts = {"true" if drain else "false"}
 """)
     path.chmod(0o600)
+    if not db.exists():  # the crash till's database, made once on purpose
+        create_database(db, "TILL0001")
     return path
 
 

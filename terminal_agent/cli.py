@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", "-c", default="/etc/terminal-agent/config.toml",
-                   help="configuration file (default: %(default)s)")
+CONFIG = "/etc/terminal-agent/config.toml"
+
+
+def _add_config(p: argparse.ArgumentParser, *, inner: bool = False) -> None:
+    """``--config`` on a command; ``inner`` for a sub-command's own copy (``cashier add
+    --config FILE`` and ``cashier --config FILE add`` both work)."""
+    p.add_argument("--config", "-c", default=argparse.SUPPRESS if inner else CONFIG,
+                   help=f"configuration file (default: {CONFIG})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +45,27 @@ def build_parser() -> argparse.ArgumentParser:
         _add_config(p)
         if name == "status":
             p.add_argument("--json", action="store_true")
+            p.add_argument("--owed", action="store_true",
+                           help="say what the switch is still owed; exit 1 if anything")
         p.set_defaults(handler=target)
+
+    for name, helptext in [
+        ("init", "create the till's database (once, on purpose)"),
+        ("check", "full integrity check of the database"),
+        ("migrate", "bring the database schema to this version (after a backup)"),
+    ]:
+        p = sub.add_parser(name, help=helptext)
+        _add_config(p)
+        p.set_defaults(handler=f"terminal_agent.core.admin:run_{name}")
+    backup = sub.add_parser("backup", help="consistent copy of the database into DIR, rotated")
+    backup.add_argument("dir", metavar="DIR")
+    backup.add_argument("--keep", type=int, help="copies kept (default: [store] backup_keep)")
+    _add_config(backup)
+    backup.set_defaults(handler="terminal_agent.core.admin:run_backup")
+    restore = sub.add_parser("restore", help="put a checked backup in place of the database")
+    restore.add_argument("file", metavar="FILE")
+    _add_config(restore)
+    restore.set_defaults(handler="terminal_agent.core.admin:run_restore")
 
     demo = sub.add_parser("demo", help="simulator + forwarder + UI on a throw-away state directory")
     demo.add_argument("--state-dir", help="keep state here instead of a temporary directory")
@@ -51,13 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(cashier)
     csub = cashier.add_subparsers(dest="action", required=True)
     add = csub.add_parser("add")
+    _add_config(add, inner=True)
     add.add_argument("cashier_id")
     add.add_argument("--name", default="")
     add.add_argument("--role", choices=["cashier", "supervisor"], default="cashier")
     add.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input")
     dis = csub.add_parser("disable")
+    _add_config(dis, inner=True)
     dis.add_argument("cashier_id")
-    csub.add_parser("list")
+    _add_config(csub.add_parser("list"), inner=True)
     cashier.set_defaults(handler="terminal_agent.core.cashiers:run_cashier")
 
     reprint = sub.add_parser("reprint", help="reprint a receipt by transaction reference (COPY)")
@@ -83,12 +111,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _resolve(args.handler)(args)
     except AgentError as exc:
-        from terminal_agent.logs import mask
-
-        print(f"terminal-agent: {mask(str(exc))}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
+    except sqlite3.Error as exc:  # the store translates these; this is the last net
+        return _fail(f"database error: {exc}")
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         return 130
+
+
+def _fail(text: str) -> int:
+    """One sentence on stderr, exit 2: a database, config or file problem is never a traceback."""
+    from terminal_agent.logs import mask
+
+    print(f"terminal-agent: {mask(text)}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -55,6 +55,11 @@ class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     path: str = "/var/lib/terminal-agent/agent.db"
     retention_days: int = 90
     busy_timeout_ms: int = 5000
+    # Backups taken before a migration (and the usual target of `terminal-agent backup`);
+    # "" = backups/ beside the database.
+    backup_dir: str = ""
+    # Backups of each kind kept (daily ones by `terminal-agent backup`, pre-migration ones).
+    backup_keep: int = 14
 
 
 class ForwarderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -317,7 +322,8 @@ def _resolve_paths(cfg: AgentConfig) -> AgentConfig:
     def fix(p: str) -> str:
         return str(base / p) if p and not os.path.isabs(p) and "://" not in p else p
 
-    store = msgspec.structs.replace(cfg.store, path=fix(cfg.store.path))
+    store = msgspec.structs.replace(cfg.store, path=fix(cfg.store.path),
+                                    backup_dir=fix(cfg.store.backup_dir))
     metrics = msgspec.structs.replace(cfg.metrics, textfile=fix(cfg.metrics.textfile))
     switch = msgspec.structs.replace(
         cfg.switch,

@@ -62,7 +62,12 @@ def write_demo_config(state_dir: Path, switch_url: str) -> AgentConfig:
     path = state_dir / "config.toml"
     path.write_text(demo_config_text(state_dir, switch_url), encoding="utf-8")
     path.chmod(0o600)
-    return config_mod.load(path)
+    cfg = config_mod.load(path)
+    if not Path(cfg.store.path).exists():  # the demo's own throw-away till, made on purpose
+        from terminal_agent.core.store import create_database
+
+        create_database(cfg.store.path, cfg.terminal.terminal_id)
+    return cfg
 
 
 async def scripted_sale(cfg: AgentConfig, out: object = sys.stdout) -> int:

@@ -50,11 +50,36 @@ class SwitchProtocolError(SwitchError):
 
 
 class StoreError(AgentError):
-    """The database refused a write; what was already committed is intact."""
+    """The database refused a write or cannot be used; what was already committed is intact."""
 
 
-class StoreFull(StoreError):
+class StoreUnavailable(StoreError):
+    """A passing condition (disk full, database locked, I/O trouble): try again later."""
+
+
+class StoreFull(StoreUnavailable):
     """The disk (or the database's page limit) is full: new sales are refused."""
+
+
+class StoreBusy(StoreUnavailable):
+    """Another process held the database longer than the busy timeout."""
+
+
+class StoreMissing(StoreError):
+    """No database (missing, empty or never initialised) where the config says: a person must
+    create it on purpose (``terminal-agent init``) or restore a backup."""
+
+
+class StoreForeign(StoreError):
+    """The database belongs to another till (its terminal id differs from the config's)."""
+
+
+class StoreDamaged(StoreError):
+    """The database file is corrupt (integrity check failed): restore a backup."""
+
+
+class StoreVersion(StoreError):
+    """The database's schema does not match this agent (newer, or older and not migrated)."""
 
 
 class IllegalTransition(AgentError):

@@ -10,14 +10,16 @@ import pytest
 
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
+from terminal_agent.core.store import create_database
 from terminal_agent.sim import SimServer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def make_config(tmp_path: Path, url: str = "http://127.0.0.1:9", extra: str = "",
-                read_timeout: float = 5.0) -> AgentConfig:
-    """A config for tests: database in ``tmp_path``, switch at ``url``, fast back-off."""
+                read_timeout: float = 5.0, init: bool = True) -> AgentConfig:
+    """A config for tests: database in ``tmp_path`` (created for the config's till unless it is
+    there already or ``init`` is false), switch at ``url``, fast back-off."""
     text = f"""
 [switch]
 base_url = "{url}"
@@ -38,7 +40,10 @@ lease_seconds = 30.0
 url = "dummy://"
 {extra}
 """
-    return config_mod.loads(text, str(tmp_path / "config.toml"))
+    cfg = config_mod.loads(text, str(tmp_path / "config.toml"))
+    if init and not Path(cfg.store.path).exists():
+        create_database(cfg.store.path, cfg.terminal.terminal_id)
+    return cfg
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from terminal_agent.config import UiConfig
 from terminal_agent.core.cashiers import CashierError, Cashiers, Role, run_cashier
-from terminal_agent.core.store import Store
+from terminal_agent.core.store import Store, create_database
 from terminal_agent.errors import ValidationError
 
 
@@ -24,7 +24,7 @@ class Clock:
 
 @pytest.fixture
 async def accounts(tmp_path):
-    store = await Store.open(tmp_path / "agent.db")
+    store = await Store.create(tmp_path / "agent.db", "TILL0001")
     clock = Clock()
     yield Cashiers(store, UiConfig(max_pin_failures=3, lockout_seconds=300), clock), clock
     await store.close()
@@ -109,6 +109,7 @@ def test_cli_add_disable_list(tmp_path, monkeypatch, capsys):
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[store]\npath = "{tmp_path / "agent.db"}"\n')
     cfg.chmod(0o600)
+    create_database(tmp_path / "agent.db", "TILL0001")
 
     def run(action: str, **kw: object) -> str:
         args = argparse.Namespace(config=str(cfg), action=action, **kw)

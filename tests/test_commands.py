@@ -42,6 +42,9 @@ target = "stderr"
 {extra}
 """)
     path.chmod(0o600)
+    if not (tmp / "agent.db").exists():
+        init = cli("init", "--config", str(path))  # as the technician does, once
+        assert init.returncode == 0, init.stderr
     return path
 
 

@@ -31,6 +31,9 @@ PIN = "1234567890123456"
 
 
 async def open_store(path: Path) -> Store:
+    """The test's database: made on first use, reopened after."""
+    if not path.exists():
+        return await Store.create(path, "TILL0001")
     return await Store.open(path)
 
 

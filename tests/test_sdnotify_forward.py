@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from terminal_agent.core.store import create_database
+
 # Runs once the lead's forwarder (terminal_agent.core.service:run_forward) imports.
 pytest.importorskip("terminal_agent.core.service")
 
@@ -65,6 +67,7 @@ def test_forward_notifies_and_watchdog_follows_the_loop(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     cfg.chmod(0o600)
+    create_database(tmp_path / "agent.db", "TILL0001")
     stall = tmp_path / "stall"
     sock_path = tmp_path / "notify.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -1,32 +1,46 @@
-"""The database: owner-only, WAL, synchronous=FULL, migrations, full disk refused cleanly."""
+"""The database: owner-only, WAL, synchronous=FULL, migrations, full disk refused cleanly; created
+on purpose only, and refused when missing, emptied, another till's, damaged or of another
+schema (issue 12, finding 1 and 2)."""
 
 import os
 import sqlite3
 import stat
+from pathlib import Path
 
 import pytest
 
+from terminal_agent.core import schema
 from terminal_agent.core.schema import MIGRATIONS
-from terminal_agent.core.store import Store
-from terminal_agent.errors import InsecureFile, StoreFull
+from terminal_agent.core.store import TERMINAL_KEY, Store, create_database
+from terminal_agent.errors import (
+    InsecureFile,
+    StoreDamaged,
+    StoreError,
+    StoreForeign,
+    StoreFull,
+    StoreMissing,
+    StoreVersion,
+)
 
 
 async def test_created_private_with_wal_and_full_sync(tmp_path):
     path = tmp_path / "agent.db"
-    store = await Store.open(path)
+    store = await Store.create(path, "TILL0001")
     try:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         assert (await store.fetchone("PRAGMA journal_mode"))[0] == "wal"
         assert (await store.fetchone("PRAGMA synchronous"))[0] == 2  # FULL
         assert (await store.fetchone("PRAGMA foreign_keys"))[0] == 1
         assert (await store.fetchone("PRAGMA user_version"))[0] == len(MIGRATIONS)
+        assert (await store.fetchone("SELECT value FROM kv WHERE key=?", (TERMINAL_KEY,)))[0] \
+            == "TILL0001"
     finally:
         await store.close()
 
 
 async def test_refuses_a_database_others_can_read(tmp_path):
     path = tmp_path / "agent.db"
-    await (await Store.open(path)).close()
+    await (await Store.create(path, "TILL0001")).close()
     os.chmod(path, 0o644)
     with pytest.raises(InsecureFile) as err:
         await Store.open(path)
@@ -35,7 +49,7 @@ async def test_refuses_a_database_others_can_read(tmp_path):
 
 async def test_reopen_keeps_data_and_does_not_rerun_migrations(tmp_path):
     path = tmp_path / "agent.db"
-    store = await Store.open(path)
+    store = await Store.create(path, "TILL0001")
     async with store.transaction() as db:
         await db.execute("INSERT INTO kv VALUES ('a', '1')")
     await store.close()
@@ -45,7 +59,7 @@ async def test_reopen_keeps_data_and_does_not_rerun_migrations(tmp_path):
 
 
 async def test_failed_step_rolls_back_whole(tmp_path):
-    store = await Store.open(tmp_path / "agent.db")
+    store = await Store.create(tmp_path / "agent.db", "TILL0001")
     with pytest.raises(RuntimeError):
         async with store.transaction() as db:
             await db.execute("INSERT INTO kv VALUES ('b', '1')")
@@ -55,7 +69,7 @@ async def test_failed_step_rolls_back_whole(tmp_path):
 
 
 async def test_full_disk_refuses_new_writes_and_keeps_old_ones(tmp_path):
-    store = await Store.open(tmp_path / "agent.db")
+    store = await Store.create(tmp_path / "agent.db", "TILL0001")
     async with store.transaction() as db:
         await db.execute("INSERT INTO kv VALUES ('kept', 'yes')")
     await store.set_page_limit(await store.page_count())
@@ -70,3 +84,147 @@ async def test_full_disk_refuses_new_writes_and_keeps_old_ones(tmp_path):
     con = sqlite3.connect(tmp_path / "agent.db")
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
+
+
+# -- created on purpose only (finding 1) ------------------------------------------------------
+
+
+async def test_a_missing_database_is_refused_not_created(tmp_path):
+    path = tmp_path / "agent.db"
+    with pytest.raises(StoreMissing) as err:
+        await Store.open(path, config="/etc/terminal-agent/config.toml")
+    assert not path.exists()
+    text = str(err.value)
+    assert str(path) in text and "terminal-agent init --config /etc/terminal-agent/config.toml" \
+        in text and "restore" in text
+
+
+async def test_an_emptied_database_is_refused_not_recreated(tmp_path):
+    path = tmp_path / "agent.db"
+    await (await Store.create(path, "TILL0001")).close()
+    path.write_bytes(b"")  # what a technician found: 0 bytes, 4 parked advices gone
+    with pytest.raises(StoreMissing) as err:
+        await Store.open(path)
+    assert "empty (0 bytes)" in str(err.value)
+    assert path.stat().st_size == 0  # still empty: nothing was quietly made
+
+
+async def test_a_sqlite_file_without_our_tables_is_refused(tmp_path):
+    path = tmp_path / "agent.db"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
+    path.chmod(0o600)
+    with pytest.raises(StoreMissing) as err:
+        await Store.open(path)
+    assert "not a terminal-agent database" in str(err.value)
+
+
+async def test_create_never_overwrites(tmp_path):
+    path = tmp_path / "agent.db"
+    store = await Store.create(path, "TILL0001")
+    async with store.transaction() as db:
+        await db.execute("INSERT INTO kv VALUES ('mine', '1')")
+    await store.close()
+    with pytest.raises(StoreError) as err:
+        create_database(path, "TILL0001")
+    assert "already exists" in str(err.value)
+    store = await Store.open(path)
+    assert await store.fetchone("SELECT 1 FROM kv WHERE key='mine'") is not None
+    await store.close()
+
+
+async def test_another_tills_database_is_refused(tmp_path):
+    path = tmp_path / "agent.db"
+    await (await Store.create(path, "TILL0001")).close()
+    with pytest.raises(StoreForeign) as err:
+        await Store.open(path, terminal_id="TILL0002", config="till2.toml")
+    assert "belongs to till TILL0001" in str(err.value) and "till2.toml is till TILL0002" \
+        in str(err.value)
+
+
+async def test_a_database_from_before_identities_is_stamped_on_first_open(tmp_path):
+    path = tmp_path / "agent.db"
+    await (await Store.create(path, "TILL0001")).close()
+    con = sqlite3.connect(path)
+    con.execute("DELETE FROM kv WHERE key=?", (TERMINAL_KEY,))
+    con.commit()
+    con.close()
+    await (await Store.open(path, terminal_id="TILL0007")).close()
+    with pytest.raises(StoreForeign):
+        await Store.open(path, terminal_id="TILL0001")
+
+
+# -- integrity (finding 2) --------------------------------------------------------------------
+
+
+def damage(path: Path) -> None:
+    """Overwrite pages past the header, as a failing card or a stray `dd` would."""
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        for offset in range(4096, size, 4096):
+            fh.seek(offset + 100)
+            fh.write(os.urandom(400))
+
+
+async def test_a_damaged_database_is_refused_at_a_checked_start(tmp_path):
+    path = tmp_path / "agent.db"
+    store = await Store.create(path, "TILL0001")
+    async with store.transaction() as db:
+        for i in range(200):
+            await db.execute("INSERT INTO kv VALUES (?, ?)", (f"k{i}", "x" * 200))
+    await store.close()
+    damage(path)
+    con = sqlite3.connect(path)
+    try:
+        verdict = con.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        verdict = str(exc)
+    con.close()
+    assert verdict != "ok"  # the finding: SQLite itself says so
+    with pytest.raises(StoreDamaged) as err:
+        await Store.open(path, quick_check=True)
+    assert "damaged" in str(err.value) and "terminal-agent restore" in str(err.value)
+
+
+# -- schema versions: migrate only when asked (finding 3) -------------------------------------
+
+
+@pytest.fixture
+def one_more_migration(monkeypatch):
+    monkeypatch.setattr(schema, "MIGRATIONS", [*MIGRATIONS, "CREATE TABLE later (x);"])
+    import terminal_agent.core.store as store_mod
+
+    monkeypatch.setattr(store_mod, "MIGRATIONS", schema.MIGRATIONS)
+
+
+async def test_an_older_schema_is_not_migrated_unless_asked(tmp_path, one_more_migration):
+    path = tmp_path / "agent.db"
+    con = sqlite3.connect(path)  # a database made by the previous version
+    for number, script in enumerate(MIGRATIONS, start=1):
+        con.executescript(script)
+        con.execute(f"PRAGMA user_version={number}")
+    con.close()
+    path.chmod(0o600)
+    with pytest.raises(StoreVersion) as err:
+        await Store.open(path)
+    assert "terminal-agent migrate" in str(err.value)
+    looking = await Store.open(path, read_only=True)   # status: looks, never migrates
+    await looking.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    store = await Store.open(path, migrate=True, backup_dir=tmp_path / "backups")
+    assert store.version == len(MIGRATIONS) + 1 and store.migrated_from == len(MIGRATIONS)
+    await store.close()
+    backup = store.pre_migration_backup
+    assert backup is not None and f"pre-migration-v{len(MIGRATIONS)}" in backup.name
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert sqlite3.connect(backup).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+async def test_a_newer_schema_is_refused_with_the_way_back(tmp_path):
+    path = tmp_path / "agent.db"
+    await (await Store.create(path, "TILL0001")).close()
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+    con.close()
+    with pytest.raises(StoreVersion) as err:
+        await Store.open(path)
+    assert "newer" in str(err.value) and "terminal-agent restore" in str(err.value)

@@ -17,6 +17,7 @@ from textual.widgets import Button, DataTable, Input, OptionList, Static
 from terminal_agent.config import loads
 from terminal_agent.core.agent import Agent
 from terminal_agent.core.cashiers import Cashiers
+from terminal_agent.core.store import create_database
 from terminal_agent.demo import DEMO_CASHIER, DEMO_SUPERVISOR, demo_config_text
 from terminal_agent.ui.app import TillApp
 from terminal_agent.ui.desk import CoreDesk
@@ -41,6 +42,8 @@ async def till(state_dir: Path, sim_url: str, *, extra: str = "", run_forwarder:
     state_dir.mkdir(parents=True, exist_ok=True)
     state_dir.chmod(0o700)
     cfg = loads(config_text(state_dir, sim_url, extra=extra), str(state_dir / "config.toml"))
+    if not Path(cfg.store.path).exists():
+        create_database(cfg.store.path, cfg.terminal.terminal_id)
     async with Agent.open(cfg, password="") as agent:
         cashiers = Cashiers(agent.store, cfg.ui)
         for cashier_id, pin, role, name in (DEMO_CASHIER, DEMO_SUPERVISOR):

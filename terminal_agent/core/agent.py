@@ -21,7 +21,7 @@ from terminal_agent.core.journal import Journal
 from terminal_agent.core.outbox import Outbox, OutboxCounts
 from terminal_agent.core.recovery import Recovery
 from terminal_agent.core.states import State
-from terminal_agent.core.store import Store
+from terminal_agent.core.store import Store, open_configured
 from terminal_agent.protocol import builders
 from terminal_agent.switch.client import SwitchClient
 
@@ -82,9 +82,13 @@ class Agent:
     @asynccontextmanager
     async def open(cls, cfg: AgentConfig, *, password: str | None = None,
                    transport: httpx.AsyncBaseTransport | None = None,
-                   clock: Any = time.time) -> AsyncIterator[Agent]:
+                   clock: Any = time.time, migrate: bool = False, read_only: bool = False,
+                   quick_check: bool = False) -> AsyncIterator[Agent]:
+        """``migrate``/``quick_check`` for the long-running processes (forward, ui);
+        ``read_only`` for commands that only look (status)."""
         secret = cfg.switch_password() if password is None else password
-        store = await Store.open(cfg.store.path, busy_timeout_ms=cfg.store.busy_timeout_ms)
+        store = await open_configured(cfg, migrate=migrate, read_only=read_only,
+                                      quick_check=quick_check)
         try:
             async with SwitchClient(cfg.switch, secret, transport=transport) as switch:
                 yield cls(cfg, store, switch, clock)

@@ -24,7 +24,7 @@ from typing import Any
 
 from terminal_agent import logs
 from terminal_agent.config import UiConfig
-from terminal_agent.core.store import Store
+from terminal_agent.core.store import Store, open_configured
 from terminal_agent.errors import AgentError, ValidationError
 from terminal_agent.security import hash_pin, pin_needs_rehash, verify_pin
 
@@ -279,7 +279,7 @@ async def _cashier_command(args: argparse.Namespace) -> int:
 
     cfg = config_mod.load(args.config)
     check_state_files(cfg.store.path, args.config)
-    store = await Store.open(cfg.store.path, busy_timeout_ms=cfg.store.busy_timeout_ms)
+    store = await open_configured(cfg)
     try:
         accounts = Cashiers(store, cfg.ui)
         if args.action == "add":

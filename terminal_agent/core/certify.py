@@ -29,6 +29,7 @@ from terminal_agent.config import AgentConfig
 from terminal_agent.core.agent import Agent
 from terminal_agent.core.outbox import AdviceKind
 from terminal_agent.core.states import FINAL, State
+from terminal_agent.core.store import create_database
 from terminal_agent.errors import AgentError
 from terminal_agent.protocol.airtime import Product
 from terminal_agent.protocol.common import Institution
@@ -278,7 +279,9 @@ async def certify(cfg: AgentConfig, *, password: str | None = None) -> list[Row]
     probe = httpx.AsyncClient(base_url=cfg.switch.base_url, timeout=5.0)
     simulator = cfg.switch.base_url.startswith("http://") and await _is_simulator(probe)
     run_cfg = certify_config(cfg, simulator)
-    async with Agent.open(run_cfg, password=password) as agent:
+    if not Path(run_cfg.store.path).exists():  # certify's own scratch database, made on purpose
+        create_database(run_cfg.store.path, cfg.terminal.terminal_id)
+    async with Agent.open(run_cfg, password=password, migrate=True) as agent:
         if not agent.lock.acquire():
             raise AgentError(f"another certify run is using {run_cfg.store.path}")
         try:

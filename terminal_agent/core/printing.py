@@ -304,12 +304,12 @@ def run_reprint(args: argparse.Namespace) -> int:
 async def _reprint(args: argparse.Namespace) -> int:
     from devices.printers import open_printer
     from terminal_agent import config as config_mod
-    from terminal_agent.core.store import Store
+    from terminal_agent.core.store import open_configured
 
     cfg = config_mod.load(args.config)
     p = cfg.printer
     printer = open_printer(p.url, p.columns, profile=p.profile or None, timeout=p.timeout)
-    store = await Store.open(cfg.store.path, busy_timeout_ms=cfg.store.busy_timeout_ms)
+    store = await open_configured(cfg)
     try:
         queue = PrintQueue(store, printer)
         job_id = await queue.reprint(args.reference, args.supervisor or None, pump=False)

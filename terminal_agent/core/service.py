@@ -71,7 +71,7 @@ async def forward(cfg: AgentConfig, *, stop: asyncio.Event | None = None) -> int
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    async with Agent.open(cfg) as agent:
+    async with Agent.open(cfg, migrate=True, quick_check=True) as agent:
         if not agent.lock.acquire():
             raise AlreadyRunning(f"another forwarder already serves {cfg.store.path}")
         try:
@@ -114,13 +114,35 @@ def run_forward(args: argparse.Namespace) -> int:
 
 
 async def _status(cfg: AgentConfig) -> StatusSnapshot:
-    async with Agent.open(cfg, password="") as agent:
+    async with Agent.open(cfg, password="", read_only=True) as agent:  # looks, never migrates
         return await agent.status()
+
+
+def owed(snap: StatusSnapshot) -> list[str]:
+    """What deleting this database would lose (empty: nothing is owed to anyone)."""
+    o = snap.outbox
+    lines = []
+    if o.pending or o.parked or o.held:
+        lines.append(f"{o.pending + o.parked + o.held} advices not yet delivered to the switch "
+                     f"({o.pending} pending, {o.parked} parked, {o.held} in flight)")
+    if snap.awaiting_decision:
+        lines.append(f"{snap.awaiting_decision} approved sales awaiting the cashier's decision")
+    if snap.needs_attention:
+        lines.append(f"{snap.needs_attention} transactions needing a supervisor (refund due or "
+                     "confirmation failed)")
+    return lines
 
 
 def run_status(args: argparse.Namespace) -> int:
     cfg = _load(args)
     snap = asyncio.run(_status(cfg))
+    if args.owed:
+        lost = owed(snap)
+        for line in lost:
+            print(line)
+        if not lost:
+            print("nothing is owed: no advice pending or parked, no decision or refund open")
+        return 1 if lost else 0
     if args.json:
         json.dump(snap.as_dict(), sys.stdout, indent=2)
         print()

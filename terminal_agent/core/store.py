@@ -6,33 +6,121 @@ Rules:
    whole or leaves nothing behind. Steps of this process are serialised by a lock; other
    processes (UI and forwarder share the file) wait up to the busy timeout.
 3. The file is created 0600 and refused if others can read it.
-4. "Disk full" (or the page limit) becomes ``StoreFull``; what was committed before stays intact.
+4. "Disk full" (or the page limit) becomes ``StoreFull``, a locked database ``StoreBusy``: both
+   pass, and what was committed before stays intact.
+5. A database is created on purpose only (``Store.create``: ``terminal-agent init``, the
+   installer, the demo). ``Store.open`` refuses a missing, empty, damaged or foreign file (the
+   till's terminal id is stamped into it) with one sentence saying what to do, and migrates only
+   when asked to (``forward``, ``ui``, ``migrate``), after a backup.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
 from terminal_agent.core.schema import MIGRATIONS
-from terminal_agent.errors import StoreError, StoreFull
+from terminal_agent.errors import (
+    StoreBusy,
+    StoreDamaged,
+    StoreError,
+    StoreForeign,
+    StoreFull,
+    StoreMissing,
+    StoreUnavailable,
+    StoreVersion,
+)
 from terminal_agent.security import check_private_file, create_private_file
 
+if TYPE_CHECKING:
+    from terminal_agent.config import AgentConfig
 
-def _translate(exc: sqlite3.Error) -> StoreError:
+TERMINAL_KEY = "till.terminal_id"   # kv: the till this database belongs to
+CREATED_KEY = "till.created_at"     # kv: when `init` made it
+
+
+def _translate(exc: sqlite3.Error, path: Path | str = "the database") -> StoreError:
     text = str(exc)
-    if "full" in text or isinstance(exc, sqlite3.OperationalError) and "disk" in text:
+    low = text.lower()
+    if "full" in low:
         return StoreFull(
-            "the till's database is full: new transactions are refused until space is freed "
-            "(everything already stored is safe)"
+            f"{path}: the till's database is full: new transactions are refused until space is "
+            "freed (everything already stored is safe)"
         )
-    return StoreError(f"database error: {text}")
+    if "locked" in low or "busy" in low:
+        return StoreBusy(f"{path}: the database is locked by another process ({text}); "
+                         "trying again")
+    if "malformed" in low or "not a database" in low or "corrupt" in low:
+        return StoreDamaged(
+            f"{path} is damaged ({text}): stop the till's services and restore the newest good "
+            "backup with `terminal-agent restore BACKUP --config FILE` (docs/DEPLOY.md, Backups)")
+    if "disk i/o" in low or "unable to open" in low or "readonly" in low:
+        return StoreUnavailable(f"{path}: the database cannot be written ({text}): "
+                                "full disk or failing storage; trying again")
+    return StoreError(f"{path}: database error: {text}")
+
+
+def _refuse_missing(path: Path, config: str) -> None:
+    """A database is never created by accident: missing or emptied files are refused."""
+    how = (f"create it with `terminal-agent init --config {config}` (a new till) or restore "
+           f"a backup with `terminal-agent restore BACKUP --config {config}`")
+    if not path.exists():
+        raise StoreMissing(f"{path}: there is no database here; {how}")
+    if path.stat().st_size == 0:
+        raise StoreMissing(f"{path}: the database file is empty (0 bytes); its records are "
+                           f"gone: {how}")
+
+
+def create_database(path: str | Path, terminal_id: str) -> Path:
+    """Make a new database for till ``terminal_id`` at ``path`` (0600, WAL, every migration).
+
+    Refuses to touch an existing non-empty file: creation is always on purpose. The file is
+    built beside ``path`` and renamed into place, so a crash never leaves half a database."""
+    p = Path(path)
+    for existing in (p, Path(f"{p}-wal")):
+        if existing.exists() and existing.stat().st_size > 0:
+            raise StoreError(f"{existing} already exists: nothing was changed (a database is "
+                             "never overwritten; restore a backup with `terminal-agent restore`)")
+    building = p.with_name(p.name + ".init")
+    for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
+        leftover.unlink(missing_ok=True)
+    create_private_file(building)
+    try:
+        con = sqlite3.connect(building, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=FULL")
+            con.execute("BEGIN IMMEDIATE")
+            for number, script in enumerate(MIGRATIONS, start=1):
+                for statement in _split_sql(script):
+                    con.execute(statement)
+                con.execute(f"PRAGMA user_version={number}")
+            con.executemany("INSERT INTO kv (key, value) VALUES (?, ?)",
+                            [(TERMINAL_KEY, terminal_id), (CREATED_KEY, repr(time.time()))])
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        os.replace(building, p)
+    except sqlite3.Error as exc:
+        building.unlink(missing_ok=True)
+        raise _translate(exc, p) from exc
+    except BaseException:
+        building.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(p.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return p
 
 
 T = TypeVar("T")
@@ -40,31 +128,70 @@ Db = sqlite3.Connection  # what a step's function receives
 
 
 class Store:
-    """Owner of the database connection. Open with ``await Store.open(path)``; close with
+    """Owner of the database connection. Make a new database with ``await Store.create(path,
+    terminal_id)``, open an existing one with ``await Store.open(path, ...)``; close with
     ``await store.close()`` (or ``async with``)."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
         self._lock = asyncio.Lock()
+        self.version = 0
+        self.terminal_id: str | None = None
+        self.migrated_from: int | None = None
+        self.pre_migration_backup: Path | None = None
 
     @classmethod
-    async def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000,
-                   check_permissions: bool = True) -> Store:
+    async def create(cls, path: str | Path, terminal_id: str, *,
+                     busy_timeout_ms: int = 5000) -> Store:
+        """A new, empty database for till ``terminal_id`` (refused if one is already there)."""
+        await asyncio.to_thread(create_database, path, terminal_id)
+        return await cls.open(path, terminal_id=terminal_id, busy_timeout_ms=busy_timeout_ms)
+
+    @classmethod
+    async def open(cls, path: str | Path, *, terminal_id: str | None = None,
+                   busy_timeout_ms: int = 5000, check_permissions: bool = True,
+                   migrate: bool = False, read_only: bool = False, quick_check: bool = False,
+                   backup_dir: str | Path | None = None, backup_keep: int = 5,
+                   config: str = "FILE") -> Store:
+        """Open the database made by ``create``. Refused (one sentence naming ``path`` and what to
+        do): missing or empty file, another till's database (``terminal_id``), a damaged file
+        (``quick_check``), a newer schema, or an older one unless ``migrate`` (which backs up
+        into ``backup_dir`` first) or ``read_only`` (the caller only reads tables every
+        version has)."""
         p = Path(path)
         if check_permissions:
             check_private_file(p, what="database")
-        if not p.exists():
-            create_private_file(p)
-        db = await aiosqlite.connect(str(p), isolation_level=None)
+        _refuse_missing(p, config)
+        try:
+            db = await aiosqlite.connect(str(p), isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _translate(exc, p) from exc
         db.row_factory = sqlite3.Row
         store = cls(db, p)
         try:
             await db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            await db.execute("PRAGMA journal_mode=WAL")
+            if not read_only:
+                await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA synchronous=FULL")
             await db.execute("PRAGMA foreign_keys=ON")
-            await store._migrate()
+            await store._admit(terminal_id, config, quick_check=quick_check)
+            if store.version < len(MIGRATIONS):
+                if migrate:
+                    if backup_dir is not None:
+                        store.pre_migration_backup = await store.backup(
+                            backup_dir, label=f"pre-migration-v{store.version}", keep=backup_keep)
+                    await store._migrate()
+                elif not read_only:
+                    raise StoreVersion(
+                        f"{p}: schema version {store.version} is older than this agent's "
+                        f"({len(MIGRATIONS)}); run `terminal-agent migrate --config {config}` "
+                        "(it takes a backup first) or start the service, which does the same")
+            if store.terminal_id is None and terminal_id and not read_only:
+                await store._stamp(terminal_id)
+        except sqlite3.Error as exc:
+            await db.close()
+            raise _translate(exc, p) from exc
         except BaseException:
             await db.close()
             raise
@@ -73,6 +200,77 @@ class Store:
             if side.exists():
                 side.chmod(0o600)
         return store
+
+    async def _admit(self, terminal_id: str | None, config: str, *, quick_check: bool) -> None:
+        """Is this our database, whole, and of a schema we can use?"""
+        row = await (await self._db.execute("PRAGMA user_version")).fetchone()
+        self.version = int(row[0]) if row else 0
+        if self.version == 0:
+            tables = await (await self._db.execute(
+                "SELECT COUNT(*) FROM sqlite_master")).fetchone()
+            what = ("holds no tables: it was never initialised" if not tables or not tables[0]
+                    else "is not a terminal-agent database")
+            raise StoreMissing(
+                f"{self.path} {what}; create the database with `terminal-agent init --config "
+                f"{config}` or restore a backup with `terminal-agent restore BACKUP --config "
+                f"{config}`")
+        if quick_check:
+            problems = await self.integrity("quick_check")
+            if problems:
+                first = " ".join(problems[0].split())[:160]
+                raise StoreDamaged(
+                    f"{self.path} is damaged ({first}): stop the till's services and "
+                    f"restore the newest good backup with `terminal-agent restore BACKUP "
+                    f"--config {config}` (docs/DEPLOY.md, Backups)")
+        if self.version > len(MIGRATIONS):
+            raise StoreVersion(
+                f"{self.path}: schema version {self.version} is newer than this agent "
+                f"({len(MIGRATIONS)}): install the newer version again, or roll back with "
+                "`terminal-agent restore` of the backup taken before the migration "
+                "(docs/DEPLOY.md, Rollback)")
+        owner = await (await self._db.execute(
+            "SELECT value FROM kv WHERE key=?", (TERMINAL_KEY,))).fetchone()
+        self.terminal_id = owner[0] if owner else None
+        if terminal_id and self.terminal_id and self.terminal_id != terminal_id:
+            raise StoreForeign(
+                f"{self.path} belongs to till {self.terminal_id}, but {config} is till "
+                f"{terminal_id}: point [store] path at this till's own database (another till's "
+                "advices must be delivered by that till)")
+
+    async def _stamp(self, terminal_id: str) -> None:
+        """A database from before identities were recorded: it becomes this till's."""
+        async with self.transaction() as db:
+            await db.execute("INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)",
+                             (TERMINAL_KEY, terminal_id))
+        self.terminal_id = terminal_id
+
+    async def integrity(self, pragma: str = "integrity_check") -> list[str]:
+        """Problems found by SQLite's ``integrity_check`` (or ``quick_check``); [] = whole."""
+        assert pragma in ("integrity_check", "quick_check")
+
+        def check(db: Db) -> list[str]:
+            try:
+                found = [str(r[0]) for r in db.execute(f"PRAGMA {pragma}")]
+            except sqlite3.DatabaseError as exc:
+                return [str(exc)]
+            return [] if found == ["ok"] else found
+
+        async with self._lock:
+            return await self._db._execute(check, self._db._conn)
+
+    async def backup(self, folder: str | Path, *, label: str = "daily", keep: int = 14) -> Path:
+        """A consistent copy (SQLite's online backup API) into ``folder``, 0600, keeping the
+        newest ``keep`` copies with the same ``label``; records the time in the kv table."""
+        from terminal_agent.core.backups import backup_into, record_backup
+
+        async with self._lock:
+            made: Path = await self._db._execute(backup_into, self._db._conn, Path(folder),
+                                                 label, keep)
+        try:
+            await self.step(lambda db: record_backup(db, made))
+        except StoreError:
+            pass  # the copy is made; only its bookkeeping could not be written (full disk)
+        return made
 
     async def close(self) -> None:
         await self._db.close()
@@ -88,15 +286,11 @@ class Store:
             cur = await db.execute("PRAGMA user_version")
             row = await cur.fetchone()
             version = int(row[0]) if row else 0
-            if version > len(MIGRATIONS):
-                raise StoreError(
-                    f"{self.path}: schema version {version} is newer than this agent "
-                    f"({len(MIGRATIONS)}); upgrade the agent"
-                )
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in _split_sql(script):
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version={number}")
+        self.migrated_from, self.version = version, len(MIGRATIONS)
 
     @property
     def schema_version(self) -> int:
@@ -109,7 +303,7 @@ class Store:
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise _translate(exc) from exc
+                raise _translate(exc, self.path) from exc
             try:
                 yield self._db
             except BaseException as exc:
@@ -118,7 +312,7 @@ class Store:
                 except sqlite3.Error:
                     pass
                 if isinstance(exc, sqlite3.Error):
-                    raise _translate(exc) from exc
+                    raise _translate(exc, self.path) from exc
                 raise
             else:
                 try:
@@ -128,7 +322,7 @@ class Store:
                         await self._db.execute("ROLLBACK")
                     except sqlite3.Error:
                         pass
-                    raise _translate(exc) from exc
+                    raise _translate(exc, self.path) from exc
 
     async def step(self, fn: Callable[[Db], T]) -> T:
         """Run ``fn(db)`` as one ``BEGIN IMMEDIATE`` step on the database thread, in one hand-off
@@ -140,14 +334,17 @@ class Store:
     async def read(self, fn: Callable[[Db], T]) -> T:
         """Run ``fn(db)`` (reads only) on the database thread in one hand-off, no write lock."""
         async with self._lock:
-            return await self._db._execute(fn, self._db._conn)
+            try:
+                return await self._db._execute(fn, self._db._conn)
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
 
     def _in_step(self, fn: Callable[[Db], T]) -> T:
         conn: sqlite3.Connection = self._db._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
         try:
             result = fn(conn)
             conn.execute("COMMIT")
@@ -157,20 +354,26 @@ class Store:
             except sqlite3.Error:
                 pass
             if isinstance(exc, sqlite3.Error):
-                raise _translate(exc) from exc
+                raise _translate(exc, self.path) from exc
             raise
         return result
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         async with self._lock:
-            cur = await self._db.execute(sql, params)
-            rows = await cur.fetchall()
+            try:
+                cur = await self._db.execute(sql, params)
+                rows = await cur.fetchall()
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
             return list(rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
         async with self._lock:
-            cur = await self._db.execute(sql, params)
-            row: sqlite3.Row | None = await cur.fetchone()
+            try:
+                cur = await self._db.execute(sql, params)
+                row: sqlite3.Row | None = await cur.fetchone()
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
             return row
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -185,6 +388,23 @@ class Store:
     async def page_count(self) -> int:
         row = await self.fetchone("PRAGMA page_count")
         return int(row[0]) if row else 0
+
+
+async def open_configured(cfg: AgentConfig, *, migrate: bool = False, read_only: bool = False,
+                          quick_check: bool = False) -> Store:
+    """``Store.open`` with everything the configuration says: path, this till's terminal id,
+    busy timeout, where the pre-migration backup goes."""
+    s = cfg.store
+    return await Store.open(
+        s.path, terminal_id=cfg.terminal.terminal_id, busy_timeout_ms=s.busy_timeout_ms,
+        migrate=migrate, read_only=read_only, quick_check=quick_check,
+        backup_dir=backup_folder(cfg), backup_keep=s.backup_keep, config=cfg.source or "FILE")
+
+
+def backup_folder(cfg: AgentConfig) -> Path:
+    """``[store] backup_dir``, or ``backups/`` beside the database."""
+    return Path(cfg.store.backup_dir) if cfg.store.backup_dir else \
+        Path(cfg.store.path).parent / "backups"
 
 
 def _split_sql(script: str) -> list[str]:

@@ -19,6 +19,7 @@ from devices.status import PrinterStatus
 from terminal_agent.core.agent import Agent
 from terminal_agent.core.metrics import TillMetrics, attach, listen_address
 from terminal_agent.core.printing import record_printer_status
+from terminal_agent.core.store import create_database
 from terminal_agent.errors import ConfigError
 from terminal_agent.protocol.airtime import Product
 from terminal_agent.protocol.operations import Op
@@ -186,6 +187,7 @@ def test_forward_process_writes_the_textfile_and_serves_loopback(tmp_path, sim):
                    f'[forwarder]\npoll_interval = 0.05\n[logging]\ntarget = "stderr"\n'
                    f'[metrics]\ntextfile = "{prom}"\nlisten = "{port}"\ninterval = 0.2\n')
     cfg.chmod(0o600)
+    create_database(tmp_path / "a.db", "TILL0001")
     err = (tmp_path / "forward.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "terminal_agent.cli", "forward", "--config",
                              str(cfg)], stdout=err, stderr=err)

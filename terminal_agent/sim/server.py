@@ -44,7 +44,9 @@ class SimServer:
             raise RuntimeError("the simulator is already running")
         app = build_app(self.options)
         assert isinstance(app, SimApp)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto IPPROTO_TCP (not 0) so that asyncio sets TCP_NODELAY on accepted connections;
+        # without it every answer written in two parts waits ~40 ms for a delayed ACK
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         sock.listen(128)

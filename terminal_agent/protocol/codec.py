@@ -5,7 +5,8 @@
 - ``decode`` is lenient like Electrum's own mappers: unknown fields and enum values, over-long
   ids, numbers sent as strings and free-form ``detailMessage`` all pass; only non-JSON or a
   wrong shape raises ``DecodeError``.
-- ``decode_strict`` reads a body as a server would (for the simulator): ``ValidationError``.
+- ``decode_strict`` reads a body under the agent's own strict rules: ``ValidationError``. (The
+  simulator does not use it: a server checks less, see ``terminal_agent/sim/validation.py``.)
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def decode_strict(model_type: Any, data: bytes) -> Any: ...
 
 
 def decode_strict(model_type: Any, data: bytes) -> Any:
-    """Read a body as a server would: any broken rule raises ``ValidationError``."""
+    """Read a body under the agent's strict rules: any broken rule raises ``ValidationError``."""
     try:
         raw = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:

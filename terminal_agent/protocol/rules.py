@@ -1,5 +1,10 @@
 """Declarative field constraints: each model lists ``{"jsonField": (rule, ...)}`` in ``RULES``.
 
+These are the agent's own **outgoing** checks, deliberately stricter than Electrum's servers (ids
+must be UUID v4, times carry milliseconds, doc-required fields are demanded): the till sends only
+what every server accepts. What a server refuses is a different, smaller set, derived from the
+interface definitions into ``terminal_agent/sim/validation.py``; the simulator enforces that one.
+
 A rule is a predicate plus the message shown when it fails. ``required`` is the only rule that
 looks at an absent (``None``) value; every other rule is skipped when the field is absent.
 Patterns match the whole string (Java ``@Pattern`` semantics).

@@ -54,6 +54,11 @@ Digital vouchers (SUV)
     ``INSUFFICIENT_FUNDS``; no requested amount redeems the whole balance. A reversal gives the
     value back.
 
+Validation is Electrum's own, not the agent's (see ``validation``): the required fields, lengths,
+patterns and enums of the interface definitions, cascading only where Electrum's models do; so
+any string is a message id (no UUID v4 rule), any RFC 3339 date-time a ``time``, unknown fields
+are ignored and optional fields may be null.
+
 Common to all (see ``engine``): 400 ``FORMAT_ERROR`` naming the field, ``DUPLICATE_RECORD`` for
 a reused id, advices for unknown originals 404 (a reversal then kills the id: a late original is
 400 ``ACCOUNT_ALREADY_SETTLED``), confirm-after-reverse and reverse-after-confirm 400

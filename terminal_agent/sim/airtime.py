@@ -161,7 +161,7 @@ def _sale_response(call: Call, sale: Sale, *, voucher: bool) -> dict[str, Any]:
 
 def _purchase_reference(resp: dict[str, Any]) -> str:
     for tpi in resp.get("thirdPartyIdentifiers", []):
-        if tpi.get("institutionId") == resp["settlementEntity"]["id"]:
+        if isinstance(tpi, dict) and tpi.get("institutionId") == resp["settlementEntity"]["id"]:
             return str(tpi.get("transactionIdentifier"))
     return str(resp["id"])
 

@@ -3,9 +3,10 @@
 Per-interface handlers (``airtime``, ``moneytransfer``, ``suv``) decide *what* an original's
 answer is; this module decides everything the three interfaces share:
 
-1. A body is validated strictly (``protocol.codec.decode_strict``) before anything is looked up;
-   a failure is 400 ``FORMAT_ERROR`` naming the JSON field in ``errorMessage`` and in
-   ``detailMessage.formatErrors[0].field``.
+1. A body is validated with the server's rules (``sim.validation``: what Electrum's servers
+   check, not the agent's stricter outgoing rules) before anything is looked up; a failure is
+   400 ``FORMAT_ERROR`` naming the first broken field in ``errorMessage`` and every one in
+   ``detailMessage.formatErrors[]`` (``field``, ``msg``, ``value``).
 2. Responses echo the request's ``id`` and ``time`` exactly as received (the raw JSON values).
 3. An original's id is used once: a repeat is 400 ``DUPLICATE_RECORD``; an id that a reversal
    reached first is dead (400 ``ACCOUNT_ALREADY_SETTLED``).
@@ -25,10 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from terminal_agent.errors import ValidationError
-from terminal_agent.protocol.codec import decode_strict, validate_query
 from terminal_agent.protocol.operations import SPECS, Op, OpSpec
-from terminal_agent.sim import catalogue
+from terminal_agent.sim import catalogue, validation
 from terminal_agent.sim.store import Original, SimStore
 
 TRANSACTION_KEYS = (
@@ -155,51 +154,42 @@ def error(call: Call, status: int, error_type: str, message: str, *,
 
 
 def format_error(call: Call, field_name: str, reason: str, value: Any = None) -> Reply:
-    item: dict[str, Any] = {"field": field_name, "msg": reason}
-    if value is not None and not isinstance(value, dict | list):
-        item["value"] = value
-    return error(call, 400, "FORMAT_ERROR", f"Invalid {field_name}: {reason}",
-                 detail={"formatErrors": [item]})
+    return format_errors(call, [validation.FormatError(field_name, reason, value)])
+
+
+def format_errors(call: Call, errors: list[validation.FormatError]) -> Reply:
+    first = errors[0]
+    return error(call, 400, "FORMAT_ERROR", f"Invalid {first.field}: {first.msg}",
+                 detail={"formatErrors": [e.to_json() for e in errors]})
 
 
 # -- validation -------------------------------------------------------------------------------
+# Query parameters that are each optional but needed in one of these groups (the interfaces
+# say so in prose: airtime purchaseStatus, money transfer lookupOrder).
+QUERY_ALTERNATIVES: dict[Op, tuple[tuple[str, ...], ...]] = {
+    Op.PURCHASE_STATUS: (("originalMsgId",), ("purchaseReference", "provider")),
+    Op.MT_ORDER_LOOKUP: (("orderRedeemRef",), ("remittanceRef",)),
+}
+
+
 def validated_body(call: Call) -> dict[str, Any]:
-    """The request body (raw JSON dict) after strict validation; raises ``Rejected``."""
-    if not isinstance(call.body, dict):
-        raise Rejected(format_error(call, "(body)", "must be a JSON object"))
-    model = call.spec.request
-    if model is not None:
-        try:
-            decode_strict(model, call.raw)
-        except ValidationError as exc:
-            raise Rejected(format_error(call, exc.field, exc.reason,
-                                        _value_at(call.body, exc.field))) from None
+    """The request body (raw JSON dict) once the server's rules pass; raises ``Rejected``."""
+    errors = validation.body_errors(call.interface, call.spec.method, call.spec.path, call.body)
+    if errors:
+        raise Rejected(format_errors(call, errors))
+    assert isinstance(call.body, dict)
     return call.body
 
 
 def validated_query(call: Call) -> dict[str, str]:
-    try:
-        validate_query(call.op, call.query)
-    except ValidationError as exc:
-        raise Rejected(format_error(call, exc.field, exc.reason, call.query.get(exc.field)))\
-            from None
+    errors = validation.query_errors(call.interface, call.spec.path, call.query)
+    groups = QUERY_ALTERNATIVES.get(call.op)
+    if not errors and groups and not any(all(call.query.get(n) for n in g) for g in groups):
+        wanted = " or ".join("+".join(g) for g in groups)
+        errors.append(validation.FormatError(groups[0][0], f"one of {wanted} is required"))
+    if errors:
+        raise Rejected(format_errors(call, errors))
     return call.query
-
-
-def _value_at(body: Any, dotted: str) -> Any:
-    for part in dotted.replace("[", ".[").split("."):
-        if not part:
-            continue
-        if part.startswith("[") and isinstance(body, list):
-            try:
-                body = body[int(part[1:-1])]
-            except (ValueError, IndexError):
-                return None
-        elif isinstance(body, dict):
-            body = body.get(part)
-        else:
-            return None
-    return body
 
 
 # -- response helpers -------------------------------------------------------------------------
@@ -230,8 +220,10 @@ def add_identifiers(response: dict[str, Any], *institutions: dict[str, Any] | No
 
 def routed(response: dict[str, Any], receiver: dict[str, Any]) -> None:
     """Fills settlementEntity/receiver (when the request had none) and adds their identifiers."""
-    response.setdefault("settlementEntity", catalogue.settlement_entity())
-    response.setdefault("receiver", receiver)
+    if response.get("settlementEntity") is None:
+        response["settlementEntity"] = catalogue.settlement_entity()
+    if response.get("receiver") is None:
+        response["receiver"] = receiver
     add_identifiers(response, response["settlementEntity"], response["receiver"])
 
 

@@ -4,6 +4,7 @@ lookups, redemptions, cancellations and their advices."""
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -168,8 +169,8 @@ def customer_info(sw: Switch, call: Call) -> Reply:
     return Reply(200, body)
 
 
-def _quote(call: Call, amount: int, includes_fee: bool, extra: dict[str, Any]) -> Reply:
-    if amount <= 0:
+def _quote(call: Call, amount: int | None, includes_fee: bool, extra: dict[str, Any]) -> Reply:
+    if amount is None or amount <= 0:
         return error(call, 400, "INVALID_AMOUNT", "Amount must be positive")
     if amount > DAILY_LIMIT:
         return error(call, 400, "DAILY_LIMIT_EXCEEDED", "Over the R5000 daily limit")
@@ -182,8 +183,11 @@ def fee_quote(sw: Switch, call: Call) -> Reply:
     q = validated_query(call)
     if call.forced:
         return error(call, *call.forced, "Declined (simulated)")
+    if re.fullmatch(r"[+-]?[0-9]{1,18}", q["amount"]) is None:  # a Java Long
+        return format_error(call, "amount", "must be an integer (minor units)", q["amount"])
     extra = {"receiver": catalogue.mt_receiver(q["receiverId"]),
              "settlementEntity": catalogue.settlement_entity()}
+    # Java Boolean.valueOf: only a case-insensitive "true" is true, anything else is false.
     return _quote(call, int(q["amount"]), q["amountIncludesFee"].lower() == "true", extra)
 
 
@@ -194,7 +198,10 @@ def fee_quote_post(sw: Switch, call: Call) -> Reply:
     keys = ("originator", "receiver", "senderDetails", "recipientDetails")
     extra: dict[str, Any] = {k: body[k] for k in keys if k in body}
     extra["settlementEntity"] = body.get("settlementEntity") or catalogue.settlement_entity()
-    return _quote(call, body["amount"]["amount"], bool(body["amountIncludesFees"]), extra)
+    # Nothing in a quote request is validated by the server (no @Valid, no @NotNull); an absent
+    # flag is Java's primitive default, false.
+    return _quote(call, amount_of(body.get("amount")), body.get("amountIncludesFees") is True,
+                  extra)
 
 
 def exchange_rate(sw: Switch, call: Call) -> Reply:

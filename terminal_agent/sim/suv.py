@@ -17,12 +17,15 @@ from terminal_agent.sim.engine import (
     Decision,
     Decline,
     Handler,
+    Rejected,
     Reply,
     Switch,
     amount_of,
     echo_transaction,
     error,
+    format_error,
     routed,
+    validated_body,
     validated_query,
 )
 
@@ -81,7 +84,18 @@ def lookup(sw: Switch, call: Call) -> Reply:
     })
 
 
+def require_code(call: Call) -> dict[str, Any]:
+    """The Swagger's ``Voucher.code``: optional in the model, but "must be present in
+    ProvisionResponse, RedemptionRequest and RefundRequest messages"."""
+    body = validated_body(call)
+    if not (body.get("voucher") or {}).get("code"):
+        raise Rejected(format_error(call, "voucher.code", "is required"))
+    return body
+
+
 def redeem(sw: Switch, call: Call) -> Reply:
+    require_code(call)
+
     def decide(body: dict[str, Any]) -> Decision:
         code = body["voucher"]["code"]
         asked = amount_of((body.get("amounts") or {}).get("requestAmount"))

@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", default="")
     add.add_argument("--role", choices=["cashier", "supervisor"], default="cashier")
     add.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input")
+    add.add_argument("--replace", action="store_true",
+                     help="the account exists: reset its PIN, role and name (audited)")
     dis = csub.add_parser("disable")
     _add_config(dis, inner=True)
     dis.add_argument("cashier_id")
@@ -91,8 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     reprint = sub.add_parser("reprint", help="reprint a receipt by transaction reference (COPY)")
     _add_config(reprint)
     reprint.add_argument("reference")
-    reprint.add_argument("--supervisor", default="", help="supervisor id authorising a PIN reprint")
+    reprint.add_argument("--supervisor", default="",
+                         help="the authorising supervisor's number (else asked); the PIN is "
+                              "always asked, or read from standard input")
     reprint.set_defaults(handler="terminal_agent.core.printing:run_reprint")
+
+    audit = sub.add_parser("audit", help="the audit trail")
+    asub = audit.add_subparsers(dest="action", required=True)
+    _add_config(asub.add_parser(
+        "verify", help="check the hash chain; name the first broken or missing row"))
+    audit.set_defaults(handler="terminal_agent.core.audit:run_audit")
     return parser
 
 

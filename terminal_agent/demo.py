@@ -18,8 +18,8 @@ from typing import Any
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
 
-DEMO_CASHIER = ("1001", "1234", "cashier", "Thandi")
-DEMO_SUPERVISOR = ("9001", "9999", "supervisor", "Sipho")
+DEMO_CASHIER = ("1001", "5284", "cashier", "Thandi")
+DEMO_SUPERVISOR = ("9001", "7391", "supervisor", "Sipho")
 
 
 def demo_config_text(state_dir: Path, switch_url: str) -> str:

@@ -422,6 +422,15 @@ def setup_logging(cfg: LoggingConfig, process: str, *,
     return handler
 
 
+def setup_admin_logging(cfg: LoggingConfig, *, journal_socket: str = JOURNAL_SOCKET) -> None:
+    """For admin commands: their records (``AUDIT=1``) go to the journal or the configured file,
+    like the services'; with only stderr to write to, the command's own output says enough."""
+    target = cfg.target.strip() or "auto"
+    if target == "stderr" or (target == "auto" and not journal_available(journal_socket)):
+        return
+    setup_logging(cfg, "cli", journal_socket=journal_socket)
+
+
 def _log_uncaught(exc_type: type[BaseException], exc: BaseException,
                   tb: TracebackType | None) -> None:
     if issubclass(exc_type, KeyboardInterrupt):

@@ -11,6 +11,7 @@ import os
 import secrets
 import ssl
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -49,16 +50,15 @@ def create_private_file(path: Path) -> None:
 # Transport to the switch
 # --------------------------------------------------------------------------------------------
 
-_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+_PLAIN_HTTP_HOSTS = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 
 
 def is_loopback_host(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost (no DNS lookup: names are taken literally)."""
-    host = host.strip("[]").lower()
-    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
+    """True only for the literal addresses 127.0.0.1 and ::1. A name (``localhost``,
+    ``*.localhost``) resolves through ``/etc/hosts`` and DNS, which anyone who can edit them
+    points elsewhere; other 127/8 addresses can be routed to another machine by a local rule."""
     try:
-        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+        return ipaddress.ip_address(host.strip("[]")) in _PLAIN_HTTP_HOSTS
     except ValueError:
         return False
 
@@ -66,8 +66,9 @@ def is_loopback_host(host: str) -> bool:
 def check_switch_url(url: str) -> None:
     """Refuse a switch URL that would send credentials or financial data unprotected.
 
-    ``https://`` always (TLS is verified by the client); plain ``http://`` only to a loopback
-    address, which is where the simulator runs. Credentials in the URL are refused too.
+    ``https://`` always (TLS is verified by the client); plain ``http://`` only to the literal
+    loopback addresses 127.0.0.1 and ::1, where the simulator runs. Credentials in the URL are
+    refused too.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -81,7 +82,23 @@ def check_switch_url(url: str) -> None:
     if scheme == "http" and not is_loopback_host(parts.hostname):
         raise ConfigError(
             f"switch.base_url {shown!r}: plain http:// is only allowed to a loopback address "
-            "(the local simulator); the switch must be reached over https://")
+            "written as 127.0.0.1 or [::1] (the local simulator); the switch must be reached "
+            "over https://")
+
+
+def check_proxy(switch: SwitchConfig) -> str | None:
+    """The configured proxy (the only one ever used: the environment's is ignored), or None.
+    Only for an ``https://`` switch, so the proxy sees a TLS tunnel, never the credentials."""
+    if not switch.proxy:
+        return None
+    parts = urlsplit(switch.proxy)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"switch.proxy {switch.proxy!r} is not an http(s) URL with a host name")
+    if parts.username or parts.password:
+        raise ConfigError("switch.proxy must not carry credentials")
+    if urlsplit(switch.base_url).scheme.lower() != "https":
+        raise ConfigError("switch.proxy is only allowed with an https:// switch.base_url")
+    return switch.proxy
 
 
 def tls_context(switch: SwitchConfig) -> ssl.SSLContext:
@@ -146,10 +163,24 @@ def check_agent_security(cfg: AgentConfig) -> None:
 # Cashier PINs
 # --------------------------------------------------------------------------------------------
 
-# scrypt cost: n=2**14, r=8 needs 16 MiB and ~50 ms: slow for a guesser, quick at the till.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+@dataclass(frozen=True)
+class ScryptCost:
+    n: int
+    r: int
+    p: int
+
+
+# OWASP Password Storage Cheat Sheet (as of 2025): scrypt N=2^17, r=8, p=1 -- 128 MiB and about
+# half a second per check on a till's CPU. A 4-to-12-digit PIN space is small, so each guess must
+# be expensive for whoever steals the database; the till pays it once per login.
+OWASP_SCRYPT = ScryptCost(n=2**17, r=8, p=1)
+# The cost new hashes get. Only the test suite lowers it (to keep hundreds of logins quick).
+SCRYPT = OWASP_SCRYPT
 _SALT_BYTES, _HASH_BYTES = 16, 32
 _MAX_N = 2**20
+# A fixed salt for the check that stands in when there is no hash to check against (unknown or
+# disabled account): the same scrypt, at the same cost, whose result is thrown away.
+_DECOY_SALT = b"terminal-agent:no-such-account"
 
 
 def _b64(data: bytes) -> str:
@@ -169,9 +200,9 @@ def hash_pin(pin: str) -> str:
     """``scrypt$n$r$p$salt$hash`` (base64url, no padding) with a fresh random salt per PIN."""
     if not pin:
         raise ValueError("a PIN cannot be empty")
-    salt = secrets.token_bytes(_SALT_BYTES)
-    digest = _scrypt(pin, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, _HASH_BYTES)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+    cost, salt = SCRYPT, secrets.token_bytes(_SALT_BYTES)
+    digest = _scrypt(pin, salt, cost.n, cost.r, cost.p, _HASH_BYTES)
+    return f"scrypt${cost.n}${cost.r}${cost.p}${_b64(salt)}${_b64(digest)}"
 
 
 def verify_pin(pin: str, stored: str) -> bool:
@@ -190,7 +221,18 @@ def verify_pin(pin: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+def check_pin_against(pin: str, stored: str | None) -> bool:
+    """``verify_pin`` when there is a hash; otherwise the same scrypt at today's cost against a
+    decoy, answering False. Unknown, disabled and wrong all cost one full check."""
+    if stored is not None:
+        return verify_pin(pin, stored)
+    cost = SCRYPT
+    _scrypt(pin, _DECOY_SALT, cost.n, cost.r, cost.p, _HASH_BYTES)
+    return False
+
+
 def pin_needs_rehash(stored: str) -> bool:
-    """True when ``stored`` was made with weaker parameters than today's (rehash at next login)."""
+    """True when ``stored`` was made with other parameters than today's (rehash at next login)."""
     parts = stored.split("$")
-    return len(parts) != 6 or parts[:4] != ["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P)]
+    cost = SCRYPT
+    return len(parts) != 6 or parts[:4] != ["scrypt", str(cost.n), str(cost.r), str(cost.p)]

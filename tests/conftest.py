@@ -9,11 +9,21 @@ import httpx
 import pytest
 
 from terminal_agent import config as config_mod
+from terminal_agent import security
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.store import create_database
 from terminal_agent.sim import SimServer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+# PIN hashes in tests: scrypt at 1/32 of the production cost, so the hundreds of logins of the UI
+# tests stay quick. Tests marked ``real_scrypt`` run at the production (OWASP) cost.
+TEST_SCRYPT = security.ScryptCost(n=2**12, r=8, p=1)
+
+
+@pytest.fixture(autouse=True)
+def quick_pin_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("real_scrypt") is None:
+        monkeypatch.setattr(security, "SCRYPT", TEST_SCRYPT)
 
 
 def make_config(tmp_path: Path, url: str = "http://127.0.0.1:9", extra: str = "",

@@ -9,6 +9,7 @@ import pytest
 
 from terminal_agent.core.agent import Agent
 from terminal_agent.core.forwarder import ForwarderLock
+from terminal_agent.core.journal import short_reference
 from terminal_agent.core.outbox import AdviceKind, RowState
 from terminal_agent.core.states import State
 from terminal_agent.errors import StoreFull, ValidationError
@@ -284,3 +285,7 @@ async def test_supervisor_resolves_parked_advices_with_a_note(agent, switch):
     assert not await agent.outbox.resolve(parked[sold.txn_id].id, note="again", actor="9001")
     counts = await agent.outbox.counts()
     assert counts.parked == 0 and counts.pending == 0
+    # finding: "Resolving a parked advice writes no audit row"
+    audit = await agent.store.fetchall("SELECT actor, action, subject FROM audit ORDER BY id")
+    assert sorted(tuple(a) for a in audit) == sorted(
+        ("9001", "advice-resolved", short_reference(t)) for t in parked)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from devices.fake import FakeNetworkPrinter, FakeSerialPrinter
 from devices.printers import DummyPrinter, open_printer
 from devices.status import PrinterStatus
 from terminal_agent.config import PrinterConfig
+from terminal_agent.core.cashiers import Cashiers, NotAuthorised
 from terminal_agent.core.printing import (
     PrintQueue,
     ReprintNeedsSupervisor,
@@ -238,14 +240,17 @@ async def test_drawer_kick_helper() -> None:
     assert not await kick_drawer(printer, PrinterConfig())  # a sale never fails on the drawer
 
 
-def test_reprint_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reprint_command(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                         monkeypatch: pytest.MonkeyPatch) -> None:
     previews = tmp_path / "previews"
     (tmp_path / "config.toml").write_text(
         f'[store]\npath = "{tmp_path / "agent.db"}"\n'
-        f'[printer]\nurl = "preview://{previews}"\ncolumns = 32\n')
+        f'[printer]\nurl = "preview://{previews}"\ncolumns = 32\n[logging]\ntarget = "stderr"\n')
+    (tmp_path / "config.toml").chmod(0o600)
 
     async def seed() -> None:
         store = await open_store(tmp_path / "agent.db")
+        await Cashiers(store).add("9001", "7391", role="supervisor")
         queue = PrintQueue(store, open_printer(f"preview://{previews}", columns=32))
         await queue.submit(*job_args("voucher_sale", 32))
         await store.close()
@@ -253,9 +258,11 @@ def test_reprint_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     asyncio.run(seed())
     ref = receipts()["voucher_sale"].reference
     args = argparse.Namespace(config=str(tmp_path / "config.toml"), reference=ref, supervisor="")
-    with pytest.raises(ReprintNeedsSupervisor):
+    monkeypatch.setattr("sys.stdin", io.StringIO("sup1\n7391\n"))  # any name no longer does
+    with pytest.raises(NotAuthorised):
         run_reprint(args)
-    args.supervisor = "sup1"
+    monkeypatch.setattr("sys.stdin", io.StringIO("7391\n"))
+    args.supervisor = "9001"
     assert run_reprint(args) == 0
     assert "marked COPY" in capsys.readouterr().out
     copies = sorted(previews.glob("*-copy1.txt"))

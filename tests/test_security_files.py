@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from terminal_agent import config
+from terminal_agent import config, security
 from terminal_agent.config import SwitchConfig, read_secret
 from terminal_agent.errors import ConfigError, InsecureFile
 from terminal_agent.security import (
@@ -101,7 +101,7 @@ def test_check_agent_security_covers_config_db_password_and_url(state: Path) -> 
 
 @pytest.mark.parametrize("url", [
     "https://switch.example/", "https://10.1.2.3:8443", "http://127.0.0.1:8080",
-    "http://127.8.9.10", "http://localhost:9000/x", "http://[::1]:8080", "HTTP://LOCALHOST",
+    "http://[::1]:8080", "HTTP://127.0.0.1/x", "https://localhost:8443",
 ])
 def test_allowed_switch_urls(url: str) -> None:
     check_switch_url(url)
@@ -112,6 +112,12 @@ def test_allowed_switch_urls(url: str) -> None:
     ("http://10.0.0.5:8080", "only allowed to a loopback"),
     ("http://127.0.0.1.evil.example", "only allowed to a loopback"),
     ("http://[::ffff:10.0.0.1]", "only allowed to a loopback"),
+    # finding: plain http to any *.localhost name or 127/8 address (a hosts entry sends the
+    # Basic credentials to another machine)
+    ("http://localhost:9000/x", "only allowed to a loopback"),
+    ("http://switch.localhost", "only allowed to a loopback"),
+    ("http://127.8.9.10", "only allowed to a loopback"),
+    ("http://127.0.0.53:8080", "only allowed to a loopback"),
     ("ftp://127.0.0.1", "not an http"),
     ("https://", "not an http"),
     ("https://1234:hunter2@switch.example", "carries credentials"),
@@ -122,9 +128,11 @@ def test_refused_switch_urls(url: str, why: str) -> None:
     assert "hunter2" not in str(err.value)
 
 
-def test_loopback_names() -> None:
-    assert is_loopback_host("localhost") and is_loopback_host("127.0.0.53")
-    assert not is_loopback_host("0.0.0.0") and not is_loopback_host("localhost.example")
+def test_plain_http_only_to_the_two_literal_loopback_addresses() -> None:
+    assert is_loopback_host("127.0.0.1") and is_loopback_host("::1") and is_loopback_host("[::1]")
+    for host in ("localhost", "127.0.0.53", "0.0.0.0", "localhost.example", "ip6-localhost",
+                 "::ffff:127.0.0.1", "2130706433"):
+        assert not is_loopback_host(host), host
 
 
 def test_tls_context_always_verifies(tmp_path: Path) -> None:
@@ -144,7 +152,8 @@ def test_tls_context_always_verifies(tmp_path: Path) -> None:
 def test_pin_hash_round_trip() -> None:
     stored = hash_pin("4821")
     scheme, n, r, p, salt, digest = stored.split("$")
-    assert (scheme, n, r, p) == ("scrypt", "16384", "8", "1")
+    cost = security.SCRYPT  # lowered for tests (conftest.py); production: OWASP_SCRYPT
+    assert (scheme, n, r, p) == ("scrypt", str(cost.n), str(cost.r), str(cost.p))
     assert "4821" not in stored
     assert verify_pin("4821", stored)
     assert not verify_pin("4822", stored)

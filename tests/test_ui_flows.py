@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from terminal_agent.demo import DEMO_CASHIER, DEMO_SUPERVISOR
 from terminal_agent.sim.options import SimOptions
 from terminal_agent.sim.server import SimServer
 from tests.test_ui_support import (
@@ -20,6 +21,8 @@ from tests.test_ui_support import (
     till,
     until,
 )
+
+CASHIER_PIN, SUPERVISOR_PIN = DEMO_CASHIER[1], DEMO_SUPERVISOR[1]
 
 
 @pytest.fixture(scope="module")
@@ -162,10 +165,10 @@ async def test_pin_reprint_needs_supervisor_override(tmp_path, sim):
         await sees(pilot, "Vodacom R29 Airtime")
         await pilot.press("p")
         await until(pilot, lambda: on(pilot, "SupervisorModal"))
-        await pilot.press(*"1001", "enter", *"1234", "enter")     # a cashier is refused
+        await pilot.press(*"1001", "enter", *CASHIER_PIN, "enter")     # a cashier is refused
         await sees(pilot, "not a supervisor")
         await pilot.press(*"9001", "enter")
-        await pilot.press(*"9999", "enter")
+        await pilot.press(*SUPERVISOR_PIN, "enter")
         await until(pilot, lambda: on(pilot, "HistoryScreen"))
         await sees(pilot, "Copy printed")
         audit = await rows(agent_of(pilot), "SELECT actor, action FROM audit WHERE action LIKE"
@@ -184,15 +187,15 @@ async def test_idle_lock_and_wrong_pins_lockout(tmp_path, sim):
         await until(pilot, lambda: on(pilot, "LoginScreen"), what="idle lock")
         await sees(pilot, "Locked: Thandi (1001)")
         await until(pilot, lambda: pilot.app.focused is not None and pilot.app.focused.id == "pin")
-        await pilot.press(*"1234", "enter")
+        await pilot.press(*CASHIER_PIN, "enter")
         await until(pilot, lambda: on(pilot, "HomeScreen"))
         await until(pilot, lambda: on(pilot, "LoginScreen"), what="locks again")
         await until(pilot, lambda: pilot.app.focused is not None and pilot.app.focused.id == "pin")
         await pilot.press(*"0000", "enter")
-        await sees(pilot, "1 try left")
+        await sees(pilot, "Wrong cashier number or PIN.")
         await pilot.press(*"0000", "enter")
         await sees(pilot, "Too many wrong PINs: locked")
-        await pilot.press(*"1234", "enter")
+        await pilot.press(*CASHIER_PIN, "enter")
         await sees(pilot, "locked for")
         assert on(pilot, "LoginScreen")
 
@@ -217,7 +220,7 @@ async def test_outbox_needs_supervisor_and_report_adds_up(tmp_path, sim):
         await sell_and_print(pilot)
         await pilot.press("f8")
         await until(pilot, lambda: on(pilot, "SupervisorModal"))
-        await pilot.press(*"9001", "enter", *"9999", "enter")
+        await pilot.press(*"9001", "enter", *SUPERVISOR_PIN, "enter")
         await until(pilot, lambda: on(pilot, "OutboxScreen"))
         await sees(pilot, "0 parked")
         await pilot.press("escape")

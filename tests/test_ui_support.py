@@ -115,7 +115,8 @@ async def type_in(pilot: Pilot[Any], *values: str) -> None:
         await pilot.press("enter")
 
 
-async def login(pilot: Pilot[Any], cashier: str = "1001", pin: str = "1234") -> None:
+async def login(pilot: Pilot[Any], cashier: str = DEMO_CASHIER[0],
+                pin: str = DEMO_CASHIER[1]) -> None:
     await pilot.press(*cashier, "enter", *pin, "enter")
     await until(pilot, lambda: not on(pilot, "LoginScreen"), what="login")
 

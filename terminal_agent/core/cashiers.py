@@ -5,8 +5,13 @@ Rules:
 1. A PIN is stored only as ``security.hash_pin`` (scrypt, salted); it never reaches argv, a log
    line or an exception message. Hashing runs in a thread: the event loop never waits on scrypt.
 2. ``max_pin_failures`` wrong PINs in a row lock the account for ``lockout_seconds``; a right PIN
-   resets the count. An unknown id and a wrong PIN get the same answer.
-3. Every supervisor override (and every refused attempt) is written to ``audit``.
+   resets the count. An unknown id, a disabled account and a wrong PIN get the same answer after
+   the same work (one scrypt at today's cost); a hash made at an older cost is replaced at the
+   next right PIN.
+3. A new PIN is refused when it is trivial (``weak_pin_reason``): repeated digits, sequences,
+   the cashier's own number...
+4. Every login and its failure, every supervisor override (and every refused attempt), every
+   change to an account is an audit row (``core/audit.py``) naming who did it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import re
 import sqlite3
 import sys
@@ -22,11 +28,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from terminal_agent import logs
 from terminal_agent.config import UiConfig
-from terminal_agent.core.store import Store, open_configured
+from terminal_agent.core.audit import AuditEntry, AuditTrail, admin_store, cli_operator
+from terminal_agent.core.store import Db, Store
 from terminal_agent.errors import AgentError, ValidationError
-from terminal_agent.security import hash_pin, pin_needs_rehash, verify_pin
+from terminal_agent.security import check_pin_against, hash_pin, pin_needs_rehash
+
+log = logging.getLogger(__name__)
 
 # The cashiers and audit tables are migration 2 in core/schema.py.
 
@@ -78,15 +86,6 @@ class LoginResult:
         return self.cashier is not None
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    at: float
-    actor: str
-    action: str
-    subject: str | None
-    note: str | None
-
-
 def check_id(cashier_id: str) -> str:
     cashier_id = cashier_id.strip()
     if not _ID_RE.fullmatch(cashier_id):
@@ -94,10 +93,42 @@ def check_id(cashier_id: str) -> str:
     return cashier_id
 
 
-def check_pin(pin: str) -> str:
+def check_pin(pin: str, cashier_id: str = "") -> str:
+    """A new PIN: 4 to 12 digits and not one a guesser tries first (``weak_pin_reason``)."""
     if not _PIN_RE.fullmatch(pin):
         raise ValidationError("pin", "a PIN is 4 to 12 digits")
+    reason = weak_pin_reason(pin, cashier_id)
+    if reason:
+        raise ValidationError("pin", f"too easy to guess ({reason}); choose another")
     return pin
+
+
+# Guessed first (DataGenetics' study of 3.4 million 4-digit PINs) and not caught by the rules
+# below: keypad columns, and the years a birthday PIN is made of.
+_COMMON_PINS = frozenset({"1004", "2580", "0852", "6969", "1313"})
+_YEAR_RE = re.compile(r"(19|20)\d\d")
+
+
+def weak_pin_reason(pin: str, cashier_id: str = "") -> str | None:
+    """Why ``pin`` is trivial, or None: repeated digits, a sequence with a constant step
+    (1234, 9876, 2468, 8901), a repeated block (1212, 123123), pairs (1122), a year (19xx,
+    20xx), a well-known PIN, or the cashier's own number (or it reversed)."""
+    digits = [int(c) for c in pin]
+    steps = {(b - a) % 10 for a, b in zip(digits, digits[1:], strict=False)}
+    if steps == {0}:
+        return "one digit repeated"
+    if len(steps) == 1:
+        return "a sequence such as 1234 or 2468"
+    n = len(pin)
+    if any(n % k == 0 and pin == pin[:k] * (n // k) for k in range(1, n // 2 + 1)):
+        return "a repeated group of digits"
+    if n % 2 == 0 and all(pin[i] == pin[i + 1] for i in range(0, n, 2)):
+        return "pairs of digits"
+    if cashier_id and pin in (cashier_id, cashier_id[::-1]):
+        return "the cashier's own number"
+    if n == 4 and (_YEAR_RE.fullmatch(pin) or pin in _COMMON_PINS):
+        return "a year or one of the most common PINs"
+    return None
 
 
 def _minutes(seconds: float) -> str:
@@ -105,59 +136,71 @@ def _minutes(seconds: float) -> str:
     return f"{minutes} minute" + ("" if minutes == 1 else "s")
 
 
+WRONG = "Wrong cashier number or PIN."
+
+
 class Cashiers:
-    """The accounts table and the audit trail, over the agent's ``Store``."""
+    """The accounts table over the agent's ``Store``; every change and check is audited."""
 
     def __init__(self, store: Store, cfg: UiConfig | None = None,
                  clock: Any = time.time) -> None:
         self.store = store
         self.cfg = cfg or UiConfig()
         self.clock = clock
+        self.trail = AuditTrail(store, clock)
 
     # -- accounts ----------------------------------------------------------------------------
 
     async def add(self, cashier_id: str, pin: str, *, role: Role | str = Role.CASHIER,
-                  name: str = "", replace: bool = False) -> Cashier:
-        """Create an account (or, with ``replace``, reset its PIN, role, name and lock)."""
+                  name: str = "", replace: bool = False, actor: str = "") -> Cashier:
+        """Create an account (or, with ``replace``, reset its PIN, role, name and lock).
+        ``actor``: who does it (the CLI's operator); the audit row names them."""
         cashier_id, role = check_id(cashier_id), Role(role)
-        digest = await asyncio.to_thread(hash_pin, check_pin(pin))
+        digest = await asyncio.to_thread(hash_pin, check_pin(pin, cashier_id))
         now = self.clock()
-        async with self.store.transaction() as db:
-            cur = await db.execute("SELECT 1 FROM cashiers WHERE id=?", (cashier_id,))
-            exists = await cur.fetchone() is not None
+
+        def write(db: Db) -> AuditEntry:
+            exists = db.execute("SELECT 1 FROM cashiers WHERE id=?", (cashier_id,)).fetchone()
             if exists and not replace:
-                raise CashierError(f"cashier {cashier_id} already exists")
-            await db.execute(
+                raise CashierError(f"cashier {cashier_id} already exists; to reset its PIN and "
+                                   "role say so explicitly (cashier add --replace)")
+            db.execute(
                 "INSERT INTO cashiers (id, name, role, pin_hash, enabled, failures, created_at,"
                 " updated_at) VALUES (?,?,?,?,1,0,?,?) ON CONFLICT(id) DO UPDATE SET"
                 " name=excluded.name, role=excluded.role, pin_hash=excluded.pin_hash, enabled=1,"
                 " failures=0, locked_until=NULL, updated_at=excluded.updated_at",
                 (cashier_id, name.strip(), role.value, digest, now, now))
-            await self._audit(db, "admin", "cashier-reset" if exists else "cashier-added",
-                              cashier_id, f"role {role.value}")
+            return self.trail.add(db, actor or "system", "cashier-reset" if exists
+                                  else "cashier-added", cashier_id, f"role {role.value}")
+
+        (await self.store.step(write)).publish()
         return await self.get(cashier_id)
 
     async def ensure(self, cashier_id: str, pin: str, *, role: Role | str = Role.CASHIER,
                      name: str = "") -> Cashier:
         """The account as given, created if missing (the demo's accounts)."""
         found = await self.find(cashier_id)
-        return found if found is not None else await self.add(cashier_id, pin, role=role,
-                                                               name=name)
+        return found if found is not None else await self.add(
+            cashier_id, pin, role=role, name=name, actor="demo")
 
-    async def disable(self, cashier_id: str, actor: str = "admin") -> Cashier:
-        async with self.store.transaction() as db:
-            cur = await db.execute("UPDATE cashiers SET enabled=0, updated_at=? WHERE id=?",
-                                   (self.clock(), cashier_id))
+    async def disable(self, cashier_id: str, actor: str) -> Cashier:
+        def write(db: Db) -> AuditEntry:
+            cur = db.execute("UPDATE cashiers SET enabled=0, updated_at=? WHERE id=?",
+                             (self.clock(), cashier_id))
             if cur.rowcount != 1:
                 raise CashierError(f"no cashier {cashier_id}")
-            await self._audit(db, actor, "cashier-disabled", cashier_id, None)
+            return self.trail.add(db, actor, "cashier-disabled", cashier_id)
+
+        (await self.store.step(write)).publish()
         return await self.get(cashier_id)
 
     async def unlock(self, cashier_id: str, supervisor: str) -> None:
-        async with self.store.transaction() as db:
-            await db.execute("UPDATE cashiers SET failures=0, locked_until=NULL WHERE id=?",
-                             (cashier_id,))
-            await self._audit(db, supervisor, "cashier-unlocked", cashier_id, None)
+        def write(db: Db) -> AuditEntry:
+            db.execute("UPDATE cashiers SET failures=0, locked_until=NULL WHERE id=?",
+                       (cashier_id,))
+            return self.trail.add(db, supervisor, "cashier-unlocked", cashier_id)
+
+        (await self.store.step(write)).publish()
 
     async def find(self, cashier_id: str) -> Cashier | None:
         row = await self.store.fetchone("SELECT * FROM cashiers WHERE id=?", (cashier_id.strip(),))
@@ -182,125 +225,161 @@ class Cashiers:
     async def authorise(self, supervisor_id: str, pin: str, *, action: str, subject: str = "",
                         on_behalf_of: str = "") -> LoginResult:
         """A supervisor's PIN for one supervisor-only action, audited either way."""
-        result = await self._check(supervisor_id.strip(), pin, action="override",
-                                   need_supervisor=True, subject=subject,
-                                   note=f"{action} in the session of {on_behalf_of}".strip())
-        return result
+        return await self._check(supervisor_id.strip(), pin, action="override",
+                                 need_supervisor=True, subject=subject,
+                                 note=f"{action} in the session of {on_behalf_of}".strip())
 
     async def _check(self, cashier_id: str, pin: str, *, action: str,
                      need_supervisor: bool = False, subject: str = "",
                      note: str = "") -> LoginResult:
-        wrong = "Wrong cashier number or PIN."
+        """Rule 2: an unknown id, a disabled account and a wrong PIN get the same answer after
+        the same work (one scrypt at today's cost); only a lock is told apart."""
         row = await self.store.fetchone("SELECT * FROM cashiers WHERE id=?", (cashier_id,))
-        if row is None:
-            await asyncio.to_thread(hash_pin, "0000")  # the same time as a real check
-            await self.audit(cashier_id or "?", f"{action}-failed", subject, "unknown id")
-            return LoginResult(None, wrong)
-        cashier = Cashier.from_row(row)
+        cashier, stored = (Cashier.from_row(row), str(row["pin_hash"])) if row else (None, "")
+        ok = await asyncio.to_thread(check_pin_against, pin,
+                                     stored if cashier is not None and cashier.enabled else None)
+        if cashier is None or not cashier.enabled:
+            why = "unknown id" if cashier is None else "account disabled"
+            await self.audit(cashier_id or "?", f"{action}-failed", subject, why)
+            return LoginResult(None, WRONG)
         now = self.clock()
-        if not cashier.enabled:
-            await self.audit(cashier_id, f"{action}-failed", subject, "account disabled")
-            return LoginResult(None, "This account is disabled. Ask a supervisor.")
         if cashier.locked_until is not None and cashier.locked_until > now:
             await self.audit(cashier_id, f"{action}-failed", subject, "account locked")
             return LoginResult(None, f"Too many wrong PINs: locked for "
                                      f"{_minutes(cashier.locked_until - now)}. Ask a supervisor.")
-        ok = await asyncio.to_thread(verify_pin, pin, row["pin_hash"])
         if not ok:
-            return await self._failed(cashier, wrong, action, subject)
+            return await self._failed(cashier, action, subject)
         if need_supervisor and not cashier.is_supervisor:
             await self.audit(cashier_id, f"{action}-refused", subject, "not a supervisor")
             return LoginResult(None, "That account is not a supervisor.")
-        rehash = await asyncio.to_thread(hash_pin, pin) if pin_needs_rehash(row["pin_hash"]) \
-            else None
-        async with self.store.transaction() as db:
-            await db.execute(
-                "UPDATE cashiers SET failures=0, locked_until=NULL, last_login_at=?,"
-                " pin_hash=COALESCE(?, pin_hash) WHERE id=?", (now, rehash, cashier_id))
-            await self._audit(db, cashier_id, action, subject, note or None)
-        return LoginResult(await self.get(cashier_id), "Welcome.")
+        return await self._succeeded(cashier, pin, stored, action, subject, note)
 
-    async def _failed(self, cashier: Cashier, wrong: str, action: str,
-                      subject: str) -> LoginResult:
+    async def _succeeded(self, cashier: Cashier, pin: str, stored: str, action: str,
+                         subject: str, note: str) -> LoginResult:
+        """Reset the failure count; a hash made at an older cost is replaced by one at today's."""
+        rehash = await asyncio.to_thread(hash_pin, pin) if pin_needs_rehash(stored) else None
+        weak = weak_pin_reason(pin, cashier.id)
+        if weak:
+            log.warning("cashier %s logs in with a PIN refused for new accounts (%s): reset it "
+                        "with `terminal-agent cashier add %s --replace`", cashier.id, weak,
+                        cashier.id)
+        notes = [note, "PIN hash upgraded" if rehash else "", "weak PIN" if weak else ""]
+
+        def write(db: Db) -> AuditEntry:
+            db.execute(
+                "UPDATE cashiers SET failures=0, locked_until=NULL, last_login_at=?,"
+                " pin_hash=COALESCE(?, pin_hash) WHERE id=?", (self.clock(), rehash, cashier.id))
+            return self.trail.add(db, cashier.id, action, subject,
+                                  "; ".join(n for n in notes if n) or None)
+
+        (await self.store.step(write)).publish()
+        return LoginResult(await self.get(cashier.id), "Welcome.")
+
+    async def _failed(self, cashier: Cashier, action: str, subject: str) -> LoginResult:
         failures = cashier.failures + 1
         limit = max(1, self.cfg.max_pin_failures)
         locked = failures >= limit
         until = self.clock() + self.cfg.lockout_seconds if locked else None
-        async with self.store.transaction() as db:
-            await db.execute("UPDATE cashiers SET failures=?, locked_until=? WHERE id=?",
-                             (0 if locked else failures, until, cashier.id))
-            await self._audit(db, cashier.id, f"{action}-failed", subject,
-                              "wrong PIN, account locked" if locked else "wrong PIN")
+
+        def write(db: Db) -> AuditEntry:
+            db.execute("UPDATE cashiers SET failures=?, locked_until=? WHERE id=?",
+                       (0 if locked else failures, until, cashier.id))
+            return self.trail.add(db, cashier.id, f"{action}-failed", subject,
+                                  "wrong PIN, account locked" if locked else "wrong PIN")
+
+        (await self.store.step(write)).publish()
         if locked:
             return LoginResult(None, f"Too many wrong PINs: locked for "
                                      f"{_minutes(self.cfg.lockout_seconds)}. Ask a supervisor.")
-        left = limit - failures
-        return LoginResult(None, f"{wrong} {left} {'try' if left == 1 else 'tries'} left.")
+        return LoginResult(None, WRONG)
 
     # -- audit -------------------------------------------------------------------------------
 
     async def audit(self, actor: str, action: str, subject: str | None = None,
                     note: str | None = None) -> None:
-        async with self.store.transaction() as db:
-            await self._audit(db, actor, action, subject, note)
-
-    async def _audit(self, db: Any, actor: str, action: str, subject: str | None,
-                     note: str | None) -> None:
-        await db.execute("INSERT INTO audit (at, actor, action, subject, note) VALUES (?,?,?,?,?)",
-                         (self.clock(), actor, action, subject or None, note))
-        # ... and the journal: `journalctl AUDIT=1` lists every supervisor action.
-        logs.audit(action, actor=actor, subject=subject or "", note=note or "")
+        await self.trail.record(actor, action, subject, note)
 
     async def audit_log(self, limit: int = 200, action: str | None = None) -> list[AuditEntry]:
-        where, params = ("WHERE action=?", [action]) if action else ("", [])
-        rows = await self.store.fetchall(
-            f"SELECT at, actor, action, subject, note FROM audit {where}"  # noqa: S608
-            " ORDER BY id DESC LIMIT ?", [*params, limit])
-        return [AuditEntry(r["at"], r["actor"], r["action"], r["subject"], r["note"])
-                for r in rows]
+        return await self.trail.entries(limit, action)
 
 
 # -- terminal-agent cashier add|disable|list ----------------------------------------------------
 
 
 def _read_pin(args: argparse.Namespace) -> str:
+    cashier_id = args.cashier_id
     if getattr(args, "pin_stdin", False):
-        return check_pin(sys.stdin.readline().strip())
+        return check_pin(sys.stdin.readline().strip(), cashier_id)
     first = getpass.getpass("New PIN (4 to 12 digits): ")
-    check_pin(first)
+    check_pin(first, cashier_id)
     if getpass.getpass("Same PIN again: ") != first:
         raise ValidationError("pin", "the two PINs differ; nothing was changed")
     return first
 
 
-async def _cashier_command(args: argparse.Namespace) -> int:
-    from terminal_agent import config as config_mod
-    from terminal_agent.security import check_state_files
+class NotAuthorised(AgentError):
+    """A supervisor's number and PIN were asked for and not given (or not a supervisor's)."""
 
-    cfg = config_mod.load(args.config)
-    check_state_files(cfg.store.path, args.config)
-    store = await open_configured(cfg)
-    try:
+
+async def cli_supervisor(accounts: Cashiers, supervisor_id: str, *, action: str, subject: str,
+                         operator: str) -> Cashier:
+    """A supervisor's number (unless given) and PIN, asked on the terminal or read as lines from
+    standard input, checked like the till checks them (role, lockout, audit)."""
+    supervisor_id, pin = await asyncio.to_thread(_ask_supervisor, supervisor_id)
+    result = await accounts.authorise(supervisor_id, pin, action=action, subject=subject,
+                                      on_behalf_of=operator)
+    if result.cashier is None:
+        raise NotAuthorised(f"not authorised: {result.message}")
+    return result.cashier
+
+
+def _ask_supervisor(supervisor_id: str) -> tuple[str, str]:
+    interactive = sys.stdin.isatty()
+    if not supervisor_id:
+        supervisor_id = (input("Supervisor number: ") if interactive
+                         else sys.stdin.readline()).strip()
+    pin = getpass.getpass("Supervisor PIN: ") if interactive else sys.stdin.readline().strip()
+    return supervisor_id, pin
+
+
+async def _cashier_command(args: argparse.Namespace) -> int:
+    """Every run is an audit row naming the operator, a refused one too."""
+    operator = cli_operator()
+    async with admin_store(args.config) as (cfg, store):
         accounts = Cashiers(store, cfg.ui)
-        if args.action == "add":
-            cashier_id = check_id(args.cashier_id)
-            pin = _read_pin(args)
-            replace = await accounts.find(cashier_id) is not None
-            added = await accounts.add(cashier_id, pin, role=args.role, name=args.name,
-                                       replace=replace)
-            print(f"{'updated' if replace else 'added'} {added.role.value} {added.label}")
-        elif args.action == "disable":
-            gone = await accounts.disable(args.cashier_id)
-            print(f"disabled {gone.label}")
-        else:
-            for c in await accounts.all():
-                state = "enabled" if c.enabled else "disabled"
-                if c.locked_until and c.locked_until > time.time():
-                    state = "locked"
-                print(f"{c.id:<16} {c.role.value:<10} {state:<9} {c.name}")
-        return 0
-    finally:
-        await store.close()
+        try:
+            for line in await _cashier_action(accounts, args, operator):
+                print(line)
+        except AgentError as exc:
+            await accounts.audit(operator, f"cashier-{args.action}-refused",
+                                 getattr(args, "cashier_id", None), str(exc))
+            raise
+    return 0
+
+
+async def _cashier_action(accounts: Cashiers, args: argparse.Namespace,
+                          operator: str) -> list[str]:
+    if args.action == "add":
+        cashier_id = check_id(args.cashier_id)
+        replace = bool(getattr(args, "replace", False))
+        existed = await accounts.find(cashier_id) is not None
+        if existed and not replace:
+            raise CashierError(f"cashier {cashier_id} already exists; add --replace to reset "
+                               "its PIN, role and name")
+        added = await accounts.add(cashier_id, _read_pin(args), role=args.role, name=args.name,
+                                   replace=replace, actor=operator)
+        return [f"{'updated' if existed else 'added'} {added.role.value} {added.label}"]
+    if args.action == "disable":
+        gone = await accounts.disable(args.cashier_id, actor=operator)
+        return [f"disabled {gone.label}"]
+    await accounts.audit(operator, "cashier-list")
+    lines = []
+    for c in await accounts.all():
+        state = "enabled" if c.enabled else "disabled"
+        if c.locked_until and c.locked_until > time.time():
+            state = "locked"
+        lines.append(f"{c.id:<16} {c.role.value:<10} {state:<9} {c.name}")
+    return lines
 
 
 def run_cashier(args: argparse.Namespace) -> int:

@@ -203,25 +203,31 @@ class Outbox:
     async def resolve(self, advice_id: str, *, note: str, actor: str) -> bool:
         """A supervisor settled a parked advice outside the till (phone call, portal): the row
         is kept with the note, never sent again, and its transaction becomes ``RESOLVED``."""
-        from terminal_agent.core.journal import Journal, Settlement
+        from terminal_agent.core import audit
+        from terminal_agent.core.audit import AuditEntry
+        from terminal_agent.core.journal import Journal, Settlement, short_reference
         from terminal_agent.core.states import State
 
         if not note.strip():
             raise ValidationError("note", "say how the advice was settled")
         journal = Journal(self.store, self.clock)
 
-        def resolve(db: Db) -> bool:
+        def resolve(db: Db) -> AuditEntry | None:
             row = db.execute(
                 "UPDATE outbox SET state='resolved', resolved_note=?, lease_until=NULL"
                 " WHERE id=? AND state='parked' RETURNING txn_id, kind", (note, advice_id)).fetchone()
             if row is None:
-                return False
+                return None
             text = f"{row[1]} {advice_id} resolved by {actor}: {note}"
             journal.settle_many(db, [Settlement(row[0], State.RESOLVED, text, actor=actor,
                                                 what="advice-resolved")])
-            return True
+            return audit.append(db, self.clock(), actor, "advice-resolved",
+                                short_reference(row[0]), f"{row[1]} {advice_id}: {note}")
 
-        return await self.store.step(resolve)
+        entry = await self.store.step(resolve)
+        if entry is not None:
+            entry.publish()
+        return entry is not None
 
     async def purge_delivered(self, older_than_days: float) -> int:
         """Retention: delete delivered rows (only delivered rows) older than the period."""

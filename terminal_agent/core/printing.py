@@ -297,29 +297,33 @@ async def kick_drawer(printer: Printer, cfg: Any) -> bool:
 
 
 def run_reprint(args: argparse.Namespace) -> int:
-    """``terminal-agent reprint REFERENCE [--supervisor ID]``: print a COPY now."""
+    """``terminal-agent reprint REFERENCE [--supervisor ID]``: a supervisor's number and PIN
+    (asked, or lines on standard input), then print a COPY now; audited with the operator."""
     return asyncio.run(_reprint(args))
 
 
 async def _reprint(args: argparse.Namespace) -> int:
     from devices.printers import open_printer
-    from terminal_agent import config as config_mod
-    from terminal_agent.core.store import open_configured
+    from terminal_agent.core.audit import admin_store, cli_operator
+    from terminal_agent.core.cashiers import Cashiers, cli_supervisor
 
-    cfg = config_mod.load(args.config)
-    p = cfg.printer
-    printer = open_printer(p.url, p.columns, profile=p.profile or None, timeout=p.timeout)
-    store = await open_configured(cfg)
-    try:
-        queue = PrintQueue(store, printer)
-        job_id = await queue.reprint(args.reference, args.supervisor or None, pump=False)
-        result = await queue.pump(only=[job_id])
-    finally:
-        printer.close()
-        await store.close()
+    operator, reference = cli_operator(), args.reference.strip()
+    async with admin_store(args.config) as (cfg, store):
+        accounts = Cashiers(store, cfg.ui)
+        supervisor = await cli_supervisor(accounts, args.supervisor.strip(), action="reprint",
+                                          subject=reference, operator=operator)
+        p = cfg.printer
+        printer = open_printer(p.url, p.columns, profile=p.profile or None, timeout=p.timeout)
+        try:
+            queue = PrintQueue(store, printer)
+            job_id = await queue.reprint(reference, supervisor.id, pump=False)
+            await accounts.audit(operator, "reprint", reference,
+                                 f"job {job_id}, authorised by supervisor {supervisor.id}")
+            result = await queue.pump(only=[job_id])
+        finally:
+            printer.close()
     if job_id in result.printed:
-        print(f"reprinted {args.reference.strip()} (job {job_id}, marked COPY)")
+        print(f"reprinted {reference} (job {job_id}, marked COPY)")
         return 0
-    print(f"copy of {args.reference.strip()} is queued as job {job_id} but not printed yet: "
-          f"{result.reason}")
+    print(f"copy of {reference} is queued as job {job_id} but not printed yet: {result.reason}")
     return 1

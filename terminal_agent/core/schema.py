@@ -122,4 +122,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX print_jobs_pending ON print_jobs(state, id);
     CREATE INDEX print_jobs_reference ON print_jobs(reference);
     """,
+    # 4: the audit trail as a hash chain (core/audit.py); rows from before are chained by the
+    # first entry written after the upgrade
+    """
+    ALTER TABLE audit ADD COLUMN prev_hash TEXT;
+    ALTER TABLE audit ADD COLUMN hash TEXT;
+    """,
 ]

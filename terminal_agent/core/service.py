@@ -14,6 +14,7 @@ import time
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.agent import Agent, StatusSnapshot
+from terminal_agent.core.audit import AuditTrail, ChainReport
 from terminal_agent.errors import AgentError
 
 log = logging.getLogger("terminal_agent.service")
@@ -113,9 +114,9 @@ def run_forward(args: argparse.Namespace) -> int:
     return asyncio.run(forward(cfg))
 
 
-async def _status(cfg: AgentConfig) -> StatusSnapshot:
+async def _status(cfg: AgentConfig) -> tuple[StatusSnapshot, ChainReport]:
     async with Agent.open(cfg, password="", read_only=True) as agent:  # looks, never migrates
-        return await agent.status()
+        return await agent.status(), await AuditTrail(agent.store).verify()
 
 
 def owed(snap: StatusSnapshot) -> list[str]:
@@ -135,7 +136,7 @@ def owed(snap: StatusSnapshot) -> list[str]:
 
 def run_status(args: argparse.Namespace) -> int:
     cfg = _load(args)
-    snap = asyncio.run(_status(cfg))
+    snap, chain = asyncio.run(_status(cfg))
     if args.owed:
         lost = owed(snap)
         for line in lost:
@@ -144,7 +145,9 @@ def run_status(args: argparse.Namespace) -> int:
             print("nothing is owed: no advice pending or parked, no decision or refund open")
         return 1 if lost else 0
     if args.json:
-        json.dump(snap.as_dict(), sys.stdout, indent=2)
+        json.dump({**snap.as_dict(), "audit_chain": {"intact": chain.intact, "rows": chain.rows,
+                                                     "detail": chain.describe()}},
+                  sys.stdout, indent=2)
         print()
         return 0
     o = snap.outbox
@@ -160,6 +163,8 @@ def run_status(args: argparse.Namespace) -> int:
         f"awaiting decision:    {snap.awaiting_decision}",
         f"status lookups:       {snap.status_pending}",
         f"needs attention:      {snap.needs_attention}",
+        f"audit chain:          {chain.describe()}"
+        + ("" if chain.intact else "  <- run `terminal-agent audit verify`"),
     ]
     print("\n".join(lines))
     return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from terminal_agent.core import audit
+from terminal_agent.core.audit import AuditEntry
 from terminal_agent.core.flows.base import Flow, FlowError, FlowResult, response_of
 from terminal_agent.core.journal import Kind
 from terminal_agent.core.outbox import AdviceKind
@@ -165,12 +167,19 @@ class TopUps(Flow):
         return self.result(txn, None, data=data,
                            approved_message="Top-up successful. The airtime is on the phone.")
 
-    async def refunded(self, txn_id: str, cashier: str) -> FlowResult:
+    async def refunded(self, txn_id: str, supervisor: str) -> FlowResult:
+        """The tender was given back; ``supervisor`` authorised it (an audit row of the step)."""
         txn = await self.journal.get(txn_id)
         if txn.state != State.REFUND_DUE:
             raise FlowError(f"transaction {txn.reference} is {txn.state}, no refund is due")
-        await self.store.step(lambda db: self.journal.transition(
-            db, txn_id, State.REFUNDED, actor=cashier, note="tender refunded to the customer"))
+
+        def refund(db: Db) -> AuditEntry:
+            self.journal.transition(db, txn_id, State.REFUNDED, actor=supervisor,
+                                    note="tender refunded to the customer")
+            return audit.append(db, self.journal.clock(), supervisor, "refund-given",
+                                txn.reference, f"{txn.amount} {txn.currency} {txn.cashier}")
+
+        (await self.store.step(refund)).publish()
         return await self.describe(txn_id)
 
     async def abandon(self, txn_id: str, supervisor: str, note: str = "") -> FlowResult:
@@ -178,13 +187,15 @@ class TopUps(Flow):
         txn = await self.journal.get(txn_id)
         if txn.state != State.STATUS_PENDING:
             raise FlowError(f"transaction {txn.reference} is {txn.state}, not pending")
-        def abandon(db: Db) -> None:
+        def abandon(db: Db) -> AuditEntry:
             db.execute("UPDATE outbox SET state='void' WHERE txn_id=? AND state IN"
                        " ('pending','held')", (txn_id,))
             self.journal.transition(db, txn_id, State.ABANDONED, actor=supervisor,
                                     note=note or "status lookups abandoned by supervisor")
+            return audit.append(db, self.journal.clock(), supervisor, "lookups-abandoned",
+                                txn.reference, note or None)
 
-        await self.store.step(abandon)
+        (await self.store.step(abandon)).publish()
         return await self.describe(txn_id)
 
     async def check_now(self, txn_id: str) -> None:

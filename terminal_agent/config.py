@@ -49,6 +49,7 @@ class SwitchConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     client_key: str = ""
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    proxy: str = ""
 
 
 class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -276,7 +276,9 @@ def certify_config(cfg: AgentConfig, simulator: bool) -> AgentConfig:
 
 
 async def certify(cfg: AgentConfig, *, password: str | None = None) -> list[Row]:
-    probe = httpx.AsyncClient(base_url=cfg.switch.base_url, timeout=5.0)
+    secret = cfg.switch_password() if password is None else password
+    probe = httpx.AsyncClient(base_url=cfg.switch.base_url, timeout=5.0, trust_env=False,
+                              auth=httpx.BasicAuth(cfg.switch.username, secret))
     simulator = cfg.switch.base_url.startswith("http://") and await _is_simulator(probe)
     run_cfg = certify_config(cfg, simulator)
     if not Path(run_cfg.store.path).exists():  # certify's own scratch database, made on purpose

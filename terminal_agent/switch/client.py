@@ -1,7 +1,8 @@
 """The only place that speaks HTTP to the Electrum switch.
 
 One ``httpx.AsyncClient`` per agent: Basic auth, TLS always verified (CA bundle and client
-certificate configurable), plain ``http://`` only to loopback, timeouts from config (read timeout
+certificate configurable), plain ``http://`` only to 127.0.0.1 and ::1, no proxy or other
+setting taken from the environment (``trust_env`` off), timeouts from config (read timeout
 60 s by default, as the interface documents), and an injectable transport for tests.
 
 Transport failures are translated into the agent's own errors: ``SwitchUnavailable`` when the
@@ -29,7 +30,7 @@ from terminal_agent.errors import (
 from terminal_agent.protocol import codec
 from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.outcome import Outcome, classify
-from terminal_agent.security import check_switch_url, tls_context
+from terminal_agent.security import check_proxy, check_switch_url, tls_context
 
 # Told about every exchange: (operation, HTTP status or None, seconds, error name or None).
 RequestObserver = Callable[[str, "int | None", float, "str | None"], None]
@@ -66,6 +67,8 @@ class SwitchClient:
             headers={"Accept": "application/json"},
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             follow_redirects=False,
+            trust_env=False,  # no HTTP(S)_PROXY, NETRC or SSL_CERT_FILE from the environment
+            proxy=check_proxy(cfg),
         )
 
     async def __aenter__(self) -> SwitchClient:

@@ -140,7 +140,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
         try:
-            if httpx.get(f"{url}/_sim/health", timeout=0.5).status_code == 200:
+            if httpx.get(f"{url}/_sim/health", timeout=0.5,
+                         auth=("22222222", "s3cret")).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.05)
@@ -162,12 +163,12 @@ def test_cli_killed_with_sigkill_remembers_approvals_and_advices(tmp_path: Path)
                           auth=auth).status_code == 202
         assert httpx.post(f"{url}{A}/purchases", json=sale, auth=("22222222", "x")
                           ).status_code == 401
-        before = httpx.get(f"{url}/_sim/ledger").json()
+        before = httpx.get(f"{url}/_sim/ledger", auth=auth).json()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         proc = _start_cli(port, state, record)
         _wait_healthy(url, proc)
-        assert httpx.get(f"{url}/_sim/ledger").json() == before
+        assert httpx.get(f"{url}/_sim/ledger", auth=auth).json() == before
         finals = {o["id"]: o["final"] for o in before["originals"]}
         assert finals == {sale["id"]: "confirmed", kept["id"]: "open"}
         again = httpx.post(f"{url}{A}/purchases/confirmations", json=conf, auth=auth)

@@ -316,11 +316,25 @@ def _control(state: SimState) -> list[Route]:
         state.faults.clear()
         return _json_response(200, {"reset": True})
 
+    def guarded(handler: Any) -> Any:
+        """With credentials configured, the control endpoints want them too (the ledger shows
+        what was sold, faults and reset change what the switch answers)."""
+        async def checked(request: Request) -> Response:
+            if state.credentials:
+                auth = check_auth(request.headers.get("authorization"), state.credentials)
+                if not auth.ok:
+                    return _json_response(401, {"errorType": "AUTHENTICATION_ERROR",
+                                                "errorMessage": auth.reason},
+                                          {"WWW-Authenticate": 'Basic realm="simulator"'})
+            response: Response = await handler(request)
+            return response
+        return checked
+
     return [
-        Route("/_sim/health", health, methods=["GET"]),
-        Route("/_sim/ledger", get_ledger, methods=["GET"]),
-        Route("/_sim/faults", faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_sim/reset", reset, methods=["POST"]),
+        Route("/_sim/health", guarded(health), methods=["GET"]),
+        Route("/_sim/ledger", guarded(get_ledger), methods=["GET"]),
+        Route("/_sim/faults", guarded(faults), methods=["GET", "POST", "DELETE"]),
+        Route("/_sim/reset", guarded(reset), methods=["POST"]),
     ]
 
 

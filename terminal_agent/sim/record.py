@@ -14,12 +14,15 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from terminal_agent.security import create_private_file
+
 
 class Recorder:
     def __init__(self, path: str | Path | None) -> None:
         self._file: IO[str] | None = None
         self._lock = threading.Lock()
-        if path:
+        if path:  # requests hold voucher PINs, PIN blocks and ID numbers: owner only
+            create_private_file(Path(path))
             self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
     def write(self, *, method: str, path: str, query: dict[str, str], raw: bytes,

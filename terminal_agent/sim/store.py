@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from terminal_agent.security import create_private_file
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS originals (
     id          TEXT PRIMARY KEY,
@@ -97,6 +99,8 @@ class SimStore:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = str(path) if path else ":memory:"
         self._lock = threading.RLock()
+        if self.path != ":memory:":  # it holds voucher PINs and PIN blocks: owner only
+            create_private_file(Path(self.path))
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         if self.path != ":memory:":

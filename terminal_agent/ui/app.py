@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rich.text import Text
 from textual import events
 from textual.app import App
 from textual.binding import Binding
@@ -33,6 +34,10 @@ from terminal_agent.ui.printing import NoPrinter, ReceiptDesk
 log = logging.getLogger("terminal_agent.ui")
 T = TypeVar("T")
 
+CRASH_SENTENCE = ("The till stopped because of an unexpected error. It starts again by itself in "
+                  "a few seconds and nothing already recorded is lost. If it happens again, call "
+                  "a supervisor.")
+
 # name, keys, title, supervisor only
 SERVICES: list[tuple[str, str, str, bool]] = [
     ("voucher", "f1", "Airtime voucher", False),
@@ -48,11 +53,15 @@ SERVICES: list[tuple[str, str, str, bool]] = [
 
 
 class TillCommands(Provider):
-    """The command palette finds every service (and lock / log out)."""
+    """The command palette finds every service (and lock / log out), for a logged-in cashier
+    only; it is the palette's one provider (Textual's own, with Quit, Screenshot and themes,
+    is not offered)."""
 
     def _entries(self) -> list[tuple[str, Callable[[], Any], str]]:
         app = self.app
         assert isinstance(app, TillApp)
+        if not app.session_open:
+            return []
         out: list[tuple[str, Callable[[], Any], str]] = [
             (title, partial(app.open_service, name), f"{key.upper()} or {key[1:]}")
             for name, key, title, _ in SERVICES]
@@ -75,7 +84,7 @@ class TillCommands(Provider):
 class TillApp(App[int]):
     CSS_PATH = "till.tcss"
     TITLE = "Till"
-    COMMANDS = App.COMMANDS | {TillCommands}
+    COMMANDS = {TillCommands}
     BINDINGS = [
         Binding("ctrl+l", "lock", "Lock", show=False),
         Binding("f10", "logout", "Log out", show=False),
@@ -112,6 +121,20 @@ class TillApp(App[int]):
         self._last_answer_at: float | None = None
         self._printer_state: tuple[bool, str] = (True, "printer: -")
 
+    # -- a crash: logged (masked), one plain sentence on the screen, a non-zero exit ----------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's own handler prints a traceback *with local variables* on the cashier's
+        screen (a voucher PIN among them) and the app exits 0. Instead: the traceback goes to
+        the journal through the masking filter (no locals), the cashier reads one sentence,
+        and the exit code is 1 so systemd restarts the UI (``Restart=always``)."""
+        log.critical("the till UI stopped on an unexpected error", exc_info=error)
+        self._return_code = 1
+        if self._exception is None:  # Textual's pilot re-raises it for tests
+            self._exception = error
+            self._exception_event.set()
+        self.panic(Text(CRASH_SENTENCE))
+
     # -- the core, shielded -------------------------------------------------------------------
 
     async def core(self, work: Awaitable[T]) -> T:
@@ -120,6 +143,23 @@ class TillApp(App[int]):
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
         return await asyncio.shield(task)
+
+    @property
+    def session_open(self) -> bool:
+        """A cashier is logged in and the till is not locked (the login screen is not up)."""
+        from terminal_agent.ui.screens.login import LoginScreen
+
+        return (self.cashier is not None and not self.locked
+                and not any(isinstance(s, LoginScreen) for s in self.screen_stack))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "command_palette":
+            return self.session_open
+        return True
+
+    def action_command_palette(self) -> None:
+        if self.session_open:
+            super().action_command_palette()
 
     @property
     def cashier_id(self) -> str:
@@ -352,7 +392,7 @@ async def serve(cfg: AgentConfig, *, printer: ReceiptDesk | None = None,
             close = getattr(desk, "aclose", None)
             if close is not None:
                 await close()
-    return 0
+    return app.return_code or 0
 
 
 def open_desk(cfg: AgentConfig, agent: Any) -> ReceiptDesk:

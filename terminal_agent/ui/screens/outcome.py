@@ -55,7 +55,7 @@ class OutcomeScreen(TillScreen):
         Binding("p", "print", "Print again"),
         Binding("c", "check", "Check now"),
         Binding("a", "abandon", "Abandon (supervisor)"),
-        Binding("r", "refunded", "Refund given"),
+        Binding("r", "refunded", "Refund given (supervisor)"),
         Binding("t", "retry", "Try again as a new transaction"),
     ]
 
@@ -176,9 +176,12 @@ class OutcomeScreen(TillScreen):
                                       callback=lambda note: noted(sup.id, note)))
 
     def action_refunded(self) -> None:
+        """Cash handed back: a supervisor confirms it (audited with their number)."""
         txn_id = self.result.txn_id
-        self.run_core(lambda: self.till.agent.topups.refunded(txn_id, self.till.cashier_id),
-                      "Recording the refund…", self.replace_result)
+        self.till.need_supervisor(
+            "confirm the refund was given", self.result.reference,
+            lambda sup: self.run_core(lambda: self.till.agent.topups.refunded(txn_id, sup.id),
+                                      "Recording the refund…", self.replace_result))
 
     def replace_result(self, result: FlowResult) -> None:
         self.result = replace(result, message=SETTLED.get(result.state, result.message))

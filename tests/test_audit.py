@@ -27,7 +27,7 @@ class Clock:
 
 
 async def trail_with(tmp_path: Path, n: int = 5) -> Path:
-    async with await Store.open(tmp_path / "agent.db") as store:
+    async with await Store.create(tmp_path / "agent.db", "TILL0001") as store:
         trail = AuditTrail(store, Clock())
         for i in range(n):
             await trail.record(f"900{i}", "override", f"REF{i}", f"reprint number {i}")
@@ -102,7 +102,7 @@ async def test_rows_from_before_the_chain_are_chained_by_the_next_entry(tmp_path
     db.commit()
     db.close()
     path.chmod(0o600)
-    async with await Store.open(path) as store:
+    async with await Store.open(path, migrate=True) as store:
         trail = AuditTrail(store)
         before = await trail.verify()
         assert before.intact and before.unsealed and "not chained yet" in before.describe()
@@ -149,8 +149,21 @@ async def test_audit_verify_command_and_status_line(tmp_path, config):
 
 async def test_each_row_reaches_the_journal_with_its_hash(tmp_path, caplog):
     caplog.set_level("INFO")
-    async with await Store.open(tmp_path / "agent.db") as store:
+    async with await Store.create(tmp_path / "agent.db", "TILL0001") as store:
         entry = await AuditTrail(store).record("9001", "refund-given", "AB12CD34", "cash back")
     fields = [r.journal_fields for r in caplog.records if hasattr(r, "journal_fields")]
     assert fields[-1]["AUDIT"] == 1 and fields[-1]["AUDIT_HASH"] == entry.hash
     assert fields[-1]["ACTOR"] == "9001" and fields[-1]["AUDIT_ID"] == 1
+
+
+def test_admin_commands_are_audited_with_the_operator(tmp_path, config):
+    assert cli("init", "--config", str(config)).returncode == 0
+    made = cli("backup", str(tmp_path / "backups"), "--config", str(config))
+    assert made.returncode == 0, made.stderr
+    assert cli("check", "--config", str(config)).returncode == 0
+    rows = sqlite3.connect(tmp_path / "agent.db").execute(
+        "SELECT actor, action FROM audit ORDER BY id").fetchall()
+    assert [a for _, a in rows] == ["database-created", "database-backup", "database-checked"]
+    assert all(actor.startswith("cli:") for actor, _ in rows)
+    assert cli("audit", "verify", "--config", str(config)).stdout.strip() == \
+        "audit chain: intact (3 rows)"

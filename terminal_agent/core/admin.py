@@ -18,6 +18,7 @@ from pathlib import Path
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
 from terminal_agent.core import backups
+from terminal_agent.core.audit import record_admin_act
 from terminal_agent.core.store import Store, backup_folder, create_database, open_configured
 from terminal_agent.errors import AgentError, StoreError
 
@@ -48,6 +49,7 @@ def run_init(args: argparse.Namespace) -> int:
     cfg = _load(args)
     path = create_database(cfg.store.path, cfg.terminal.terminal_id)
     own_like_folder(path)
+    record_admin_act(cfg, "database-created", cfg.terminal.terminal_id)
     print(f"created {path} for till {cfg.terminal.terminal_id}")
     return 0
 
@@ -85,6 +87,8 @@ def run_check(args: argparse.Namespace) -> int:
     identity and schema; exit 1 when the file is damaged."""
     cfg = _load(args)
     problems = asyncio.run(_check(cfg))
+    if not problems:
+        record_admin_act(cfg, "database-checked", None, "whole")
     if problems:
         newest = backups.newest(backup_folder(cfg))
         print(f"The database is damaged: stop the till's services and restore a backup: "
@@ -119,6 +123,7 @@ def run_backup(args: argparse.Namespace) -> int:
         raise AgentError("--keep must be at least 1")
     made = asyncio.run(_backup(cfg, Path(args.dir), keep))
     own_like_folder(made)
+    record_admin_act(cfg, "database-backup", made.name)
     print(f"backup {made} ({made.stat().st_size} bytes, checked)")
     return 0
 
@@ -228,6 +233,8 @@ def run_restore(args: argparse.Namespace) -> int:
     cfg = _load(args)
     backup = Path(args.file)
     aside, comparison = restore(cfg, backup)
+    record_admin_act(cfg, "database-restored", backup.name,
+                     f"previous kept as {aside.name}" if aside is not None else None)
     print(f"restored {cfg.store.path} from {backup}")
     if aside is not None:
         print(f"the previous database is kept as {aside}")
@@ -265,6 +272,8 @@ def run_migrate(args: argparse.Namespace) -> int:
     (what `forward` and `ui` also do at start)."""
     cfg = _load(args)
     store = asyncio.run(_migrate(cfg))
+    record_admin_act(cfg, "database-migrated", f"schema {store.version}",
+                     f"from {store.migrated_from}" if store.migrated_from is not None else None)
     if store.migrated_from is None:
         print(f"{store.path}: schema version {store.version}, nothing to migrate")
     else:

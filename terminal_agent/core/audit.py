@@ -35,6 +35,7 @@ from typing import Any
 from terminal_agent import logs
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.store import Db, Store, open_configured
+from terminal_agent.errors import AgentError
 
 GENESIS = "0" * 64
 ANCHOR_KEY = "audit.anchor"
@@ -252,3 +253,25 @@ async def admin_store(config_path: str) -> AsyncIterator[tuple[AgentConfig, Stor
         yield cfg, store
     finally:
         await store.close()
+
+
+def record_admin_act(cfg: AgentConfig, action: str, subject: str | None = None,
+                     note: str | None = None) -> None:
+    """An admin command (``init``, ``backup``, ``restore``...) as an audit row naming the
+    operator, and its ``AUDIT=1`` journal record. A database that cannot take the row (damaged,
+    an older schema) is left untouched: the journal record still says who did what."""
+    logs.setup_admin_logging(cfg.logging)
+    operator = cli_operator()
+
+    async def write() -> None:
+        store = await open_configured(cfg)
+        try:
+            await AuditTrail(store).record(operator, action, subject, note)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(write())
+    except AgentError as exc:
+        logs.audit(action, actor=operator, subject=subject or "", note=note or "",
+                   audit_id="", audit_hash=f"not recorded in the database: {exc}")

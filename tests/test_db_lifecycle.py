@@ -205,6 +205,6 @@ def test_cashier_commands_take_config_after_the_action_too(tmp_path, where):
         assert out.returncode == 0, out.stderr
         return out.stdout
 
-    assert "added" in cashier("add", "2002", "--pin-stdin", stdin="4321\n")
+    assert "added" in cashier("add", "2002", "--pin-stdin", stdin="4937\n")
     assert "2002" in cashier("list")
     assert "disabled" in cashier("disable", "2002")

@@ -24,7 +24,7 @@ async def till(tmp_path: Path) -> Path:
     cfg.write_text(f'[store]\npath = "{tmp_path / "agent.db"}"\n[printer]\nurl = "dummy://"\n'
                    '[logging]\ntarget = "stderr"\n')
     cfg.chmod(0o600)
-    async with await Store.open(tmp_path / "agent.db") as store:
+    async with await Store.create(tmp_path / "agent.db", "TILL0001") as store:
         accounts = Cashiers(store)
         await accounts.add("1001", "5284")
         await accounts.add("9001", "7391", role="supervisor")

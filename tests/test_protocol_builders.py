@@ -30,7 +30,9 @@ ARCHITECTURE_OPS = """VOUCHER_PROVISION VOUCHER_CONFIRM VOUCHER_REVERSE PURCHASE
 PURCHASE_CONFIRM PURCHASE_REVERSE PURCHASE_STATUS MSISDN_LOOKUP LIST_PRODUCTS MT_CUSTOMER_UPSERT
 MT_CUSTOMER_INFO MT_FEE_QUOTE MT_FEE_QUOTE_POST MT_EXCHANGE_RATE MT_ORDER_CREATE MT_ORDER_CONFIRM
 MT_ORDER_REVERSE MT_ORDER_LOOKUP MT_REDEEM MT_REDEEM_CONFIRM MT_REDEEM_REVERSE MT_ORDER_CANCEL
-MT_ORDER_CANCEL_REVERSE SUV_LOOKUP SUV_REDEEM SUV_REDEEM_CONFIRM SUV_REDEEM_REVERSE""".split()
+MT_ORDER_CANCEL_REVERSE SUV_LOOKUP SUV_REDEEM SUV_REDEEM_CONFIRM SUV_REDEEM_REVERSE
+SUV_REDEEM_STATUS SUV_PROVISION SUV_PROVISION_CONFIRM SUV_PROVISION_REVERSE SUV_REFUND
+SUV_REFUND_CONFIRM SUV_REFUND_REVERSE""".split()
 
 
 # --- what the builders produce, per operation -------------------------------------------------
@@ -59,6 +61,10 @@ def originals() -> dict[Op, tuple[Any, Any]]:
                              _with_tpis(s["MoneyTransferOrderCancelResponse"])),
         Op.SUV_REDEEM: (b.suv_redemption(IDENTITY, "VC123", 2500, receiver=RECEIVER),
                         _with_tpis(s["RedemptionResponse"])),
+        Op.SUV_PROVISION: (b.suv_provision(IDENTITY, "GIFT100", 10000, receiver=RECEIVER),
+                           _with_tpis(s["ProvisionResponse"])),
+        Op.SUV_REFUND: (b.suv_refund(IDENTITY, "VC123", 2500, redemption_id=b.new_id()),
+                        _with_tpis(s["RefundResponse"])),
     }
 
 
@@ -89,6 +95,8 @@ def built() -> dict[Op, tuple[Any, dict[str, str] | None, str]]:
     }
     for op, query in gets.items():
         out[op] = (None, query, SPECS[op].path)
+    out[Op.SUV_REDEEM_STATUS] = (None, None,
+                                 SPECS[Op.SUV_REDEEM_STATUS].render_path(requestId=b.new_id()))
     posts = {
         Op.PURCHASE_TRIAL: b.trial_request(IDENTITY, product, 1500, msisdn="27821234567"),
         Op.MT_CUSTOMER_UPSERT: b.customer_upsert(IDENTITY, RECEIVER, PERSON),

@@ -122,6 +122,18 @@ def samples() -> dict[str, Any]:
                 pan_entry_mode="BARCODE", pin_entry_capability="CAN_ACCEPT"))),
         "RedemptionResponse": suv.RedemptionResponse(
             **_envelope(), amounts=cm.Amounts(approved_amount=_amount())),
+        "ProvisionRequest": suv.ProvisionRequest(
+            **_envelope(), product=suv.Product(product_id="GIFT100"),
+            amounts=cm.Amounts(request_amount=_amount())),
+        "ProvisionResponse": suv.ProvisionResponse(
+            **_envelope(), voucher=suv.Voucher(code="VC9", serial_number="S9",
+                                               expiry_date="2026-01-01T00:00:00Z")),
+        "RefundRequest": suv.RefundRequest(
+            **_envelope(), voucher=suv.Voucher(code="VC1"), redemption_id=ID,
+            amounts=cm.Amounts(request_amount=_amount())),
+        "RefundResponse": suv.RefundResponse(
+            **_envelope(), amounts=cm.Amounts(approved_amount=_amount())),
+        "ProvisionConfirmation": suv.ProvisionConfirmation(**_advice(tenders=[tender])),
     }
 
 
@@ -261,6 +273,8 @@ VIOLATIONS: list[tuple[str, str, Any]] = [
     ("MoneyTransferCancelOrderReversal", "reversalReason", None),
     ("VoucherLookupResponse", "voucher.code", "c" * 41),
     ("RedemptionRequest", "voucher.code", None),
+    ("RefundRequest", "voucher.code", None),
+    ("ProvisionConfirmation", "tenders", None),
     ("RedemptionRequest", "voucher.pin.type", "SECRET"),
     ("RedemptionRequest", "voucher.pin.pin", "1" * 21),
     ("RedemptionRequest", "posInfo.entryMode.panEntryMode", "TELEPATHY"),

@@ -37,11 +37,14 @@ REQUESTS = {  # financial request -> a good success body
     Op.MT_REDEEM: ok("MoneyTransferRedeemResponse"),
     Op.MT_ORDER_CANCEL: ok("MoneyTransferOrderCancelResponse"),
     Op.SUV_REDEEM: ok("RedemptionResponse"),
+    Op.SUV_PROVISION: ok("ProvisionResponse"),
+    Op.SUV_REFUND: ok("RefundResponse"),
 }
 CONFIRMS = [Op.VOUCHER_CONFIRM, Op.PURCHASE_CONFIRM, Op.MT_ORDER_CONFIRM, Op.MT_REDEEM_CONFIRM,
-            Op.SUV_REDEEM_CONFIRM]
+            Op.SUV_REDEEM_CONFIRM, Op.SUV_PROVISION_CONFIRM, Op.SUV_REFUND_CONFIRM]
 REVERSES = [Op.VOUCHER_REVERSE, Op.PURCHASE_REVERSE, Op.MT_ORDER_REVERSE, Op.MT_REDEEM_REVERSE,
-            Op.MT_ORDER_CANCEL_REVERSE, Op.SUV_REDEEM_REVERSE]
+            Op.MT_ORDER_CANCEL_REVERSE, Op.SUV_REDEEM_REVERSE, Op.SUV_PROVISION_REVERSE,
+            Op.SUV_REFUND_REVERSE]
 READS = {
     Op.MSISDN_LOOKUP: ok("MsisdnInfoResponse"),
     Op.LIST_PRODUCTS: PRODUCTS,
@@ -52,6 +55,7 @@ READS = {
     Op.MT_EXCHANGE_RATE: b'{"rate": 0.05, "fromCurrency": "710", "toCurrency": "840"}',
     Op.MT_ORDER_LOOKUP: ok("MoneyTransferLookupResponse"),
     Op.SUV_LOOKUP: ok("VoucherLookupResponse"),
+    Op.SUV_REDEEM_STATUS: ok("RedemptionResponse"),
 }
 
 Case = tuple[Op, int | None, bytes | None, Verdict, str | None]
@@ -76,8 +80,8 @@ for _op, _body in REQUESTS.items():
         (_op, 401, b"", D, None),
         (_op, 302, b"", D, None),
     ]
-    if _op is Op.SUV_REDEEM:
-        # Redemptions reverse on every 5xx, 503 included.
+    if _op in (Op.SUV_REDEEM, Op.SUV_PROVISION, Op.SUV_REFUND):
+        # SUV provisions, redemptions and refunds reverse on every 5xx, 503 included.
         CASES += [(_op, 503, err("UPSTREAM_UNAVAILABLE"), U, "UPSTREAM_UNAVAILABLE"),
                   (_op, 502, HTML, U, None)]
     else:

@@ -259,6 +259,24 @@ def suv_redemption(identity: Identity, voucher_code: str, amount: int, *,
         amounts=request_amounts(amount, currency or identity.currency))
 
 
+def suv_provision(identity: Identity, product_id: str, amount: int | None = None, *,
+                  tenders: list[cm.Tender] | None = None,
+                  receiver: cm.Institution | None = None) -> suv.ProvisionRequest:
+    """Ask the vendor for a voucher of ``product_id`` (``amount`` for a variable-value one)."""
+    return suv.ProvisionRequest(
+        **identity.envelope(), receiver=receiver, product=suv.Product(product_id=product_id),
+        amounts=request_amounts(amount, identity.currency), tenders=tenders)
+
+
+def suv_refund(identity: Identity, voucher_code: str, amount: int | None = None, *,
+               redemption_id: str | None = None,
+               receiver: cm.Institution | None = None) -> suv.RefundRequest:
+    """Put ``amount`` (else all) of an earlier redemption back on the voucher."""
+    return suv.RefundRequest(
+        **identity.envelope(), receiver=receiver, voucher=suv.Voucher(code=voucher_code),
+        amounts=request_amounts(amount, identity.currency), redemption_id=redemption_id)
+
+
 # --- advices ---------------------------------------------------------------------------------
 
 # original request op -> (confirmation op, reversal op)
@@ -269,6 +287,8 @@ ADVICE_OPS: dict[Op, tuple[Op | None, Op]] = {
     Op.MT_REDEEM: (Op.MT_REDEEM_CONFIRM, Op.MT_REDEEM_REVERSE),
     Op.MT_ORDER_CANCEL: (None, Op.MT_ORDER_CANCEL_REVERSE),
     Op.SUV_REDEEM: (Op.SUV_REDEEM_CONFIRM, Op.SUV_REDEEM_REVERSE),
+    Op.SUV_PROVISION: (Op.SUV_PROVISION_CONFIRM, Op.SUV_PROVISION_REVERSE),
+    Op.SUV_REFUND: (Op.SUV_REFUND_CONFIRM, Op.SUV_REFUND_REVERSE),
 }
 
 

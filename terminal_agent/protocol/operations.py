@@ -54,6 +54,13 @@ class Op(StrEnum):
     SUV_REDEEM = "SUV_REDEEM"
     SUV_REDEEM_CONFIRM = "SUV_REDEEM_CONFIRM"
     SUV_REDEEM_REVERSE = "SUV_REDEEM_REVERSE"
+    SUV_REDEEM_STATUS = "SUV_REDEEM_STATUS"
+    SUV_PROVISION = "SUV_PROVISION"
+    SUV_PROVISION_CONFIRM = "SUV_PROVISION_CONFIRM"
+    SUV_PROVISION_REVERSE = "SUV_PROVISION_REVERSE"
+    SUV_REFUND = "SUV_REFUND"
+    SUV_REFUND_CONFIRM = "SUV_REFUND_CONFIRM"
+    SUV_REFUND_REVERSE = "SUV_REFUND_REVERSE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +184,22 @@ _SPEC_LIST = [
     _spec(Op.SUV_REDEEM_CONFIRM, "POST", f"{SUV}/redemptions/confirmations",
           cm.BasicAdvice, cm.BasicAdviceResponse, "advice", (202, 200)),
     _spec(Op.SUV_REDEEM_REVERSE, "POST", f"{SUV}/redemptions/reversals",
+          cm.BasicReversal, cm.BasicAdviceResponse, "advice", (202, 200)),
+    # The outcome of an earlier redemption: the original answer (200 or its ErrorDetail), 102
+    # still processing, 403 not this client's, 404 never received.
+    _spec(Op.SUV_REDEEM_STATUS, "GET", f"{SUV}/redemptions/{{requestId}}",
+          None, suv.RedemptionResponse, "lookup", (200,)),
+    _spec(Op.SUV_PROVISION, "POST", f"{SUV}/vouchers",
+          suv.ProvisionRequest, suv.ProvisionResponse, "request", (201, 200)),
+    _spec(Op.SUV_PROVISION_CONFIRM, "POST", f"{SUV}/vouchers/confirmations",
+          suv.ProvisionConfirmation, cm.BasicAdviceResponse, "advice", (202, 200)),
+    _spec(Op.SUV_PROVISION_REVERSE, "POST", f"{SUV}/vouchers/reversals",
+          cm.BasicReversal, cm.BasicAdviceResponse, "advice", (202, 200)),
+    _spec(Op.SUV_REFUND, "POST", f"{SUV}/refunds",
+          suv.RefundRequest, suv.RefundResponse, "request", (201, 200)),
+    _spec(Op.SUV_REFUND_CONFIRM, "POST", f"{SUV}/refunds/confirmations",
+          cm.BasicAdvice, cm.BasicAdviceResponse, "advice", (202, 200)),
+    _spec(Op.SUV_REFUND_REVERSE, "POST", f"{SUV}/refunds/reversals",
           cm.BasicReversal, cm.BasicAdviceResponse, "advice", (202, 200)),
 ]
 

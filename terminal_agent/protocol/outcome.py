@@ -73,8 +73,11 @@ TABLE: tuple[Row, ...] = (
     ("trial", (501,), ANY, _V.APPROVED, "trial not supported: go ahead"),
     ("trial", ("any",), (E.FUNCTION_NOT_SUPPORTED,), _V.APPROVED, "trial not supported: go ahead"),
     # ---- digital voucher redemption: the SUV spec reverses on every 5xx, 503 included (the
-    # generic rule calls 503 "not processed"); 501 stays "not offered" ----------------------
+    # generic rule calls 503 "not processed"); 501 stays "not offered". Its provision and
+    # refund say the same ("fails with one of the 5xx HTTP statuses ... must be reversed") ----
     (Op.SUV_REDEEM, (503,), ANY, _V.UNKNOWN, "redemption answered 503: reverse it"),
+    (Op.SUV_PROVISION, (503,), ANY, _V.UNKNOWN, "provision answered 503: reverse it"),
+    (Op.SUV_REFUND, (503,), ANY, _V.UNKNOWN, "refund answered 503: reverse it"),
     # ---- financial requests (provision, purchase, createOrder, redeem, cancel, SUV redeem) ---
     ("request", ("ok",), ANY, _V.APPROVED, "approved"),
     ("request", ("2xx",), ANY, _V.UNKNOWN, "success status but unreadable body: outcome unknown"),
@@ -143,12 +146,16 @@ _FAMILY: dict[Op, tuple[str, ...]] = {
     Op.MT_ORDER_CONFIRM: ("confirm", "advice"),
     Op.MT_REDEEM_CONFIRM: ("confirm", "advice"),
     Op.SUV_REDEEM_CONFIRM: ("confirm", "advice"),
+    Op.SUV_PROVISION_CONFIRM: ("confirm", "advice"),
+    Op.SUV_REFUND_CONFIRM: ("confirm", "advice"),
     Op.VOUCHER_REVERSE: ("reverse", "advice"),
     Op.PURCHASE_REVERSE: ("reverse", "advice"),
     Op.MT_ORDER_REVERSE: ("reverse", "advice"),
     Op.MT_REDEEM_REVERSE: ("reverse", "advice"),
     Op.MT_ORDER_CANCEL_REVERSE: ("reverse", "advice"),
     Op.SUV_REDEEM_REVERSE: ("reverse", "advice"),
+    Op.SUV_PROVISION_REVERSE: ("reverse", "advice"),
+    Op.SUV_REFUND_REVERSE: ("reverse", "advice"),
 }
 _BY_KIND = {"request": ("request",), "advice": ("advice",), "lookup": ("read",), "admin": ("read",)}
 

@@ -1,6 +1,7 @@
 """Single Use Voucher (SUV) interface v1.14.0 models (base path ``/suv/v1``).
 
-Confirmations are ``BasicAdvice`` and reversals ``BasicReversal`` (from ``common``).
+Provision, redemption and refund; a provision is confirmed with a ``TenderAdvice``, redemptions
+and refunds with a ``BasicAdvice``; every reversal is a ``BasicReversal`` (from ``common``).
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from terminal_agent.protocol.common import (
     Model,
     PinType,
     PosInfo,
+    Tender,
+    TenderAdvice,
     ThirdPartyIdentifier,
     Transaction,
 )
 from terminal_agent.protocol.rules import Rules
 
 __all__ = [
-    "BasicAdvice", "BasicReversal", "Pin", "Product", "RedemptionRequest", "RedemptionResponse",
+    "BasicAdvice", "BasicReversal", "Pin", "Product", "ProvisionRequest", "ProvisionResponse",
+    "RedemptionRequest", "RedemptionResponse", "RefundRequest", "RefundResponse", "TenderAdvice",
     "Voucher", "VoucherLookupResponse",
 ]
 
@@ -104,6 +108,49 @@ class RedemptionResponse(Transaction, kw_only=True):
     voucher: Voucher | None = None
     amounts: Amounts | None = None
     pos_info: PosInfo | None = None
+
+
+class ProvisionRequest(Transaction, kw_only=True):
+    """Asks the vendor for a voucher (``voucher.code`` only where the vendor lets the client
+    choose it)."""
+
+    amounts: Amounts | None = None
+    tenders: list[Tender] | None = None
+    voucher: Voucher | None = None
+    product: Product | None = None
+    pos_info: PosInfo | None = None
+
+
+class ProvisionResponse(Transaction, kw_only=True):
+    voucher: Voucher
+    amounts: Amounts | None = None
+    product: Product | None = None
+    pos_info: PosInfo | None = None
+
+
+class RefundRequest(Transaction, kw_only=True):
+    """Puts a redeemed voucher back (``amounts.requestAmount``, else in full); ``redemptionId``
+    names the redemption being refunded."""
+
+    voucher: Voucher
+    amounts: Amounts | None = None
+    redemption_id: str | None = None
+    receiver_transaction_ref: str | None = None
+    pos_info: PosInfo | None = None
+    RULES: ClassVar[Rules] = {"voucher.code": (r.required,)}
+
+
+class RefundResponse(Transaction, kw_only=True):
+    voucher: Voucher | None = None
+    amounts: Amounts | None = None
+    pos_info: PosInfo | None = None
+
+
+class ProvisionConfirmation(TenderAdvice, kw_only=True):
+    """The SUV provision confirmation: a ``TenderAdvice`` whose ``tenders`` the Swagger
+    requires."""
+
+    RULES: ClassVar[Rules] = {"tenders": (r.required,)}
 
 
 SuvConfirmation = BasicAdvice

@@ -45,7 +45,7 @@ def test_partial_redeem_confirm_and_balance(client: httpx.Client, sim: SimServer
     assert client.post(f"{V}/redemptions/confirmations", json=conf).status_code == 202
     assert client.post(f"{V}/redemptions/confirmations", json=conf).status_code == 202
     late = client.post(f"{V}/redemptions/reversals", json=s.reversal(req["id"]))
-    assert late.status_code == 400 and late.json()["errorType"] == "ACCOUNT_ALREADY_SETTLED"
+    assert late.status_code == 400 and late.json()["errorType"] == "REDEMPTION_ALREADY_CONFIRMED"
     entry = sim.ledger()["originals"][0]
     assert entry["interface"] == "suv" and entry["amount"] == 2000
     assert entry["final"] == "confirmed" and entry["advices"][0]["count"] == 2
@@ -60,7 +60,7 @@ def test_reversal_gives_the_value_back(client: httpx.Client) -> None:
     assert client.post(f"{V}/redemptions/reversals", json=rev).status_code == 202
     assert balance(client, "DV3000") == 3000
     late = client.post(f"{V}/redemptions/confirmations", json=s.confirmation(req["id"]))
-    assert late.status_code == 400 and late.json()["errorType"] == "ACCOUNT_ALREADY_SETTLED"
+    assert late.status_code == 400 and late.json()["errorType"] == "REDEMPTION_ALREADY_REVERSED"
 
 
 @pytest.mark.parametrize(("code", "amount", "error_type"), [
@@ -91,4 +91,4 @@ def test_advices_for_unknown_redemptions(client: httpx.Client) -> None:
     late = s.suv_redemption("DV100", 100)
     late["id"] = rid
     r = client.post(f"{V}/redemptions", json=late)
-    assert r.status_code == 400 and r.json()["errorType"] == "ACCOUNT_ALREADY_SETTLED"
+    assert r.status_code == 400 and r.json()["errorType"] == "REDEMPTION_ALREADY_REVERSED"

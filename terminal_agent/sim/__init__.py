@@ -45,7 +45,7 @@ Money transfer
     R1000, R45 up to R2000, then 2.5 %. Exchange rates from ZAR (710) to NAD, LSL, SZL, BWP,
     ZMW, MWK, MZN, GHS, USD, GBP, EUR.
 
-Digital vouchers (SUV)
+Digital vouchers (SUV): the whole interface (see ``suv``)
   - ``1234567890123456`` R100.00, ``5000111122223333`` R50.00, ``2500999988887777`` R250.00,
     ``8000000000000000`` already redeemed (``VOUCHER_ALREADY_REDEEMED``), ``9000000000000001``
     expired (``VOUCHER_NOT_REDEEMABLE``); any code ``DV<cents>`` (e.g. ``DV5000``) is a fresh
@@ -53,6 +53,13 @@ Digital vouchers (SUV)
   - Redeem more than the balance → ``INSUFFICIENT_AMOUNT``; amount ending in 13 cents →
     ``INSUFFICIENT_FUNDS``; no requested amount redeems the whole balance. A reversal gives the
     value back.
+  - Provision: products ``BLU50``, ``BLU100``, ``OTT250`` (fixed value) and ``1VOUCHER`` (any
+    value, from ``amounts.requestAmount``); without a product the requested amount is the value.
+    No value, a value that is not the product's, ≤ 0 or over R5000.00 → ``INVALID_AMOUNT``;
+    ending in 13 cents → ``DO_NOT_HONOUR``; a client-chosen ``voucher.code`` that exists →
+    ``VOUCHER_ALREADY_PROVISIONED``. The voucher is redeemable once the provision is confirmed.
+  - Refund: of a confirmed redemption, once, at most its amount; the value is usable again when
+    the refund is confirmed. ``GET /redemptions/{requestId}`` answers the original answer again.
 
 Validation is Electrum's own, not the agent's (see ``validation``): the required fields, lengths,
 patterns and enums of the interface definitions, cascading only where Electrum's models do; so

@@ -159,7 +159,7 @@ class SwitchEndpoint:
                 return await answer(400, "FORMAT_ERROR", "Body is not valid JSON")
 
         call = Call(op=op, path=path, params=params, query=query, body=body, raw=raw,
-                    forced=forced)
+                    forced=forced, user=auth.user)
         reply = state.switch.handle(call)
 
         fault = await self._faults(op, "after")

@@ -200,6 +200,18 @@ def suv_voucher(code: str) -> dict[str, Any] | None:
             return dict(v)
     if code.startswith("DV") and code[2:].isdigit() and 0 < len(code) <= 14:
         return {"code": code, "serialNumber": "SN" + code[2:].rjust(10, "0"),
-                "balance": int(code[2:]), "issuer": {"id": "40000009", "name": "Demo Voucher"},
+                "balance": int(code[2:]), "issuer": suv_default_issuer(),
                 "expiryDate": "2030-12-31T23:59:59.000Z"}
     return None
+
+
+def suv_product(product_id: str) -> dict[str, Any] | None:
+    """A digital voucher product the simulator provisions (``value`` None: any amount)."""
+    for p in data()["suv_products"]:
+        if p["productId"].lower() == product_id.lower():
+            return dict(p)
+    return None
+
+
+def suv_default_issuer() -> dict[str, str]:
+    return dict(data()["suv_default_issuer"])

@@ -9,12 +9,14 @@ answer is; this module decides everything the three interfaces share:
    ``detailMessage.formatErrors[]`` (``field``, ``msg``, ``value``).
 2. Responses echo the request's ``id`` and ``time`` exactly as received (the raw JSON values).
 3. An original's id is used once: a repeat is 400 ``DUPLICATE_RECORD``; an id that a reversal
-   reached first is dead (400 ``ACCOUNT_ALREADY_SETTLED``).
+   reached first is dead (400, the interface's "already reversed" type: ``DEAD_ID``).
 4. Advices: unknown original → 404 ``UNABLE_TO_LOCATE_RECORD`` (stored; for a reversal the id is
-   then dead); confirm after reverse and reverse after confirm → 400 ``ACCOUNT_ALREADY_SETTLED``;
-   the same advice again → the same answer again (202, idempotent, counted); an advice id reused
-   for another original or kind → 400 ``DUPLICATE_RECORD``; a reversal of a declined original is
-   accepted (202), a confirmation of one is 404.
+   then dead); confirm after reverse and reverse after confirm → 400 with the interface's own
+   type (``ADVICES``: ``ACCOUNT_ALREADY_SETTLED`` in airtime, ``REDEMPTION_ALREADY_CONFIRMED``,
+   ``VOUCHER_ALREADY_REVERSED``... in SUV); the same advice again → the same answer again (202,
+   idempotent, counted), and so does another advice of the same kind for the same original; an
+   advice id reused for another original or kind → 400 ``DUPLICATE_RECORD``; a reversal of a
+   declined original is accepted (202), a confirmation of one is 404.
 5. Everything is stored before the answer is returned.
 """
 
@@ -43,19 +45,41 @@ REQUEST_TYPES = {
     Op.MSISDN_LOOKUP: "MSISDN_INFO_REQUEST", Op.LIST_PRODUCTS: "LIST_PRODUCTS_REQUEST",
 }
 
-# advice operation -> (kind, the operations its requestId may point at)
-ADVICES: dict[Op, tuple[str, frozenset[Op]]] = {
-    Op.VOUCHER_CONFIRM: ("confirmation", frozenset({Op.VOUCHER_PROVISION})),
-    Op.VOUCHER_REVERSE: ("reversal", frozenset({Op.VOUCHER_PROVISION})),
-    Op.PURCHASE_CONFIRM: ("confirmation", frozenset({Op.PURCHASE})),
-    Op.PURCHASE_REVERSE: ("reversal", frozenset({Op.PURCHASE})),
-    Op.MT_ORDER_CONFIRM: ("confirmation", frozenset({Op.MT_ORDER_CREATE})),
-    Op.MT_ORDER_REVERSE: ("reversal", frozenset({Op.MT_ORDER_CREATE})),
-    Op.MT_REDEEM_CONFIRM: ("confirmation", frozenset({Op.MT_REDEEM})),
-    Op.MT_REDEEM_REVERSE: ("reversal", frozenset({Op.MT_REDEEM})),
-    Op.MT_ORDER_CANCEL_REVERSE: ("reversal", frozenset({Op.MT_ORDER_CANCEL})),
-    Op.SUV_REDEEM_CONFIRM: ("confirmation", frozenset({Op.SUV_REDEEM})),
-    Op.SUV_REDEEM_REVERSE: ("reversal", frozenset({Op.SUV_REDEEM})),
+@dataclass(frozen=True)
+class AdviceRule:
+    kind: str                  # confirmation | reversal
+    targets: frozenset[Op]     # the operations its requestId may point at
+    settled: str               # errorType when the original went the other way already
+
+
+def _rule(kind: str, target: Op, settled: str) -> AdviceRule:
+    return AdviceRule(kind, frozenset({target}), settled)
+
+
+ADVICES: dict[Op, AdviceRule] = {
+    Op.VOUCHER_CONFIRM: _rule("confirmation", Op.VOUCHER_PROVISION, "ACCOUNT_ALREADY_SETTLED"),
+    Op.VOUCHER_REVERSE: _rule("reversal", Op.VOUCHER_PROVISION, "ACCOUNT_ALREADY_SETTLED"),
+    Op.PURCHASE_CONFIRM: _rule("confirmation", Op.PURCHASE, "ACCOUNT_ALREADY_SETTLED"),
+    Op.PURCHASE_REVERSE: _rule("reversal", Op.PURCHASE, "ACCOUNT_ALREADY_SETTLED"),
+    Op.MT_ORDER_CONFIRM: _rule("confirmation", Op.MT_ORDER_CREATE, "ACCOUNT_ALREADY_SETTLED"),
+    Op.MT_ORDER_REVERSE: _rule("reversal", Op.MT_ORDER_CREATE, "ACCOUNT_ALREADY_SETTLED"),
+    Op.MT_REDEEM_CONFIRM: _rule("confirmation", Op.MT_REDEEM, "ACCOUNT_ALREADY_SETTLED"),
+    Op.MT_REDEEM_REVERSE: _rule("reversal", Op.MT_REDEEM, "ACCOUNT_ALREADY_SETTLED"),
+    Op.MT_ORDER_CANCEL_REVERSE: _rule("reversal", Op.MT_ORDER_CANCEL, "ACCOUNT_ALREADY_SETTLED"),
+    Op.SUV_REDEEM_CONFIRM: _rule("confirmation", Op.SUV_REDEEM, "REDEMPTION_ALREADY_REVERSED"),
+    Op.SUV_REDEEM_REVERSE: _rule("reversal", Op.SUV_REDEEM, "REDEMPTION_ALREADY_CONFIRMED"),
+    Op.SUV_PROVISION_CONFIRM: _rule("confirmation", Op.SUV_PROVISION, "VOUCHER_ALREADY_REVERSED"),
+    Op.SUV_PROVISION_REVERSE: _rule("reversal", Op.SUV_PROVISION, "VOUCHER_ALREADY_CONFIRMED"),
+    Op.SUV_REFUND_CONFIRM: _rule("confirmation", Op.SUV_REFUND, "REFUND_ALREADY_REVERSED"),
+    Op.SUV_REFUND_REVERSE: _rule("reversal", Op.SUV_REFUND, "REFUND_ALREADY_CONFIRMED"),
+}
+
+# An original whose id a reversal reached first: the interface's "already reversed" errorType
+# (airtime: the test server's ACCOUNT_ALREADY_SETTLED; SUV: the test server's *_ALREADY_REVERSED).
+DEAD_ID: dict[str, str] = {
+    "airtime": "ACCOUNT_ALREADY_SETTLED", "moneytransfer": "ACCOUNT_ALREADY_SETTLED",
+    str(Op.SUV_REDEEM): "REDEMPTION_ALREADY_REVERSED",
+    str(Op.SUV_PROVISION): "VOUCHER_ALREADY_REVERSED", str(Op.SUV_REFUND): "REFUND_ALREADY_REVERSED",
 }
 
 GENERIC_DECLINE = {"airtime": "DO_NOT_HONOR", "moneytransfer": "TRANSACTION_DECLINED",
@@ -80,6 +104,7 @@ class Call:
     body: Any = None
     raw: bytes = b""
     forced: tuple[int, str] | None = None  # a ``decline`` fault: (status, errorType)
+    user: str | None = None  # the Basic-auth user name
 
     @property
     def spec(self) -> OpSpec:
@@ -261,8 +286,8 @@ class Switch:
                 "freeString": f"{oid} was already received ({existing.operation}, "
                               f"{existing.outcome})"})
         if self.store.is_dead(oid):
-            return error(call, 400, "ACCOUNT_ALREADY_SETTLED",
-                         "Already reversed: a reversal for this id arrived first")
+            dead = DEAD_ID.get(str(call.op)) or DEAD_ID[call.interface]
+            return error(call, 400, dead, "Already reversed: a reversal for this id came first")
         if call.forced:
             status, error_type = call.forced
             decision: Decision = Decline(status, error_type, "Declined (simulated)")
@@ -271,6 +296,8 @@ class Switch:
         return self.store_decision(call, body, decision)
 
     def store_decision(self, call: Call, body: dict[str, Any], decision: Decision) -> Reply:
+        if call.user is not None:
+            decision.aux.setdefault("user", call.user)  # who may look the outcome up
         if isinstance(decision, Approve):
             status = decision.status or call.spec.status
             self.store.add_original(Original(
@@ -290,7 +317,8 @@ class Switch:
     # advices ----------------------------------------------------------------------------------
     def advice(self, call: Call, body: dict[str, Any] | None = None) -> Reply:
         body = body if body is not None else validated_body(call)
-        kind, targets = ADVICES[call.op]
+        rule = ADVICES[call.op]
+        kind = rule.kind
         advice_id, request_id = body["id"], body["requestId"]
         previous = self.store.get_advice(advice_id)
         if previous is not None and (previous.original_id != request_id
@@ -299,7 +327,7 @@ class Switch:
             return error(call, 400, "DUPLICATE_RECORD",
                          "Advice id already used for another message")
         original = self.store.get_original(request_id)
-        if original is not None and original.operation not in {str(t) for t in targets}:
+        if original is not None and original.operation not in {str(t) for t in rule.targets}:
             original = None
         new_state: str | None = None
         if call.forced:
@@ -311,9 +339,9 @@ class Switch:
             reply = (Reply(call.spec.status, dict(body)) if kind == "reversal" else
                      error(call, 404, "UNABLE_TO_LOCATE_RECORD", "Original was declined"))
         elif kind == "confirmation" and original.state == "reversed":
-            reply = error(call, 400, "ACCOUNT_ALREADY_SETTLED", "Original already reversed")
+            reply = error(call, 400, rule.settled, "Original already reversed")
         elif kind == "reversal" and original.state == "confirmed":
-            reply = error(call, 400, "ACCOUNT_ALREADY_SETTLED", "Original already confirmed")
+            reply = error(call, 400, rule.settled, "Original already confirmed")
         else:
             reply = Reply(call.spec.status, dict(body))
             new_state = "confirmed" if kind == "confirmation" else "reversed"

@@ -158,6 +158,12 @@ class SimStore:
                 (ref, operation)).fetchall()
         return [_original(r) for r in rows]
 
+    def originals_of(self, operation: str) -> list[Original]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM originals WHERE operation = ? ORDER BY seq",
+                                    (operation,)).fetchall()
+        return [_original(r) for r in rows]
+
     def all_originals(self) -> list[Original]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM originals ORDER BY seq").fetchall()

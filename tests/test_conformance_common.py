@@ -54,6 +54,10 @@ class Case:
 Maker = Callable[..., Case]
 
 
+def _send(sw: Switch, case: Case) -> dict[str, Any]:
+    return ok(sw.post(case.path, case.body), case.status)
+
+
 # -- originals --------------------------------------------------------------------------------
 def voucher_provision(sw: Switch, **o: Any) -> Case:
     body = transaction(product={"productId": "MTN29"}, **o)
@@ -95,10 +99,21 @@ def suv_redeem(sw: Switch, **o: Any) -> Case:
     return Case(f"{SUV}/redemptions", body, 201)
 
 
+def suv_provision(sw: Switch, **o: Any) -> Case:
+    return Case(f"{SUV}/vouchers", transaction(product={"productId": "BLU100"}, **o), 201)
+
+
+def suv_refund(sw: Switch, **o: Any) -> Case:
+    redemption = suv_redeem(sw)
+    _send(sw, redemption)
+    _send(sw, Case(f"{SUV}/redemptions/confirmations", confirmation(redemption.body["id"]), 202))
+    return Case(f"{SUV}/refunds", transaction(voucher={"code": "DV5000"}, **o), 201)
+
+
 ORIGINALS: dict[str, Maker] = {
     "VOUCHER_PROVISION": voucher_provision, "PURCHASE": purchase, "PURCHASE_TRIAL": trial,
     "MT_ORDER_CREATE": order, "MT_REDEEM": redeem_order, "MT_ORDER_CANCEL": cancel_order,
-    "SUV_REDEEM": suv_redeem,
+    "SUV_REDEEM": suv_redeem, "SUV_PROVISION": suv_provision, "SUV_REFUND": suv_refund,
 }
 
 
@@ -143,12 +158,14 @@ ADVICES: dict[str, Maker] = {
                                   "confirm"),
     "SUV_REDEEM_REVERSE": _advice(suv_redeem, _fixed(f"{SUV}/redemptions/reversals"),
                                   "reverse"),
+    "SUV_PROVISION_CONFIRM": _advice(suv_provision, _fixed(f"{SUV}/vouchers/confirmations"),
+                                     "confirm"),
+    "SUV_PROVISION_REVERSE": _advice(suv_provision, _fixed(f"{SUV}/vouchers/reversals"),
+                                     "reverse"),
+    "SUV_REFUND_CONFIRM": _advice(suv_refund, _fixed(f"{SUV}/refunds/confirmations"), "confirm"),
+    "SUV_REFUND_REVERSE": _advice(suv_refund, _fixed(f"{SUV}/refunds/reversals"), "reverse"),
 }
 OPERATIONS: dict[str, Maker] = {**ORIGINALS, **ADVICES}
-
-
-def _send(sw: Switch, case: Case) -> dict[str, Any]:
-    return ok(sw.post(case.path, case.body), case.status)
 
 
 # -- ids and times ----------------------------------------------------------------------------
@@ -169,6 +186,7 @@ REVERSAL_OF = {
     "PURCHASE": f"{AIRTIME}/purchases/reversals", "MT_ORDER_CREATE": f"{MT}/orders/reversals",
     "MT_REDEEM": f"{MT}/orders/redemptions/reversals",
     "MT_ORDER_CANCEL": f"{MT}/orders/cancel/reversals", "SUV_REDEEM": f"{SUV}/redemptions/reversals",
+    "SUV_PROVISION": f"{SUV}/vouchers/reversals", "SUV_REFUND": f"{SUV}/refunds/reversals",
 }
 
 
@@ -219,7 +237,13 @@ REQUIRED: dict[str, list[str]] = {
     "MT_ORDER_CREATE": ["amount", "amount.amount", "amount.currency", "senderDetails"],
     "MT_REDEEM": ["orderRedeemRef", "amount.amount", "amount.currency"],
     "MT_ORDER_CANCEL": ["orderRedeemRef"],
-    "SUV_REDEEM": ["voucher", "voucher.code", "amounts.requestAmount.amount"],
+    # SUV: ThirdPartyIdentifier.transactionIdentifier is required (Swagger); Voucher.code
+    # "must be present in ... RedemptionRequest and RefundRequest messages"
+    "SUV_REDEEM": ["voucher", "voucher.code", "amounts.requestAmount.amount",
+                   "thirdPartyIdentifiers[0].transactionIdentifier"],
+    "SUV_REFUND": ["voucher", "voucher.code", "thirdPartyIdentifiers[0].transactionIdentifier"],
+    "SUV_PROVISION": ["thirdPartyIdentifiers[0].transactionIdentifier", "product.productId"],
+    "SUV_PROVISION_CONFIRM": ["tenders", "tenders[0].tenderType", "tenders[0].amount"],
     # airtime confirmations are TenderAdvices whose tenders cascade; the MT and SUV redemption
     # confirmations are plain BasicAdvices (a "tenders" field there is unknown, so ignored)
     "VOUCHER_CONFIRM": ["tenders[0].tenderType", "tenders[0].amount"],
@@ -296,6 +320,15 @@ FORMATS: dict[str, list[Bad]] = {
                     "voucher.pin.pinBlock"),
                    ("posInfo", {"posConditionCode": "AT_THE_TILL"}, "posInfo.posConditionCode"),
                    ("thirdPartyIdentifiers[0].transactionIdentifier", None)],
+    "SUV_PROVISION": [("product.productId", "BLU-100"), ("product.name", ""),
+                      ("product.barcode", "B" * 14), ("voucher", {"code": "7" * 41}, "voucher.code"),
+                      ("tenders", [{"tenderType": "BITCOIN", "amount": money(1)}],
+                       "tenders[0].tenderType"),
+                      ("amounts", {"requestAmount": money(100, "ZAR")},
+                       "amounts.requestAmount.currency")],
+    "SUV_REFUND": [("voucher.code", "9" * 41), ("redemptionId", 42),
+                   ("receiverTransactionRef", ["x"])],
+    "SUV_PROVISION_CONFIRM": [("tenders", None), ("tenders[0].amount", None)],
     "VOUCHER_CONFIRM": [("tenders[0].tenderType", "VOUCHER"), ("tenders[0].reference", "r" * 41)],
     "PURCHASE_CONFIRM": [("tenders[0].amount.currency", "ZAR"),
                          ("tenders[0].cardNumber", "4111111111111111111111")],
@@ -395,6 +428,12 @@ OP_PATHS = {
     "SUV_REDEEM": ("suv", "POST /suv/v1/redemptions"),
     "SUV_REDEEM_CONFIRM": ("suv", "POST /suv/v1/redemptions/confirmations"),
     "SUV_REDEEM_REVERSE": ("suv", "POST /suv/v1/redemptions/reversals"),
+    "SUV_PROVISION": ("suv", "POST /suv/v1/vouchers"),
+    "SUV_PROVISION_CONFIRM": ("suv", "POST /suv/v1/vouchers/confirmations"),
+    "SUV_PROVISION_REVERSE": ("suv", "POST /suv/v1/vouchers/reversals"),
+    "SUV_REFUND": ("suv", "POST /suv/v1/refunds"),
+    "SUV_REFUND_CONFIRM": ("suv", "POST /suv/v1/refunds/confirmations"),
+    "SUV_REFUND_REVERSE": ("suv", "POST /suv/v1/refunds/reversals"),
 }
 
 

@@ -2,11 +2,15 @@
 
     python -m bench.workload --config FILE run   [--seed N] [--count N]
     python -m bench.workload --config FILE drain
+    python -m bench.workload --config FILE sell KIND [--hold] [--order-ref REF --amount N]
 
 ``run`` is a till and its forwarder in one process: recovery first (as at every start), then
 sales of every kind (voucher sale + tender or cancellation, direct top-up, send money + cash,
 pay out of a confirmed order, digital voucher redemption) while the forwarder delivers advices.
 ``drain`` (after the last kill) runs recovery and forwards until every transaction is final.
+``sell`` is a till selling one transaction of KIND beside a running ``terminal-agent forward``
+(the two-process tests): it prints ``APPROVED <id>`` (and with ``--hold`` waits there, never
+tendering, to be killed), then ``DONE <state> <id>``; an exception prints ``EXCEPTION ...``.
 
 ``check(db, ledger)`` compares the till's journal with the simulator's ledger and counts what
 must stay zero: lost, both confirmed and reversed, left in limbo, wrongly parked.
@@ -315,16 +319,56 @@ def wait_ready(out: Path, proc: subprocess.Popen[bytes], timeout: float = 20.0) 
     return False
 
 
+async def sell(cfg: AgentConfig, kind: str, *, hold: bool, order_ref: str, amount: int) -> int:
+    """One transaction of ``kind`` as the till would sell it (see the module docstring)."""
+    async with Agent.open(cfg, password="") as agent:
+        try:
+            result = await _sell_one(agent, kind, order_ref, amount)
+            print(f"{result.verdict.upper()} {result.txn_id}", flush=True)
+            if result.approved and result.state == State.APPROVED:
+                if hold:
+                    await asyncio.Event().wait()  # the cashier never comes back: killed here
+                result = await _tender(agent, kind, result.txn_id)
+            print(f"DONE {result.state} {result.txn_id}", flush=True)
+        except Exception as exc:  # the live till must never see one: the tests look for it
+            print(f"EXCEPTION {type(exc).__name__}: {exc}", flush=True)
+            return 1
+    return 0
+
+
+async def _sell_one(agent: Agent, kind: str, order_ref: str, amount: int) -> Any:
+    if kind == "voucher":
+        return await agent.vouchers.sell(VOUCHER, amount or 1000, CASHIER)
+    if kind == "topup":
+        return await agent.topups.purchase(TOPUP, "0821234567", amount or 2000, CASHIER)
+    if kind == "mt_payout":
+        return await agent.money.redeem(order_ref, amount, CASHIER, receiver=MUKURU)
+    raise SystemExit(f"sell: unknown kind {kind}")
+
+
+async def _tender(agent: Agent, kind: str, txn_id: str) -> Any:
+    if kind == "mt_payout":
+        return await agent.money.paid_out(txn_id, CASHIER)
+    return await agent.vouchers.tender(txn_id, CASHIER)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.workload")
     parser.add_argument("--config", required=True)
-    parser.add_argument("mode", choices=["run", "drain"])
+    parser.add_argument("mode", choices=["run", "drain", "sell"])
+    parser.add_argument("kind", nargs="?", default="voucher")
+    parser.add_argument("--hold", action="store_true")
+    parser.add_argument("--order-ref", default="")
+    parser.add_argument("--amount", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--count", type=int, default=1_000_000)
     args = parser.parse_args(argv)
     cfg = config_mod.load(args.config)
     if args.mode == "run":
         return asyncio.run(run(cfg, args.seed, args.count))
+    if args.mode == "sell":
+        return asyncio.run(sell(cfg, args.kind, hold=args.hold, order_ref=args.order_ref,
+                                amount=args.amount))
     return asyncio.run(drain(cfg))
 
 

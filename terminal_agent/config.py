@@ -74,6 +74,8 @@ class ForwarderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     poll_interval: float = 1.0
     approved_deadline_seconds: float = 300.0
     auto_reverse_payouts: bool = False
+    # How often the forwarding process looks for work whose sender is gone (core/recovery.py).
+    sweep_seconds: float = 2.0
 
 
 class AirtimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -12,7 +12,10 @@ from terminal_agent import config as config_mod
 from terminal_agent import security
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.store import create_database
+from terminal_agent.core.agent import Agent
 from terminal_agent.sim import SimServer
+
+from .mockswitch import MockSwitch
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 # PIN hashes in tests: scrypt at 1/32 of the production cost, so the hundreds of logins of the UI
@@ -54,6 +57,20 @@ url = "dummy://"
     if init and not Path(cfg.store.path).exists():
         create_database(cfg.store.path, cfg.terminal.terminal_id)
     return cfg
+
+
+@pytest.fixture
+def switch() -> MockSwitch:
+    """The in-memory switch (``tests/mockswitch.py``), scripted per test."""
+    return MockSwitch()
+
+
+@pytest.fixture
+async def agent(tmp_path: Path, switch: MockSwitch) -> AsyncIterator[Agent]:
+    """An agent on a real SQLite file in ``tmp_path`` talking to the in-memory switch."""
+    cfg = make_config(tmp_path, extra="")
+    async with Agent.open(cfg, password="pw", transport=switch.transport()) as a:
+        yield a
 
 
 @pytest.fixture

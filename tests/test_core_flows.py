@@ -17,22 +17,10 @@ from terminal_agent.protocol.airtime import Product
 from terminal_agent.protocol.operations import Op
 
 from .conftest import make_config
-from .mockswitch import MockSwitch, error
+from .mockswitch import error
 
 PRODUCT = Product(product_id="VODA10", name="Vodacom R10")
 TOPUP = Product(product_id="MTNDT", name="MTN top-up", is_direct_topup=True)
-
-
-@pytest.fixture
-def switch() -> MockSwitch:
-    return MockSwitch()
-
-
-@pytest.fixture
-async def agent(tmp_path, switch):
-    cfg = make_config(tmp_path, extra="")
-    async with Agent.open(cfg, password="pw", transport=switch.transport()) as a:
-        yield a
 
 
 async def drain(agent: Agent, rounds: int = 50) -> None:

@@ -69,6 +69,8 @@ async def test_outage_then_back_delivers_all_1000_advices_once(agent: Agent, sim
                                       path=SPECS[Op.VOUCHER_PROVISION].render_path(
                                           requestId=request.id))
     sim.stop()  # the switch goes away
+    await agent.store.step(lambda db: db.execute(  # as left by a till that crashed
+        "UPDATE transactions SET owner='ui-crashed' WHERE state='PREPARED'"))
     report = await agent.recovery.run()
     assert len(report.reversed) == 800
     for _ in range(3):

@@ -316,6 +316,7 @@ async def test_service_restart_never_reverses_the_live_tills_payout(tmp_path, si
 # -- 3. "Open decisions → paid" prints the slip with the PIN ------------------------------------
 
 
+@pytest.mark.xfail(strict=True, reason="printing becomes a step of the sale in the next part")
 async def test_open_decision_paid_prints_the_pin_and_can_be_reprinted(tmp_path, sim):
     from tests.test_ui_support import config_text, login, on, sees, till, until
 

@@ -19,6 +19,7 @@ from terminal_agent.core.flows.suv import VoucherRedemptions
 from terminal_agent.core.forwarder import Forwarder, ForwarderLock
 from terminal_agent.core.journal import Journal
 from terminal_agent.core.outbox import Outbox, OutboxCounts
+from terminal_agent.core.owners import OwnerLock, Owners
 from terminal_agent.core.recovery import Recovery
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Store, open_configured
@@ -32,6 +33,8 @@ class StatusSnapshot:
     awaiting_decision: int
     needs_attention: int
     status_pending: int
+    in_flight: int        # sent by a process still running, answer not yet committed
+    orphaned: int         # sent by a process that is gone: the forwarder recovers them
     forwarder_running: bool
     switch_latency: float | None
     switch_status: int | None
@@ -52,26 +55,31 @@ class StatusSnapshot:
                        "last_delivery_at": self.outbox.last_delivery_at},
             "transactions": {"awaiting_decision": self.awaiting_decision,
                              "needs_attention": self.needs_attention,
-                             "status_pending": self.status_pending},
+                             "status_pending": self.status_pending,
+                             "in_flight": self.in_flight, "orphaned": self.orphaned},
             "forwarder_running": self.forwarder_running,
         }
 
 
 class Agent:
     def __init__(self, cfg: AgentConfig, store: Store, switch: SwitchClient,
-                 clock: Any = time.time) -> None:
+                 clock: Any = time.time, *, owner: OwnerLock | None = None) -> None:
         self.config = cfg
         self.store = store
         self.switch = switch
         self.clock = clock
+        self.owner = owner if owner is not None else OwnerLock(store.path, "agent")
+        if not self.owner.held:
+            self.owner.acquire()
+        self.owners = Owners(store.path, self.owner)
         self.journal = Journal(store, clock)
         self.outbox = Outbox(store, cfg.forwarder, clock)
-        self.recovery = Recovery(self.journal, self.outbox)
+        self.recovery = Recovery(self.journal, self.outbox, self.owners)
         self.lock = ForwarderLock(store.path)
         self.forwarder = Forwarder(self.outbox, self.journal, switch, cfg.forwarder)
         self.identity = builders.Identity.from_config(cfg.terminal)
         ctx = FlowContext(cfg, self.journal, self.outbox, switch, self.identity,
-                          wake=self.forwarder.wake)
+                          wake=self.forwarder.wake, owner=self.owner.id)
         self.vouchers = VoucherSales(ctx)
         self.topups = TopUps(ctx)
         self.money = MoneyTransfer(ctx)
@@ -83,16 +91,20 @@ class Agent:
     async def open(cls, cfg: AgentConfig, *, password: str | None = None,
                    transport: httpx.AsyncBaseTransport | None = None,
                    clock: Any = time.time, migrate: bool = False, read_only: bool = False,
-                   quick_check: bool = False) -> AsyncIterator[Agent]:
+                   quick_check: bool = False, role: str = "agent") -> AsyncIterator[Agent]:
         """``migrate``/``quick_check`` for the long-running processes (forward, ui);
-        ``read_only`` for commands that only look (status)."""
+        ``read_only`` for commands that only look (status); ``role`` names the process in its
+        owner id (``ui``, ``service``, ``certify``...)."""
         secret = cfg.switch_password() if password is None else password
         store = await open_configured(cfg, migrate=migrate, read_only=read_only,
                                       quick_check=quick_check)
+        owner = OwnerLock(store.path, role)
         try:
+            owner.acquire()
             async with SwitchClient(cfg.switch, secret, transport=transport) as switch:
-                yield cls(cfg, store, switch, clock)
+                yield cls(cfg, store, switch, clock, owner=owner)
         finally:
+            owner.release()
             await store.close()
 
     async def status(self) -> StatusSnapshot:
@@ -102,11 +114,13 @@ class Agent:
             (State.APPROVED.value, State.CONFIRM_FAILED.value, State.REFUND_DUE.value,
              State.STATUS_PENDING.value))
         by = {r["state"]: int(r["n"]) for r in rows}
+        live, orphaned = await self.recovery.in_flight()
         return StatusSnapshot(
             outbox=counts,
             awaiting_decision=by.get(State.APPROVED.value, 0),
             needs_attention=by.get(State.CONFIRM_FAILED.value, 0) + by.get(State.REFUND_DUE.value, 0),
             status_pending=by.get(State.STATUS_PENDING.value, 0),
+            in_flight=len(live), orphaned=len(orphaned),
             forwarder_running=self.lock.held or self.lock.held_elsewhere(),
             switch_latency=self.switch.last_latency, switch_status=self.switch.last_status,
             switch_error=self.switch.last_error, now=self.clock(),

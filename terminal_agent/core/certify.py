@@ -283,7 +283,8 @@ async def certify(cfg: AgentConfig, *, password: str | None = None) -> list[Row]
     run_cfg = certify_config(cfg, simulator)
     if not Path(run_cfg.store.path).exists():  # certify's own scratch database, made on purpose
         create_database(run_cfg.store.path, cfg.terminal.terminal_id)
-    async with Agent.open(run_cfg, password=password, migrate=True) as agent:
+    async with Agent.open(run_cfg, password=password, migrate=True,
+                          role="certify") as agent:
         if not agent.lock.acquire():
             raise AgentError(f"another certify run is using {run_cfg.store.path}")
         try:

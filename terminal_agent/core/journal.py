@@ -64,6 +64,7 @@ class Txn:
     decision_deadline: float | None
     created_at: float
     updated_at: float
+    owner: str | None = None   # the process that sent it (core/owners.py)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Txn:
@@ -76,6 +77,7 @@ class Txn:
             detail=json.loads(row["detail"] or "{}"), retry_of=row["retry_of"],
             decision_deadline=row["decision_deadline"], created_at=row["created_at"],
             updated_at=row["updated_at"],
+            owner=row["owner"] if "owner" in row.keys() else None,  # noqa: SIM118 (sqlite3.Row)
         )
 
 
@@ -94,6 +96,7 @@ class NewTxn:
     product: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     retry_of: str | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,11 +128,11 @@ class Journal:
         now = self.clock()
         db.execute(
             "INSERT INTO transactions (id, kind, op, state, path, request, amount, fee, currency,"
-            " cashier, reference, product, detail, retry_of, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " cashier, reference, product, detail, retry_of, owner, created_at, updated_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (new.id, new.kind.value, new.op, new.state.value, new.path, new.request, new.amount,
              new.fee, new.currency, new.cashier, short_reference(new.id), new.product,
-             json.dumps(new.detail), new.retry_of, now, now),
+             json.dumps(new.detail), new.retry_of, new.owner, now, now),
         )
         self.event(db, new.id, "created", state=new.state, actor=new.cashier)
 

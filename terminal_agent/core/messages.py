@@ -97,3 +97,18 @@ def decline_sentence(error_type: str | None, interface: str | None = None) -> st
     key = error_type or ""
     own = INTERFACE_SENTENCES.get(interface or "", {})
     return own.get(key) or DECLINE_SENTENCES.get(key, GENERIC_DECLINE)
+
+# An approved sale reversed behind the cashier before the tender was recorded (its deadline ran
+# out, or a supervisor cancelled it): what to do with value or cash that may already have moved.
+REVERSED_BEFORE_TENDER = {
+    "voucher_sale": ("This sale was reversed before the payment was recorded (time ran out or a "
+                     "supervisor cancelled it). Do not hand over the voucher; give back any cash "
+                     "you took for it."),
+    "mt_send": ("This order was reversed before the cash was recorded. Give back any cash you "
+                "took; start a new order if the customer still wants to send."),
+    "mt_payout": ("This payout was reversed before it was recorded. Do not pay out; if you "
+                  "already handed over cash, call a supervisor now."),
+    "suv_redeem": ("This redemption was reversed before the sale completed. The voucher keeps "
+                   "its value; take payment another way."),
+    "topup": "This top-up was reversed. Do not give airtime; give back any cash you took.",
+}

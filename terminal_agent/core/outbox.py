@@ -133,6 +133,13 @@ class Outbox:
 
     # -- the forwarder's side ------------------------------------------------------------
 
+    async def drop_leases(self) -> int:
+        """A new forwarder took over (it holds the forwarder lock, so no other claimer is
+        alive): the leases of the one before are void (rule 5 without waiting them out)."""
+        return await self.store.step(lambda db: db.execute(
+            "UPDATE outbox SET lease_until=NULL WHERE state='pending'"
+            " AND lease_until IS NOT NULL").rowcount)
+
     async def claim_due(self, limit: int) -> list[OutboxRow]:
         now = self.clock()
 

@@ -128,4 +128,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE audit ADD COLUMN prev_hash TEXT;
     ALTER TABLE audit ADD COLUMN hash TEXT;
     """,
+    # 5: ownership of in-flight work (core/owners.py) and a sale's receipt found by its
+    # transaction (the step that records the tender commits the print job)
+    """
+    ALTER TABLE transactions ADD COLUMN owner TEXT;  -- owner id of the process that sent it
+    CREATE INDEX print_jobs_txn ON print_jobs(txn_id, id);
+    """,
 ]
+
+OWNER_SINCE = 5  # the schema version that added transactions.owner

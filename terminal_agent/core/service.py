@@ -35,10 +35,12 @@ def _load(args: argparse.Namespace) -> AgentConfig:
 
 
 async def housekeeping(agent: Agent, stop: asyncio.Event, notify: object | None = None) -> None:
-    """Every few seconds: expire held decisions, purge delivered rows past retention, STATUS=."""
+    """Every ``sweep_seconds``: recover orphaned requests, expire held decisions, STATUS=;
+    hourly: purge delivered rows past retention."""
     last_purge = 0.0
     while not stop.is_set():
         try:
+            await agent.recovery.sweep()
             await agent.recovery.expire_decisions()
             if time.monotonic() - last_purge > 3600:
                 await agent.outbox.purge_delivered(agent.config.store.retention_days)
@@ -49,7 +51,7 @@ async def housekeeping(agent: Agent, stop: asyncio.Event, notify: object | None 
         except AgentError as exc:
             log.error("housekeeping: %s", exc)
         try:
-            await asyncio.wait_for(stop.wait(), timeout=5.0)
+            await asyncio.wait_for(stop.wait(), timeout=agent.config.forwarder.sweep_seconds)
         except TimeoutError:
             pass
 
@@ -72,13 +74,14 @@ async def forward(cfg: AgentConfig, *, stop: asyncio.Event | None = None) -> int
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    async with Agent.open(cfg, migrate=True, quick_check=True) as agent:
+    async with Agent.open(cfg, migrate=True, quick_check=True, role="service") as agent:
         if not agent.lock.acquire():
             raise AlreadyRunning(f"another forwarder already serves {cfg.store.path}")
         try:
             agent.forwarder.stall_file = os.environ.get(STALL_ENV)
             guard = WatchdogGuard(notify)
             agent.forwarder.on_beat = guard.beat
+            await agent.outbox.drop_leases()
             report = await agent.recovery.run()
             log.info("recovery: %d reversals queued, %d status lookups, %d awaiting decision",
                      len(report.reversed), len(report.status_lookups),
@@ -115,7 +118,8 @@ def run_forward(args: argparse.Namespace) -> int:
 
 
 async def _status(cfg: AgentConfig) -> tuple[StatusSnapshot, ChainReport]:
-    async with Agent.open(cfg, password="", read_only=True) as agent:  # looks, never migrates
+    async with Agent.open(cfg, password="", read_only=True,
+                          role="status") as agent:  # looks, never migrates
         return await agent.status(), await AuditTrail(agent.store).verify()
 
 
@@ -162,6 +166,11 @@ def run_status(args: argparse.Namespace) -> int:
         f"last delivery:        {last}",
         f"awaiting decision:    {snap.awaiting_decision}",
         f"status lookups:       {snap.status_pending}",
+        f"in flight:            {snap.in_flight}" + ("  (sent by a running till, awaiting the "
+                                                      "answer)" if snap.in_flight else ""),
+        f"orphaned:             {snap.orphaned}" + (
+            ("  <- the forwarder recovers these within seconds" if snap.forwarder_running else
+             "  <- no forwarder running: start the service") if snap.orphaned else ""),
         f"needs attention:      {snap.needs_attention}",
         f"audit chain:          {chain.describe()}"
         + ("" if chain.intact else "  <- run `terminal-agent audit verify`"),

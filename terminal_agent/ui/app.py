@@ -379,7 +379,8 @@ async def serve(cfg: AgentConfig, *, printer: ReceiptDesk | None = None,
     """Open the agent, run the UI until the cashier quits, then close everything in order."""
     from terminal_agent.core.agent import Agent
 
-    async with Agent.open(cfg, password=password, migrate=True, quick_check=True) as agent:
+    async with Agent.open(cfg, password=password, migrate=True, quick_check=True,
+                          role="ui") as agent:
         cashiers = Cashiers(agent.store, cfg.ui)
         if prepare is not None:
             await prepare(cashiers)

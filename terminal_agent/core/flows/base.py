@@ -13,7 +13,11 @@ from typing import Any
 
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.journal import Journal, Kind, NewTxn, Txn
-from terminal_agent.core.messages import UNKNOWN_SENTENCE, decline_sentence
+from terminal_agent.core.messages import (
+    REVERSED_BEFORE_TENDER,
+    UNKNOWN_SENTENCE,
+    decline_sentence,
+)
 from terminal_agent.core.outbox import AdviceKind, Outbox
 from terminal_agent.core.reversals import add_advice, queue_confirmation, queue_reversal
 from terminal_agent.core.states import State
@@ -57,6 +61,7 @@ class FlowContext:
     switch: SwitchClient
     identity: builders.Identity
     wake: Any = None  # callable nudging the in-process forwarder
+    owner: str | None = None  # this process's owner id, written on what it sends (core/owners)
 
     def nudge(self) -> None:
         if self.wake is not None:
@@ -84,7 +89,7 @@ class Flow:
         new = NewTxn(id=txn_id, kind=self.kind, op=op.value, path=path, request=body,
                      amount=amount, fee=fee, currency=self.ctx.config.terminal.currency,
                      cashier=cashier, state=state, product=product, detail=detail or {},
-                     retry_of=retry_of)
+                     retry_of=retry_of, owner=self.ctx.owner)
         if state == State.TENDER_TAKEN:
             path_q, query = builders.status_lookup_for(txn_id)
         else:
@@ -156,18 +161,25 @@ class Flow:
     # -- the cashier's decision after approval --------------------------------------------
 
     async def _approved(self, txn_id: str) -> Txn:
+        """The transaction awaiting the cashier's decision (or already reversed behind the
+        cashier, which the decision then reports as a value); anything else is a misuse."""
         txn = await self.journal.get(txn_id)
         if txn.kind != self.kind:
             raise FlowError(f"transaction {txn.reference} is a {txn.kind}, not a {self.kind}")
-        if txn.state != State.APPROVED:
+        if txn.state != State.APPROVED and not reversed_after_approval(txn):
             raise FlowError(f"transaction {txn.reference} is {txn.state}, not awaiting tender")
         return txn
 
     async def confirm(self, txn_id: str, cashier: str, *, tenders: list[Any] | None = None,
                       note: str = "") -> Txn:
-        txn = await self._approved(txn_id)
+        """Record the tender: the confirmation (and the sale's receipt) in one step. A
+        compare-and-set: a sale reversed since (deadline, supervisor) is returned as it is."""
+        await self._approved(txn_id)
 
         def tendered(db: Db) -> Txn:
+            txn = self.journal.load(db, txn_id)
+            if txn.state != State.APPROVED:
+                return txn
             queue_confirmation(db, self.journal, self.outbox, txn, actor=cashier,
                                tenders=tenders, note=note)
             return self.journal.load(db, txn_id)
@@ -178,9 +190,13 @@ class Flow:
 
     async def reverse(self, txn_id: str, actor: str, *, reason: str = "CANCELLED",
                       note: str = "cancelled at the till: reversal queued") -> Txn:
-        txn = await self._approved(txn_id)
+        """Cancel an approved sale (compare-and-set, like ``confirm``)."""
+        await self._approved(txn_id)
 
         def reversed_(db: Db) -> Txn:
+            txn = self.journal.load(db, txn_id)
+            if txn.state != State.APPROVED:
+                return txn
             queue_reversal(db, self.journal, self.outbox, txn, reason=reason, actor=actor,
                            note=note)
             return self.journal.load(db, txn_id)
@@ -203,11 +219,18 @@ class Flow:
                 message += " Refund the customer's payment."
         elif txn.state == State.STATUS_PENDING:
             verdict, message = "pending", UNKNOWN_SENTENCE[self.kind.value]
+        elif reversed_after_approval(txn):
+            verdict, message = "reversed", REVERSED_BEFORE_TENDER[txn.kind.value]
         else:
             verdict, message = "unknown", UNKNOWN_SENTENCE[self.kind.value]
         return FlowResult(txn_id=txn.id, reference=txn.reference, kind=txn.kind,
                           state=txn.state, verdict=verdict, message=message, amount=txn.amount,
                           fee=txn.fee, error_type=txn.error_type, data=data or {})
+
+
+def reversed_after_approval(txn: Txn) -> bool:
+    """Approved (the answer is stored), then reversed before any tender was recorded."""
+    return txn.state in (State.REVERSING, State.REVERSED) and txn.response is not None
 
 
 def response_of(txn: Txn) -> Any:

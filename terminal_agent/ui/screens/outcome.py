@@ -43,6 +43,7 @@ def banner_for(result: FlowResult) -> tuple[str, str]:
         "declined": ("DECLINED", "bad"),
         "pending": ("PENDING: waiting for the final answer", "warn"),
         "cancelled": ("CANCELLED: REVERSED", "warn"),
+        "reversed": ("REVERSED BEFORE PAYMENT: DO NOT HAND OVER", "bad"),
         "unknown": ("NO ANSWER: REVERSED", "bad"),
     }.get(result.verdict, (result.verdict.upper(), "info"))
 

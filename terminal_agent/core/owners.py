@@ -1,0 +1,101 @@
+"""Who owns a transaction in flight: every process that sends requests holds an OS lock of its own.
+
+Rules:
+1. A process that may send a financial request (the UI, the service, a command) takes an
+   ``OwnerLock`` when it opens the database: an exclusive ``flock`` on
+   ``<db>.owners/<owner id>.lock``, held for the life of the process. The kernel drops it when
+   the process dies, however it dies (SIGKILL, power cut: the file outlives it, the lock not).
+2. The owner id (``<role>-<pid>-<random>``, never reused) is written on every transaction the
+   process commits write-ahead (``transactions.owner``).
+3. A transaction is *in flight* while its owner's lock is held and *orphaned* once it is free
+   (or the file is gone, or the row has no owner: written before owners existed). Recovery acts
+   on orphaned transactions only; a live till's request is never touched (``Owners.alive``).
+4. Probing takes a shared lock for an instant and never creates a file, so any number of
+   processes may ask at once; only the owner ever takes the exclusive lock. A dead owner's file
+   is removed by whoever recovered its work (``Owners.forget``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from pathlib import Path
+from typing import IO
+
+
+def owners_dir(db_path: str | Path) -> Path:
+    return Path(str(db_path) + ".owners")
+
+
+class OwnerLock:
+    """This process's identity on the rows it sends (rule 1)."""
+
+    def __init__(self, db_path: str | Path, role: str) -> None:
+        self.folder = owners_dir(db_path)
+        self.id = f"{role}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._fh: IO[bytes] | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.folder / f"{self.id}.lock"
+
+    def acquire(self) -> None:
+        self.folder.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        fh = os.fdopen(fd, "r+b")
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh file: nobody else has it
+        self._fh = fh
+
+    @property
+    def held(self) -> bool:
+        return self._fh is not None
+
+    def release(self) -> None:
+        """Clean exit: nothing this process sent is in flight any more."""
+        if self._fh is None:
+            return
+        self.path.unlink(missing_ok=True)
+        fcntl.flock(self._fh, fcntl.LOCK_UN)
+        self._fh.close()
+        self._fh = None
+
+
+class Owners:
+    """Answers "is the process that sent this still alive?" for any owner id (rules 3, 4)."""
+
+    def __init__(self, db_path: str | Path, me: OwnerLock | None = None) -> None:
+        self.folder = owners_dir(db_path)
+        self.me = me
+
+    def _path(self, owner: str) -> Path | None:
+        if not owner or "/" in owner or owner.startswith("."):
+            return None
+        return self.folder / f"{owner}.lock"
+
+    def alive(self, owner: str | None) -> bool:
+        if not owner:
+            return False
+        if self.me is not None and owner == self.me.id:
+            return self.me.held
+        path = self._path(owner)
+        if path is None:
+            return False
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing drops the probe's shared lock
+        return False
+
+    def forget(self, owner: str | None) -> None:
+        """Remove a dead owner's lock file (its work has been recovered)."""
+        path = self._path(owner or "")
+        if path is None or self.alive(owner):
+            return
+        path.unlink(missing_ok=True)

@@ -11,8 +11,8 @@ import pytest
 from terminal_agent import config as config_mod
 from terminal_agent import security
 from terminal_agent.config import AgentConfig
-from terminal_agent.core.store import create_database
 from terminal_agent.core.agent import Agent
+from terminal_agent.core.store import create_database
 from terminal_agent.sim import SimServer
 
 from .mockswitch import MockSwitch

@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from terminal_agent import config as config_mod
+from terminal_agent.core.store import create_database
 from terminal_agent.sim import SimOptions, SimServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +63,9 @@ url = "dummy://"
 target = "stderr"
 """)
     path.chmod(0o600)
+    cfg = config_mod.load(path)
+    if not Path(cfg.store.path).exists():  # made once, on purpose, as `terminal-agent init` does
+        create_database(cfg.store.path, cfg.terminal.terminal_id)
     return path
 
 

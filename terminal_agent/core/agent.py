@@ -26,6 +26,8 @@ from terminal_agent.core.store import Store, open_configured
 from terminal_agent.protocol import builders
 from terminal_agent.switch.client import SwitchClient
 
+CLOCK_TOLERANCE = 60.0  # seconds an owed advice may seem to come from the future
+
 
 @dataclass(frozen=True)
 class StatusSnapshot:
@@ -40,12 +42,20 @@ class StatusSnapshot:
     switch_status: int | None
     switch_error: str | None
     now: float
+    forwarder_note: str = ""   # what the running forwarder waits for ("" = all well)
 
     @property
     def oldest_pending_age(self) -> float | None:
+        """Seconds the oldest owed advice has waited. Never clamped: a negative age means the
+        wall clock went back past it, which is itself worth an alarm (``clock_went_back``)."""
         if self.outbox.oldest_pending_at is None:
             return None
-        return max(0.0, self.now - self.outbox.oldest_pending_at)
+        return self.now - self.outbox.oldest_pending_at
+
+    @property
+    def clock_went_back(self) -> bool:
+        age = self.oldest_pending_age
+        return age is not None and age < -CLOCK_TOLERANCE
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +68,8 @@ class StatusSnapshot:
                              "status_pending": self.status_pending,
                              "in_flight": self.in_flight, "orphaned": self.orphaned},
             "forwarder_running": self.forwarder_running,
+            "forwarder_note": self.forwarder_note,
+            "clock_went_back": self.clock_went_back,
         }
 
 
@@ -124,4 +136,6 @@ class Agent:
             forwarder_running=self.lock.held or self.lock.held_elsewhere(),
             switch_latency=self.switch.last_latency, switch_status=self.switch.last_status,
             switch_error=self.switch.last_error, now=self.clock(),
+            forwarder_note=(self.forwarder.trouble or "") if self.lock.held
+            else self.lock.read_note(),
         )

@@ -13,6 +13,9 @@ Rules:
    401/403 park after ``auth_failures_before_park`` attempts; ``DECLINED`` answers park (or, for
    status lookups, settle the top-up as failed → refund due).
 5. The loop beats a heartbeat every iteration; the systemd watchdog is fed only while it beats.
+6. A database that cannot be written for a while (full disk, locked, I/O trouble) never stops the
+   loop: it says why (``trouble``, the lock file's note for `status`), backs off up to
+   ``TROUBLE_PAUSE_MAX`` and tries again, still beating; nothing is sent while claims fail.
 """
 
 from __future__ import annotations
@@ -32,12 +35,15 @@ from terminal_agent.core.journal import Journal, Settlement
 from terminal_agent.core.outbox import AdviceKind, Outbox, OutboxRow, RowState
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Db
-from terminal_agent.errors import AgentError, SwitchError
+from terminal_agent.errors import AgentError, StoreUnavailable, SwitchError
 from terminal_agent.protocol.operations import Op
 from terminal_agent.protocol.outcome import Outcome, Verdict, classify
 from terminal_agent.switch.client import SwitchClient
 
 log = logging.getLogger("terminal_agent.forwarder")
+
+TROUBLE_PAUSE_MAX = 30.0  # seconds between tries while the database cannot be written
+NOTE_BYTES = 512  # the lock file's fixed-size record: rewritten in place, even on a full disk
 
 
 class ForwarderBusy(AgentError):
@@ -57,12 +63,28 @@ class ForwarderLock:
         except BlockingIOError:
             fh.close()
             return False
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
         self._fh = fh
+        self.note("")
         return True
+
+    def note(self, text: str) -> None:
+        """Say what the forwarder is waiting for ("" = all well), for `status` in another
+        process. The record keeps its size, so no new disk block is needed to rewrite it."""
+        if self._fh is None:
+            return
+        record = f"{os.getpid()}\n{' '.join(text.split())}".encode()[:NOTE_BYTES - 1]
+        try:
+            os.pwrite(self._fh.fileno(), record.ljust(NOTE_BYTES - 1) + b"\n", 0)
+        except OSError:
+            pass
+
+    def read_note(self) -> str:
+        """The running forwarder's note ("" when none or all well)."""
+        try:
+            lines = self.path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return lines[1].strip() if len(lines) > 1 else ""
 
     @property
     def held(self) -> bool:
@@ -105,6 +127,8 @@ class Forwarder:
         self.last_beat = time.monotonic()
         self.delivered = 0
         self.sent = 0
+        self.trouble: str | None = None  # why the database cannot be written just now
+        self.on_trouble: Callable[[str], None] | None = None
         self._wake = asyncio.Event()
         self._sem = asyncio.Semaphore(cfg.concurrency)
 
@@ -119,18 +143,49 @@ class Forwarder:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Forward until ``stop`` is set; the batch in flight is always finished and committed."""
+        pause = 0.0
         while not stop.is_set():
             await self._maybe_stall(stop)
             self.beat()
-            handled = await self.run_once()
+            try:
+                handled = await self.run_once()
+            except StoreUnavailable as exc:  # rule 6
+                pause = min(TROUBLE_PAUSE_MAX, max(1.0, pause * 2))
+                self._report_trouble(str(exc), pause)
+                await self._idle(stop, pause, wakeable=False)
+                continue
+            if self.trouble is not None:
+                log.warning("database writable again: forwarding resumed")
+                self.trouble, pause = None, 0.0
+                if self.on_trouble:
+                    self.on_trouble("")
             if handled == 0:
-                self._wake.clear()
-                waiter = asyncio.ensure_future(self._wake.wait())
-                stopper = asyncio.ensure_future(stop.wait())
-                await asyncio.wait({waiter, stopper}, timeout=self.cfg.poll_interval,
-                                   return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                stopper.cancel()
+                await self._idle(stop, self.cfg.poll_interval)
+
+    def _report_trouble(self, text: str, pause: float) -> None:
+        if self.trouble != text:
+            log.error("cannot write the database: %s (trying again every %.0f s at most)",
+                      text, TROUBLE_PAUSE_MAX)
+        self.trouble = text
+        if self.on_trouble:
+            self.on_trouble(f"waiting for the database: {text}; next try in {pause:.0f} s")
+
+    async def _idle(self, stop: asyncio.Event, seconds: float, *, wakeable: bool = True) -> None:
+        """Sleep up to ``seconds``; ``stop`` (and, if ``wakeable``, new work) ends it early.
+        Beats on the way, so a long pause is not mistaken for a hang."""
+        if wakeable:
+            self._wake.clear()
+        end = time.monotonic() + seconds
+        while not stop.is_set() and time.monotonic() < end:
+            waiter = asyncio.ensure_future(self._wake.wait() if wakeable else stop.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED,
+                               timeout=min(1.0, max(0.0, end - time.monotonic())))
+            waiter.cancel()
+            stopper.cancel()
+            if wakeable and self._wake.is_set():
+                return
+            self.beat()
 
     async def _maybe_stall(self, stop: asyncio.Event) -> None:
         # Test hook (documented in the README's operations section): while this file exists the

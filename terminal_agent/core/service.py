@@ -10,12 +10,13 @@ import os
 import signal
 import sys
 import time
+from typing import Any
 
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.agent import Agent, StatusSnapshot
 from terminal_agent.core.audit import AuditTrail, ChainReport
-from terminal_agent.errors import AgentError
+from terminal_agent.errors import AgentError, StoreUnavailable
 
 log = logging.getLogger("terminal_agent.service")
 
@@ -47,7 +48,9 @@ async def housekeeping(agent: Agent, stop: asyncio.Event, notify: object | None 
                 last_purge = time.monotonic()
             if notify is not None:
                 snap = await agent.status()
-                notify.status(describe(snap))  # type: ignore[attr-defined]
+                trouble = agent.forwarder.trouble
+                notify.status(f"waiting for the database: {trouble}" if trouble  # type: ignore[attr-defined]
+                              else describe(snap))
         except AgentError as exc:
             log.error("housekeeping: %s", exc)
         try:
@@ -57,13 +60,25 @@ async def housekeeping(agent: Agent, stop: asyncio.Event, notify: object | None 
 
 
 def describe(snap: StatusSnapshot) -> str:
+    return (f"outbox: {snap.outbox.pending} pending{_age_text(snap)}, {snap.outbox.parked} "
+            f"parked; {snap.awaiting_decision} awaiting decision")
+
+
+def _age_text(snap: StatusSnapshot) -> str:
     age = snap.oldest_pending_age
-    age_txt = f", oldest {age:.0f}s" if age is not None else ""
-    return (f"outbox: {snap.outbox.pending} pending{age_txt}, {snap.outbox.parked} parked; "
-            f"{snap.awaiting_decision} awaiting decision")
+    if age is None:
+        return ""
+    if snap.clock_went_back:
+        return f", oldest dated {-age:.0f} s in the future: the clock went back"
+    return f", oldest {age:.0f} s"
 
 
 async def forward(cfg: AgentConfig, *, stop: asyncio.Event | None = None) -> int:
+    """The headless service. A database that cannot be written for a while (full disk, locked)
+    never ends it: it says why (systemd STATUS=, `status`), keeps the watchdog fed and tries
+    again with a growing pause. Only what a person must fix (config, a missing, foreign or
+    damaged database, another forwarder) ends it, with one sentence."""
+    from terminal_agent.core.forwarder import TROUBLE_PAUSE_MAX
     from terminal_agent.sdnotify import Notifier, WatchdogGuard
 
     notify = Notifier.from_env()
@@ -74,13 +89,53 @@ async def forward(cfg: AgentConfig, *, stop: asyncio.Event | None = None) -> int
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    guard = WatchdogGuard(notify)
+    pause, said = 0.0, ""
+    async with guard:
+        while not stop.is_set():
+            try:
+                return await _serve(cfg, stop, notify, guard)
+            except StoreUnavailable as exc:
+                pause = min(TROUBLE_PAUSE_MAX, max(1.0, pause * 2))
+                if str(exc) != said:
+                    log.error("cannot use the database: %s (trying again every %.0f s at most)",
+                              exc, TROUBLE_PAUSE_MAX)
+                    said = str(exc)
+                notify.ready()  # up, and saying what it waits for
+                notify.status(f"waiting for the database: {exc}")
+                await _pause(stop, pause, guard)
+    return 0
+
+
+async def _pause(stop: asyncio.Event, seconds: float, guard: object) -> None:
+    end = time.monotonic() + seconds
+    while not stop.is_set() and time.monotonic() < end:
+        guard.beat()  # type: ignore[attr-defined]
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=min(1.0, end - time.monotonic()))
+        except TimeoutError:
+            pass
+
+
+async def _serve(cfg: AgentConfig, stop: asyncio.Event, notify: Any, guard: Any) -> int:
     async with Agent.open(cfg, migrate=True, quick_check=True, role="service") as agent:
+        if agent.store.migrated_from is not None:
+            log.warning("database migrated from schema %d to %d; backup taken before: %s",
+                        agent.store.migrated_from, agent.store.version,
+                        agent.store.pre_migration_backup)
         if not agent.lock.acquire():
             raise AlreadyRunning(f"another forwarder already serves {cfg.store.path}")
         try:
             agent.forwarder.stall_file = os.environ.get(STALL_ENV)
-            guard = WatchdogGuard(notify)
             agent.forwarder.on_beat = guard.beat
+
+            def trouble(text: str) -> None:
+                agent.lock.note(text)
+                if text:
+                    notify.status(text)
+
+            agent.forwarder.on_trouble = trouble
+            guard.beat()
             await agent.outbox.drop_leases()
             report = await agent.recovery.run()
             log.info("recovery: %d reversals queued, %d status lookups, %d awaiting decision",
@@ -96,8 +151,7 @@ async def forward(cfg: AgentConfig, *, stop: asyncio.Event | None = None) -> int
                 metrics = attach(cfg, agent, watchdog_usec=notify.watchdog_usec)
                 server = metrics.serve()
                 housework.append(asyncio.create_task(metrics.run(agent.store, stop)))
-            async with guard:
-                await agent.forwarder.run(stop)
+            await agent.forwarder.run(stop)
             notify.stopping()
             stop.set()
             await asyncio.gather(*housework, return_exceptions=True)
@@ -158,9 +212,16 @@ def run_status(args: argparse.Namespace) -> int:
     age = snap.oldest_pending_age
     last = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(o.last_delivery_at))
             if o.last_delivery_at else "never")
+    running = "running" if snap.forwarder_running else "NOT RUNNING"
+    if snap.forwarder_note:
+        running += f" ({snap.forwarder_note})"
+    if snap.clock_went_back and age is not None:
+        age_txt = f" (oldest dated {-age:.0f} s in the future: the clock went back)"
+    else:
+        age_txt = f" (oldest {age:.0f} s)" if age is not None else ""
     lines = [
-        f"forwarder:            {'running' if snap.forwarder_running else 'NOT RUNNING'}",
-        f"outbox pending:       {o.pending}" + (f" (oldest {age:.0f} s)" if age is not None else ""),
+        f"forwarder:            {running}",
+        f"outbox pending:       {o.pending}{age_txt}",
         f"outbox parked:        {o.parked}" + ("  <- supervisor attention" if o.parked else ""),
         f"outbox delivered:     {o.delivered}",
         f"last delivery:        {last}",

@@ -17,6 +17,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import sqlite3
 import time
@@ -264,8 +265,15 @@ class Store:
         from terminal_agent.core.backups import backup_into, record_backup
 
         async with self._lock:
-            made: Path = await self._db._execute(backup_into, self._db._conn, Path(folder),
-                                                 label, keep)
+            try:
+                made: Path = await self._db._execute(backup_into, self._db._conn, Path(folder),
+                                                     label, keep)
+            except sqlite3.Error as exc:
+                raise _translate(exc, Path(folder)) from exc
+            except OSError as exc:
+                text = f"{folder}: backup failed: {exc.strerror or exc}"
+                raise (StoreFull(text) if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                       else StoreError(text)) from exc
         try:
             await self.step(lambda db: record_backup(db, made))
         except StoreError:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -112,6 +114,7 @@ class TillApp(App[int]):
         self.locked = False
         self.last_activity = idle_clock()
         self.forwarder_mode = "off"   # ui | service | off
+        self.restart_requested = False
         self._stop = asyncio.Event()
         self._background: list[asyncio.Task[Any]] = []
         self._printing: asyncio.Task[Any] | None = None
@@ -182,6 +185,26 @@ class TillApp(App[int]):
         self.show_login()
         await self.refresh_status()
         self.set_interval(self.status_interval, self.tick)
+        from terminal_agent.ui.failure import UiWatchdog
+
+        watchdog = UiWatchdog()
+        watchdog.start()
+        if watchdog.interval:
+            self.set_interval(watchdog.interval, watchdog.ping)
+
+    def request_restart(self) -> None:
+        """An upgrade was installed (SIGUSR1, `systemctl reload`): quit at the first moment no
+        sale is open, so systemd starts the new version; never in the middle of a sale."""
+        self.restart_requested = True
+        log.info("restart requested: the UI restarts as soon as no sale is open")
+
+    def no_sale_open(self) -> bool:
+        from terminal_agent.ui.screens.home import HomeScreen
+        from terminal_agent.ui.screens.login import LoginScreen
+
+        screens = [type(s) for s in self.screen_stack[1:]]
+        quiet = all(kind in (HomeScreen, LoginScreen) for kind in screens)
+        return quiet and not self._inflight
 
     async def _start_forwarder(self) -> None:
         if not self.run_forwarder:
@@ -304,6 +327,10 @@ class TillApp(App[int]):
     # -- status bar -----------------------------------------------------------------------------
 
     async def tick(self) -> None:
+        if self.restart_requested and self.no_sale_open():
+            log.info("no sale open: the UI exits to be restarted with the new version")
+            self.exit(0)
+            return
         await self.refresh_status()
         idle = self.cfg.ui.idle_lock_seconds
         if (self.cashier is not None and not self.locked and idle > 0
@@ -342,9 +369,11 @@ class TillApp(App[int]):
         self._depths.append(float(box.pending))
         age = snap.oldest_pending_age
         outbox_text = f"outbox: {box.pending} pending, {box.parked} parked"
-        if box.pending:
+        if snap.clock_went_back:
+            outbox_text += ", CLOCK WENT BACK"
+        elif box.pending:
             outbox_text += f", oldest {age_text(age)}"
-        alarm = box.parked > 0 or (age is not None and age > 300)
+        alarm = box.parked > 0 or snap.clock_went_back or (age is not None and age > 300)
         forwarder_text, forwarder_ok = {
             "ui": ("forwarder: in UI (service not running)", True),
             "service": ("forwarder: service running", True),
@@ -387,6 +416,8 @@ async def serve(cfg: AgentConfig, *, printer: ReceiptDesk | None = None,
         desk = printer or open_desk(cfg, agent)
         app = TillApp(agent, cashiers, printer=desk, login_hint=login_hint)
         try:
+            with suppress(NotImplementedError, RuntimeError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, app.request_restart)
             await app.run_async()
         finally:
             await app.shutdown()
@@ -405,15 +436,36 @@ def open_desk(cfg: AgentConfig, agent: Any) -> ReceiptDesk:
     return CoreDesk.open(cfg, agent)
 
 
-def run_ui(args: argparse.Namespace) -> int:
-    """`terminal-agent ui --config FILE`."""
+def run_ui(args: argparse.Namespace, *,
+           show_failure: Callable[[str], bool] | None = None) -> int:
+    """`terminal-agent ui --config FILE`. Whatever keeps the till from starting (config, a
+    missing, damaged or another till's database, a full disk) is shown full screen with its
+    cause, never a blank console, and tried again (``show_failure`` returns False to stop)."""
+    import sqlite3
+
     from terminal_agent import config as config_mod
+    from terminal_agent.errors import AgentError
+    from terminal_agent.logs import mask
     from terminal_agent.security import check_agent_security
 
-    cfg = config_mod.load(args.config)
-    check_agent_security(cfg)
-    _log_to_journal(cfg)
-    return asyncio.run(serve(cfg))
+    show = show_failure or _show_failure
+    while True:
+        try:
+            cfg = config_mod.load(args.config)
+            check_agent_security(cfg)
+            _log_to_journal(cfg)
+            return asyncio.run(serve(cfg))
+        except (AgentError, sqlite3.Error, OSError) as exc:
+            log.error("the UI cannot start: %s", mask(str(exc)))
+            if not show(mask(str(exc))):
+                return 2
+
+
+def _show_failure(cause: str) -> bool:
+    from terminal_agent.ui.failure import FailureApp
+
+    FailureApp(cause).run()
+    return True
 
 
 def _log_to_journal(cfg: AgentConfig) -> None:

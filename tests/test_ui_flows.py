@@ -230,3 +230,30 @@ async def test_outbox_needs_supervisor_and_report_adds_up(tmp_path, sim):
         await sees(pilot, "Airtime voucher | approved | 1 | R 29.00")
         await pilot.press("p")
         await sees(pilot, "Receipt printed")
+
+
+async def test_upgrade_restart_waits_until_no_sale_is_open(tmp_path, sim):
+    """`systemctl reload` (SIGUSR1) after an upgrade: the UI quits to be restarted with the new
+    version only once the cashier is back home with nothing in flight (issue 12)."""
+    async with till(tmp_path, sim.url) as pilot:
+        app = pilot.app
+        await login(pilot)
+        await pilot.press("f1")
+        await sees(pilot, "Vodacom R29 Airtime")
+        await pilot.press("down", "enter")
+        await sees(pilot, "Sell R")
+        app.request_restart()
+        await app.tick()
+        await pilot.pause(0.3)
+        assert app.is_running and not app.no_sale_open()  # mid-sale: keeps going
+        await pilot.press("enter")
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        await app.tick()
+        assert app.is_running
+        await pilot.press("enter")
+        await sees(pilot, "Receipt printed")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.no_sale_open())
+        await app.tick()
+        await pilot.pause(0.3)
+        assert app.return_code == 0 or not app.is_running

@@ -441,8 +441,6 @@ def run_ui(args: argparse.Namespace, *,
     """`terminal-agent ui --config FILE`. Whatever keeps the till from starting (config, a
     missing, damaged or another till's database, a full disk) is shown full screen with its
     cause, never a blank console, and tried again (``show_failure`` returns False to stop)."""
-    import sqlite3
-
     from terminal_agent import config as config_mod
     from terminal_agent.errors import AgentError
     from terminal_agent.logs import mask
@@ -455,9 +453,11 @@ def run_ui(args: argparse.Namespace, *,
             check_agent_security(cfg)
             _log_to_journal(cfg)
             return asyncio.run(serve(cfg))
-        except (AgentError, sqlite3.Error, OSError) as exc:
-            log.error("the UI cannot start: %s", mask(str(exc)))
-            if not show(mask(str(exc))):
+        except Exception as exc:  # whatever it is, the cashier's screen says it
+            known = isinstance(exc, AgentError | OSError)
+            cause = mask(str(exc) if known else f"{type(exc).__name__}: {exc}")
+            log.error("the UI cannot start: %s", cause, exc_info=not known)
+            if not show(cause):
                 return 2
 
 

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck sim crash bench faults clean
+.PHONY: demo test check lint typecheck sim crash bench faults lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: $(STAMP)
 
 faults: $(STAMP)
 	$(BIN)/python -m bench.faults
+
+## make lock: systemd/requirements.lock (install.sh's dependencies, pinned with sha256)
+lock: $(STAMP)
+	$(BIN)/python systemd/make_lock.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,17 +1,29 @@
 #!/bin/sh
-# Install terminal-agent on a till (Debian 12): the system user, a venv under /opt, the config,
-# the password file, the systemd units; then enable them. Safe to run again (upgrades the
-# package, never overwrites config.toml or the password file). See docs/DEPLOY.md.
+# Install terminal-agent on a till (Debian 12): the system user, the program, the config, the
+# password file, the systemd units and the daily backup timer; then enable them. Safe to run
+# again: an upgrade installs the new version beside the old one and switches to it, never
+# overwrites config.toml or the password file. See docs/DEPLOY.md.
 #
 #   sudo systemd/install.sh [--root DIR] [--project DIR] [--wheelhouse DIR] [--python PY]
-#                           [--no-enable] [--skip-pip]
+#                           [--no-enable] [--skip-pip] [--init]
+#   sudo systemd/install.sh --rollback [--root DIR]
 #
 #   --root DIR        install into DIR instead of / (also DESTDIR=DIR); nothing is started
 #   --project DIR     the terminal-agent source tree or wheel to install (default: this tree)
 #   --wheelhouse DIR  install offline from wheels in DIR (pip --no-index --find-links DIR)
 #   --python PY       the interpreter for the venv (default: python3, which must be 3.11+)
 #   --no-enable       install files only; do not enable or start the units
-#   --skip-pip        do not create the venv or install the package (files and units only)
+#   --skip-pip        do not create a venv or install the package (files and units only)
+#   --init            create the till's database (terminal-agent init) if there is none yet
+#   --rollback        switch back to the version installed before this one; if that version
+#                     cannot read the database (a migration ran), put back the backup taken
+#                     before the migration (terminal-agent restore), then start again
+#
+# Each version lives in its own venv, /opt/terminal-agent/versions/NAME, installed from
+# systemd/requirements.lock (every dependency pinned with its sha256, pip --require-hashes).
+# /opt/terminal-agent/current points at the version in use and is switched atomically (rename)
+# only after the new venv is complete and runs; a failed pip leaves the running version as it
+# was. /opt/terminal-agent/previous points at the one before (what --rollback goes back to).
 set -eu
 
 NAME=terminal-agent
@@ -22,6 +34,8 @@ WHEELHOUSE=
 PYTHON=python3
 ENABLE=1
 PIP=1
+INIT=0
+ROLLBACK=0
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 say() { echo "==> $*"; }
@@ -35,7 +49,9 @@ while [ $# -gt 0 ]; do
         --python) [ $# -ge 2 ] || die "--python needs an interpreter"; PYTHON=$2; shift 2 ;;
         --no-enable) ENABLE=0; shift ;;
         --skip-pip) PIP=0; shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        --init) INIT=1; shift ;;
+        --rollback) ROLLBACK=1; shift ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
 done
@@ -46,17 +62,68 @@ if [ -n "$ROOT" ]; then
     ROOT=$(cd "$ROOT" && pwd)
     [ "$ROOT" = / ] && ROOT=
 fi
-[ -e "$PROJECT" ] || die "project $PROJECT not found"
-PROJECT=$(cd "$(dirname "$PROJECT")" && pwd)/$(basename "$PROJECT")
-EXAMPLE=$PROJECT/config.example.toml
-[ -f "$EXAMPLE" ] || EXAMPLE=$here/../config.example.toml
-[ -f "$EXAMPLE" ] || die "config.example.toml not found in $PROJECT"
 
 OPT=$ROOT/opt/$NAME
 ETC=$ROOT/etc/$NAME
 STATE=$ROOT/var/lib/$NAME
 UNITS=$ROOT/etc/systemd/system
 SYSUSERS=$ROOT/etc/sysusers.d
+CONFIG=$ETC/config.toml
+
+# Point $OPT/$1 at versions/$2 atomically: a new link beside it, renamed over the old one.
+switch_link() {
+    ln -sfn "versions/$2" "$OPT/.$1.new"
+    mv -Tf "$OPT/.$1.new" "$OPT/$1"
+}
+
+# Run the installed terminal-agent as the service account (root in a --root install).
+agent() {
+    if [ -z "$ROOT" ] && command -v runuser >/dev/null 2>&1; then
+        runuser -u "$NAME" -- "$OPT/current/bin/terminal-agent" "$@"
+    else
+        "$OPT/current/bin/terminal-agent" "$@"
+    fi
+}
+
+# --- rollback ----------------------------------------------------------------------------------
+if [ "$ROLLBACK" = 1 ]; then
+    [ -L "$OPT/previous" ] || die "no previous version to go back to ($OPT/previous is missing)"
+    back=$(basename "$(readlink "$OPT/previous")")
+    now=$(basename "$(readlink "$OPT/current")")
+    [ -d "$OPT/versions/$back" ] || die "$OPT/versions/$back is gone"
+    if [ -z "$ROOT" ]; then
+        say "stopping the services"
+        systemctl stop "$NAME-ui.service" "$NAME.service" || true
+    fi
+    say "switching back from $now to $back"
+    switch_link current "$back"
+    switch_link previous "$now"
+    if ! agent status --config "$CONFIG" >/dev/null 2>"$OPT/.rollback.err"; then
+        if grep -q "newer than this agent" "$OPT/.rollback.err"; then
+            backup=$(ls -1 "$STATE"/backups/agent-*-pre-migration-v*.db 2>/dev/null | sort | tail -n 1)
+            [ -n "$backup" ] || die "the database was migrated and no pre-migration backup is in $STATE/backups"
+            say "the database was migrated by $now: restoring $backup"
+            agent restore "$backup" --config "$CONFIG"
+        else
+            cat "$OPT/.rollback.err" >&2
+        fi
+    fi
+    rm -f "$OPT/.rollback.err"
+    if [ -z "$ROOT" ]; then
+        say "starting the services"
+        systemctl start "$NAME.service" "$NAME-ui.service"
+    fi
+    say "done: running $back; $now is kept in $OPT/versions (install.sh switches to a new one)"
+    exit 0
+fi
+
+[ -e "$PROJECT" ] || die "project $PROJECT not found"
+PROJECT=$(cd "$(dirname "$PROJECT")" && pwd)/$(basename "$PROJECT")
+EXAMPLE=$PROJECT/config.example.toml
+[ -f "$EXAMPLE" ] || EXAMPLE=$here/../config.example.toml
+[ -f "$EXAMPLE" ] || die "config.example.toml not found in $PROJECT"
+LOCK=$PROJECT/systemd/requirements.lock
+[ -f "$LOCK" ] || LOCK=$here/requirements.lock
 
 # 1. The system user and group (systemd-sysusers: idempotent, and works on a --root too).
 say "system user and group '$NAME'"
@@ -71,47 +138,71 @@ uid=$(awk -F: -v n="$NAME" '$1 == n { print $3 }' "$ROOT/etc/passwd")
 gid=$(awk -F: -v n="$NAME" '$1 == n { print $3 }' "$ROOT/etc/group")
 [ -n "$uid" ] && [ -n "$gid" ] || die "user $NAME was not created"
 
-# 2. The program: a venv under /opt, owned by root (the service cannot change its own code).
-install -d -m 0755 "$OPT"
+# 2. The program: a new venv per version under /opt, owned by root (the service cannot change
+#    its own code), from the lock file with hashes; switched to only once it is complete.
+install -d -m 0755 "$OPT" "$OPT/versions"
 if [ "$PIP" = 1 ]; then
     "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
         || die "$PYTHON is older than Python 3.11"
-    if [ ! -x "$OPT/venv/bin/python" ]; then
-        say "venv $OPT/venv"
-        "$PYTHON" -m venv "$OPT/venv"
-    fi
-    say "installing $PROJECT into the venv"
-    if [ -n "$WHEELHOUSE" ]; then
-        "$OPT/venv/bin/pip" install --quiet --no-index --find-links "$WHEELHOUSE" --upgrade "$PROJECT"
-    else
-        "$OPT/venv/bin/pip" install --quiet --upgrade "$PROJECT"
-    fi
+    [ -f "$LOCK" ] || die "no lock file (systemd/requirements.lock) in $PROJECT"
+    version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$PROJECT/pyproject.toml" 2>/dev/null | head -n 1)
+    new=${version:-unknown}-$(date -u +%Y%m%dT%H%M%SZ)
+    venv=$OPT/versions/$new
+    [ ! -e "$venv" ] || die "$venv already exists; wait a second and run again"
+    say "new version $new: venv $venv"
+    "$PYTHON" -m venv "$venv"
+    # Whatever fails from here leaves the running version untouched and this venv removed.
+    trap 'rm -rf "$venv"; echo "install.sh: failed; the running version is unchanged" >&2' EXIT
+    offline=
+    [ -z "$WHEELHOUSE" ] || offline="--no-index --find-links $WHEELHOUSE"
+    say "dependencies from $(basename "$LOCK") (hashes checked)"
+    # shellcheck disable=SC2086
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes --no-deps \
+        --only-binary :all: $offline -r "$LOCK"
+    say "installing $PROJECT"
+    # shellcheck disable=SC2086
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+        --no-build-isolation $offline "$PROJECT"
+    "$venv/bin/terminal-agent" --help >/dev/null || die "the new version does not run"
+    trap - EXIT
+    old=
+    [ -L "$OPT/current" ] && old=$(basename "$(readlink "$OPT/current")")
+    [ -n "$old" ] && switch_link previous "$old"
+    switch_link current "$new"
+    say "now running $new${old:+ (previous: $old, kept for --rollback)}"
+    # Keep the current, the previous and one more; older versions go.
+    ls -1 "$OPT/versions" | sort | head -n -3 | while read -r gone; do
+        case "$gone" in "$new"|"$old") ;; *) rm -rf "${OPT:?}/versions/$gone" ;; esac
+    done
+    # The layout before per-version venvs.
+    [ ! -d "$OPT/venv" ] || rm -rf "$OPT/venv"
 else
     say "skipping the venv and the package (--skip-pip)"
 fi
 install -m 0644 "$PROJECT/docs/DEPLOY.md" "$OPT/DEPLOY.md" 2>/dev/null \
     || install -m 0644 "$here/../docs/DEPLOY.md" "$OPT/DEPLOY.md"
 install -m 0755 "$here/uninstall.sh" "$OPT/uninstall.sh"
+install -m 0755 "$0" "$OPT/install.sh"
 
 # 3. Configuration: the folder is root's, readable by the service group only. config.toml is
 #    owner-only and never overwritten; the password file is root's alone (systemd reads it and
 #    hands it to the service as a credential).
 install -d -m 0750 -o 0 -g "$gid" "$ETC"
-if [ ! -e "$ETC/config.toml" ]; then
-    say "config $ETC/config.toml (from config.example.toml: edit it)"
-    install -m 0600 -o "$uid" -g "$gid" "$EXAMPLE" "$ETC/config.toml"
+if [ ! -e "$CONFIG" ]; then
+    say "config $CONFIG (from config.example.toml: edit it)"
+    install -m 0600 -o "$uid" -g "$gid" "$EXAMPLE" "$CONFIG"
     # Under systemd the password arrives as the credential "switch-password".
-    if grep -Eq '^[#[:space:]]*password_credential[[:space:]]*=' "$ETC/config.toml"; then
+    if grep -Eq '^[#[:space:]]*password_credential[[:space:]]*=' "$CONFIG"; then
         sed -i -E 's/^[#[:space:]]*password_credential[[:space:]]*=.*/password_credential = "switch-password"/' \
-            "$ETC/config.toml"
+            "$CONFIG"
     else
-        echo "install.sh: set password_credential = \"switch-password\" in [switch] of $ETC/config.toml" >&2
+        echo "install.sh: set password_credential = \"switch-password\" in [switch] of $CONFIG" >&2
     fi
 else
-    say "keeping existing $ETC/config.toml"
+    say "keeping existing $CONFIG"
 fi
-chown "$uid:$gid" "$ETC/config.toml"
-chmod 0600 "$ETC/config.toml"
+chown "$uid:$gid" "$CONFIG"
+chmod 0600 "$CONFIG"
 if [ ! -e "$ETC/switch-password" ]; then
     say "empty password file $ETC/switch-password (write the switch password into it)"
     install -m 0600 -o 0 -g 0 /dev/null "$ETC/switch-password"
@@ -119,29 +210,47 @@ fi
 chown 0:0 "$ETC/switch-password"
 chmod 0600 "$ETC/switch-password"
 
-# 4. State: the database folder (systemd also creates it from StateDirectory=).
+# 4. State: the database folder (systemd also creates it from StateDirectory=) and its backups.
 install -d -m 0750 -o "$uid" -g "$gid" "$STATE"
+install -d -m 0700 -o "$uid" -g "$gid" "$STATE/backups"
+if [ "$INIT" = 1 ]; then
+    if [ -e "$STATE/agent.db" ]; then
+        say "keeping the existing database $STATE/agent.db"
+    elif [ -x "$OPT/current/bin/terminal-agent" ]; then
+        say "creating the database (terminal-agent init)"
+        agent init --config "$CONFIG"
+    else
+        die "--init needs the program installed (not with --skip-pip)"
+    fi
+fi
 
 # 5. Units.
 say "units in $UNITS"
 install -d -m 0755 "$UNITS"
-install -m 0644 "$here/$NAME.service" "$UNITS/$NAME.service"
-install -m 0644 "$here/$NAME-ui.service" "$UNITS/$NAME-ui.service"
+for unit in "$NAME.service" "$NAME-ui.service" "$NAME-backup.service" "$NAME-backup.timer"; do
+    install -m 0644 "$here/$unit" "$UNITS/$unit"
+done
 
-# 6. Enable: the forwarder from boot, the UI on tty1 in place of the login prompt.
+# 6. Enable: the forwarder from boot, the UI on tty1 in place of the login prompt, the backups.
 if [ "$ENABLE" = 0 ]; then
     say "not enabling (--no-enable)"
 elif [ -n "$ROOT" ]; then
     say "enabling in $ROOT (nothing is started)"
     systemctl --root="$ROOT" mask getty@tty1.service autovt@tty1.service
-    systemctl --root="$ROOT" enable "$NAME.service" "$NAME-ui.service"
+    systemctl --root="$ROOT" enable "$NAME.service" "$NAME-ui.service" "$NAME-backup.timer"
 else
-    say "enabling $NAME.service and $NAME-ui.service (tty1)"
+    say "enabling $NAME.service, $NAME-ui.service (tty1) and $NAME-backup.timer"
     systemctl daemon-reload
     systemctl mask getty@tty1.service autovt@tty1.service
-    systemctl enable "$NAME.service" "$NAME-ui.service"
-    # An upgrade: restart what runs so the new code is used; a first install waits for the config.
-    systemctl try-restart "$NAME.service" "$NAME-ui.service"
+    systemctl enable "$NAME.service" "$NAME-ui.service" "$NAME-backup.timer"
+    systemctl start "$NAME-backup.timer" || true
+    # An upgrade: the forwarder restarts at once (it migrates after a backup; safe at any
+    # instant); the UI is asked to restart itself once no sale is open (reload = SIGUSR1).
+    systemctl try-restart "$NAME.service"
+    if systemctl is-active --quiet "$NAME-ui.service"; then
+        systemctl reload "$NAME-ui.service" || true
+    fi
 fi
-say "done. Next: edit $ETC/config.toml and write the switch password into $ETC/switch-password,"
-say "then: systemctl start $NAME.service $NAME-ui.service (or reboot); journalctl -u $NAME -f"
+say "done. Next (first install): edit $CONFIG, write the switch password into"
+say "$ETC/switch-password, create the database: $0 --init (or terminal-agent init), then:"
+say "systemctl start $NAME.service $NAME-ui.service (or reboot); journalctl -u $NAME -f"

@@ -8,6 +8,7 @@ here or from a systemd credential (``$CREDENTIALS_DIRECTORY``).
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -259,6 +260,65 @@ def _listen_ok(text: str) -> bool:
     return port.isdigit() and 0 < int(port) < 65536
 
 
+# Every number the file can set, with the range that makes sense (inclusive). A value outside
+# (0 that would busy-loop or switch a lock off, a million PIN tries, inf) is refused with the
+# file, key and line. tests/test_config.py checks that no number is missing here.
+BOUNDS: dict[str, tuple[float, float]] = {
+    "switch.connect_timeout": (0.1, 120),
+    "switch.read_timeout": (0.1, 300),
+    "store.retention_days": (1, 3650),
+    "store.busy_timeout_ms": (50, 600_000),
+    "store.backup_keep": (1, 1000),
+    "forwarder.concurrency": (1, 64),
+    "forwarder.batch_size": (1, 10_000),
+    "forwarder.lease_seconds": (0.1, 3600),
+    "forwarder.backoff_initial": (0.01, 3600),
+    "forwarder.backoff_max": (0.01, 86_400),
+    "forwarder.auth_failures_before_park": (1, 1000),
+    "forwarder.status_first_delay": (0, 3600),
+    "forwarder.poll_interval": (0.01, 60),
+    "forwarder.approved_deadline_seconds": (0, 86_400),
+    "printer.columns": (32, 48),
+    "printer.drawer_pin": (2, 5),
+    "printer.drawer_pulse_ms": (2, 510),
+    "printer.timeout": (0.1, 120),
+    "printer.retry_seconds": (0.1, 3600),
+    "scanner.baudrate": (300, 921_600),
+    "scanner.min_length": (1, 128),
+    "scanner.reconnect_seconds": (0.01, 3600),
+    "ui.idle_lock_seconds": (1, 86_400),
+    "ui.max_pin_failures": (1, 20),
+    "ui.lockout_seconds": (1, 86_400),
+    "metrics.interval": (0.1, 3600),
+    "metrics.slow_every": (1, 10_000),
+}
+
+
+def numeric_keys() -> list[str]:
+    """Every int/float key of the config, dotted (for the bounds test)."""
+    out = []
+    for table in msgspec.structs.fields(AgentConfig):
+        if isinstance(table.type, type) and issubclass(table.type, msgspec.Struct):
+            out += [f"{table.name}.{f.name}" for f in msgspec.structs.fields(table.type)
+                    if f.type in (int, float)]
+    return out
+
+
+def _check_bounds(cfg: AgentConfig, text: str, where: str) -> None:
+    for key, (low, high) in BOUNDS.items():
+        table, name = key.split(".")
+        value = getattr(getattr(cfg, table), name)
+        if not (math.isfinite(value) and low <= value <= high):
+            line = _locate(text, [table, name])
+            line_txt = f", line {line}" if line else ""
+            raise ConfigError(f"{where}{line_txt}: key `{key}` = {value} is out of range: "
+                              f"it must be between {low:g} and {high:g}")
+    if cfg.forwarder.backoff_max < cfg.forwarder.backoff_initial:
+        line = _locate(text, ["forwarder", "backoff_max"])
+        raise ConfigError(f"{where}{f', line {line}' if line else ''}: key "
+                          "`forwarder.backoff_max` must not be below `forwarder.backoff_initial`")
+
+
 def _check_values(cfg: AgentConfig, text: str, where: str) -> None:
     """Identity fields must already fit the protocol: catch it at load, not at the first sale."""
     t = cfg.terminal
@@ -313,6 +373,7 @@ def loads(text: str, source: str = "<string>") -> AgentConfig:
         cfg = msgspec.convert(data, AgentConfig, strict=True)
     except msgspec.ValidationError as exc:
         raise _explain(exc, text, source) from exc
+    _check_bounds(cfg, text, source)
     _check_values(cfg, text, source)
     return _resolve_paths(cfg)
 

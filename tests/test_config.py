@@ -75,3 +75,45 @@ def test_relative_paths_resolve_against_the_file(tmp_path):
     f = tmp_path / "c.toml"
     f.write_text('[store]\npath = "state/agent.db"\n')
     assert config.load(f).store.path == str(tmp_path / "state" / "agent.db")
+
+
+# -- bounds for every number (issue 12, finding 8) ----------------------------------------------
+
+
+@pytest.mark.parametrize("table, key, value", [
+    ("forwarder", "poll_interval", "0"),          # busy-looped
+    ("ui", "idle_lock_seconds", "0"),             # switched the idle lock off
+    ("ui", "max_pin_failures", "1000000"),        # switched the PIN lock-out off
+    ("switch", "read_timeout", "inf"),            # waited for ever
+    ("forwarder", "concurrency", "0"),
+    ("forwarder", "batch_size", "-1"),
+    ("ui", "lockout_seconds", "0"),
+    ("store", "busy_timeout_ms", "0"),
+    ("forwarder", "backoff_max", "nan"),
+])
+def test_nonsense_numbers_are_refused_with_file_key_and_line(tmp_path, table, key, value):
+    path = tmp_path / "config.toml"
+    path.write_text(f"# till\n\n[{table}]\n{key} = {value}\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    text = str(err.value)
+    assert f"{path}, line 4: key `{table}.{key}`" in text and "out of range" in text
+
+
+def test_every_number_has_bounds():
+    missing = set(config.numeric_keys()) - set(config.BOUNDS)
+    assert not missing, f"give these config numbers a range in config.BOUNDS: {sorted(missing)}"
+
+
+def test_defaults_and_the_example_are_within_bounds(tmp_path):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    config.loads(example.read_text(), "config.example.toml")
+    config.loads("", "empty.toml")
+
+
+def test_backoff_cap_below_the_first_pause_is_refused(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        config.loads("[forwarder]\nbackoff_initial = 10.0\nbackoff_max = 1.0\n", "c.toml")
+    assert "backoff_max" in str(err.value)

@@ -100,10 +100,40 @@ def test_install_refuses_unknown_options(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not os.environ.get("TERMINAL_AGENT_SLOW_INSTALL"),
-                    reason="set TERMINAL_AGENT_SLOW_INSTALL=1 to build the venv too (~15 s)")
+                    reason="set TERMINAL_AGENT_SLOW_INSTALL=1 to build real venvs too (~1 min)")
 def test_install_with_the_venv(tmp_path: Path) -> None:
+    """Two installs = two venvs from the lock file (hashes checked), `current` switched to the
+    second and `previous` kept; a rollback switches back."""
+    import time
+
     root = tmp_path / "till"
     run(INSTALL, "--root", str(root), "--no-enable")
-    cli = root / "opt/terminal-agent/venv/bin/terminal-agent"
+    opt = root / "opt/terminal-agent"
+    first = os.readlink(opt / "current")
+    cli = opt / "current/bin/terminal-agent"
     result = subprocess.run([str(cli), "--help"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and "forward" in result.stdout
+    assert result.returncode == 0 and "backup" in result.stdout
+    time.sleep(1.1)  # a new version name
+    run(INSTALL, "--root", str(root), "--no-enable")
+    second = os.readlink(opt / "current")
+    assert second != first and os.readlink(opt / "previous") == first
+    assert (opt / first / "bin/terminal-agent").exists()  # the old venv is kept, whole
+
+    # A tampered dependency (its hash no longer matches): refused, the running version stays.
+    tampered = tmp_path / "tree"
+    shutil.copytree(ROOT, tampered, ignore=shutil.ignore_patterns(".venv", ".git", "*.egg-info"))
+    lock = tampered / "systemd/requirements.lock"
+    text = lock.read_text()
+    digest = text.split("--hash=sha256:", 1)[1][:64]
+    lock.write_text(text.replace(digest, "0" * 64, 1))
+    time.sleep(1.1)
+    failed = subprocess.run(["sh", str(tampered / "systemd/install.sh"), "--root", str(root),
+                             "--no-enable", "--project", str(tampered)], capture_output=True,
+                            text=True, timeout=300, env={**os.environ, "DESTDIR": ""})
+    assert failed.returncode != 0 and "running version is unchanged" in failed.stderr
+    assert os.readlink(opt / "current") == second
+    assert sorted(p.name for p in (opt / "versions").iterdir()) == sorted(
+        [first.split("/")[-1], second.split("/")[-1]])
+
+    run(INSTALL, "--root", str(root), "--rollback")
+    assert os.readlink(opt / "current") == first and os.readlink(opt / "previous") == second

@@ -12,7 +12,7 @@ import pytest
 
 UNITS_DIR = Path(__file__).resolve().parents[1] / "systemd"
 UNITS = ["terminal-agent.service", "terminal-agent-ui.service"]
-BINARY = "/opt/terminal-agent/venv/bin/terminal-agent"
+BINARY = "/opt/terminal-agent/current/bin/terminal-agent"
 MAX_EXPOSURE = 2.5
 
 analyze = shutil.which("systemd-analyze")

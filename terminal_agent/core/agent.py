@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from terminal_agent.config import AgentConfig
+from terminal_agent.core.clock import ClockWatch
 from terminal_agent.core.flows.airtime import Catalogue, TopUps, VoucherSales
 from terminal_agent.core.flows.base import FlowContext
 from terminal_agent.core.flows.money import MoneyTransfer
@@ -87,6 +88,7 @@ class Agent:
         self.journal = Journal(store, clock)
         self.outbox = Outbox(store, cfg.forwarder, clock)
         self.recovery = Recovery(self.journal, self.outbox, self.owners)
+        self.clock_watch = ClockWatch(store, wall=clock)
         self.lock = ForwarderLock(store.path)
         self.forwarder = Forwarder(self.outbox, self.journal, switch, cfg.forwarder)
         self.identity = builders.Identity.from_config(cfg.terminal)

@@ -41,6 +41,7 @@ async def housekeeping(agent: Agent, stop: asyncio.Event, notify: object | None 
     last_purge = 0.0
     while not stop.is_set():
         try:
+            await agent.clock_watch.check()  # before any deadline is judged
             await agent.recovery.sweep()
             await agent.recovery.expire_decisions()
             if time.monotonic() - last_purge > 3600:
@@ -136,6 +137,7 @@ async def _serve(cfg: AgentConfig, stop: asyncio.Event, notify: Any, guard: Any)
 
             agent.forwarder.on_trouble = trouble
             guard.beat()
+            await agent.clock_watch.check()
             await agent.outbox.drop_leases()
             report = await agent.recovery.run()
             log.info("recovery: %d reversals queued, %d status lookups, %d awaiting decision",

@@ -214,6 +214,7 @@ class TillApp(App[int]):
             self.forwarder_mode = "service"
             return
         self.forwarder_mode = "ui"
+        await self.core(self.agent.clock_watch.check())
         await self.core(self.agent.recovery.run())
         from terminal_agent.core.service import housekeeping
 

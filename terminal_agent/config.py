@@ -278,6 +278,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "forwarder.status_first_delay": (0, 3600),
     "forwarder.poll_interval": (0.01, 60),
     "forwarder.approved_deadline_seconds": (0, 86_400),
+    "forwarder.sweep_seconds": (0.05, 3600),
     "printer.columns": (32, 48),
     "printer.drawer_pin": (2, 5),
     "printer.drawer_pulse_ms": (2, 510),

@@ -250,7 +250,9 @@ def test_msisdn_lookup(client: httpx.Client) -> None:
     assert body["promotion"]["promotion"]
     assert client.get(f"{A}/msisdn", params={"msisdn": "27000000000"}).json()["errorType"] == \
         "INVALID_MSISDN"
-    assert client.get(f"{A}/msisdn", params={"msisdn": "4915112345678"}).status_code == 404
+    foreign = client.get(f"{A}/msisdn", params={"msisdn": "4915112345678"})
+    assert foreign.status_code == 200  # its info, and no products
+    assert foreign.json() == {"msisdn": {"msisdn": "4915112345678"}, "availableProducts": []}
     bad = client.get(f"{A}/msisdn", params={"msisdn": "0821234567"})
     assert bad.status_code == 400 and bad.json()["detailMessage"]["formatErrors"][0]["field"] == \
         "msisdn"

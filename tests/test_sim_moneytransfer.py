@@ -43,7 +43,8 @@ def test_customer_info_upsert_and_check(client: httpx.Client) -> None:
     assert created.status_code == 201
     profile = created.json()["customerProfileId"]
     blind = client.post(f"{M}/admin/customers", json=s.admin_message("7707077777087"))
-    assert blind.status_code == 400 and blind.json()["errorType"] == "CUSTOMER_CHECK_FAILED"
+    assert blind.status_code == 200  # no profile id: the customer of that idNumber is updated
+    assert blind.json()["customerProfileId"] == profile
     update = client.post(f"{M}/admin/customers", json=s.admin_message("7707077777087", profile))
     assert update.status_code == 200
     found = client.get(f"{M}/admin/customers",
@@ -106,7 +107,7 @@ def test_send_money_then_pay_out(client: httpx.Client, sim: SimServer) -> None:
     rconf = s.confirmation(redeem["id"], paid.json()["thirdPartyIdentifiers"])
     assert client.post(f"{M}/orders/redemptions/confirmations", json=rconf).status_code == 202
     rrev = client.post(f"{M}/orders/redemptions/reversals", json=s.reversal(redeem["id"]))
-    assert rrev.status_code == 400 and rrev.json()["errorType"] == "ACCOUNT_ALREADY_SETTLED"
+    assert rrev.status_code == 400 and rrev.json()["errorType"] == "ALREADY_REDEEMED"
     finals = {o["operation"]: o["final"] for o in sim.ledger()["originals"]
               if o["outcome"] == "approved"}
     assert finals == {"MT_ORDER_CREATE": "confirmed", "MT_REDEEM": "confirmed"}
@@ -128,7 +129,7 @@ def test_reversed_redemption_makes_the_order_payable_again(client: httpx.Client)
     assert client.post(f"{M}/orders/redemptions/reversals", json=rev).status_code == 202
     assert lookup(client, ref).json()["status"] == "UNREDEEMED"
     late = client.post(f"{M}/orders/redemptions/confirmations", json=s.confirmation(redeem["id"]))
-    assert late.status_code == 400 and late.json()["errorType"] == "ACCOUNT_ALREADY_SETTLED"
+    assert late.status_code == 400 and late.json()["errorType"] == "UNABLE_TO_REDEEM"
 
 
 def test_reversed_order_is_cancelled(client: httpx.Client) -> None:

@@ -22,22 +22,28 @@ Airtime (vouchers, purchases, trials)
   - PIN products (``isDirectTopup`` false, and unknown products) get a voucher with a 16-digit
     PIN, serial, batch and an expiry a year ahead; direct top-ups get no voucher.
   - MSISDN lookup: ``27`` + 9 digits; the operator is found by prefix (Vodacom 60 66 71 72 76 79
-    82, MTN 63 73 78 83, Cell C 62 64 74 84, Telkom 61 67 68 81); other numbers → 404.
+    82, MTN 63 73 78 83, Cell C 62 64 74 84, Telkom 61 67 68 81), else by the ``operator`` hint;
+    any other well-formed number answers its info and no products (as Electrum's test server).
   - Products: 8 per operator (R10/R29/R55/R110 PIN airtime, a variable direct top-up, data, SMS),
     ids like ``VOD10``, ``MTN29``, ``CLCDT``, ``TKM1GB``.
 
 Money transfer
   - createOrder amount ≤ 0 → ``INVALID_AMOUNT``; over R10000.00 → ``MONTHLY_LIMIT_EXCEEDED``;
     over R5000.00 → ``DAILY_LIMIT_EXCEEDED``; ending in 13 cents → ``TRANSACTION_DECLINED``;
-    sender idNumber ``0000000000000`` → ``CUSTOMER_CHECK_FAILED`` (also on customer upsert);
-    a ``customerProfileId`` that is unknown or belongs to another idNumber →
-    ``CUSTOMER_CHECK_FAILED``. ``newCustomer`` true registers the sender.
-  - An order is redeemable once confirmed; lookups say ``UNCONFIRMED`` before, ``CANCELLED``
-    after a reversal or an approved cancellation, ``REDEEMED`` after an approved redemption.
+    sender idNumber ``0000000000000`` → ``CUSTOMER_CHECK_FAILED`` (also on customer upsert).
+    ``newCustomer`` true registers the sender; a ``customerProfileId`` is taken as sent.
+  - createOrUpdateCustomer creates a profile, or updates the one named by ``customerProfileId``
+    or, without one, the one with the same idNumber (200).
+  - An order is redeemable once confirmed; lookups say ``UNCONFIRMED`` before, ``UNREDEEMED``
+    after, ``CANCELLED`` after a reversal or an approved cancellation, ``REDEEMED`` after an
+    approved redemption (pending or confirmed); a reversed redemption or cancellation makes it
+    ``UNREDEEMED`` again.
   - Redeem: unknown reference → ``INVALID_REDEEM_REF``; paid out → ``ALREADY_REDEEMED``; not
     redeemable → ``UNABLE_TO_REDEEM``; amount ≠ order amount → ``INVALID_AMOUNT``; wrong PIN
     block (when the order has one) → ``INCORRECT_PIN``, and after 3 wrong PINs every attempt →
-    ``PIN_RETRIES_EXCEEDED``. Cancel: unknown → 404, paid out → ``ALREADY_REDEEMED``.
+    ``PIN_RETRIES_EXCEEDED``. No amount pays the order's amount. Cancel: unknown → 404, paid
+    out → ``ALREADY_REDEEMED``, an ``idNumber`` other than the sender's →
+    ``CUSTOMER_CHECK_FAILED``.
   - Demo orders ready for payout (no PIN): ``48203917562038174501`` (R500.00) and ``...502``
     (R1200.00); ``...503`` is REDEEMED, ``...504`` CANCELLED, ``...505`` ON_HOLD.
   - Demo customers: idNumber ``9001015009087`` (profile ``1000000001``), ``8505055800083``
@@ -67,9 +73,20 @@ any string is a message id (no UUID v4 rule), any RFC 3339 date-time a ``time``,
 are ignored and optional fields may be null.
 
 Common to all (see ``engine``): 400 ``FORMAT_ERROR`` naming the field, ``DUPLICATE_RECORD`` for
-a reused id, advices for unknown originals 404 (a reversal then kills the id: a late original is
-400 ``ACCOUNT_ALREADY_SETTLED``), confirm-after-reverse and reverse-after-confirm 400
-``ACCOUNT_ALREADY_SETTLED``, repeated advices 202 again.
+a reused id, advices for unknown originals 404 (a reversal then kills the id), repeated advices
+202 again; a late original, and an advice that comes the other way round (confirm after
+reverse, reverse after confirm), get each interface's own type: airtime
+``ACCOUNT_ALREADY_SETTLED``; money transfer ``DUPLICATE_RECORD`` for orders,
+``UNABLE_TO_REDEEM`` / ``ALREADY_REDEEMED`` for redemptions (as its test server); SUV
+``VOUCHER_``, ``REDEMPTION_``, ``REFUND_ALREADY_CONFIRMED`` / ``_REVERSED``.
+
+Lenient where the references are silent (a refusal the references do not describe is not
+invented): a ``customerProfileId`` not on file, or one whose idNumber differs from the sender's,
+is accepted on createOrder; an upsert with no details at all creates an empty profile; a
+createOrder without ``newCustomer``, a redeemOrder without ``amount`` (the order's amount) and a
+POST fee quote without ``amountIncludesFees`` (false) are accepted; an unknown SUV product with a
+requested amount is provisioned for that amount; a status lookup of a reversed SUV redemption
+answers its original answer. A null inside an array is skipped, as Java does.
 """
 
 from terminal_agent.sim.app import build_app

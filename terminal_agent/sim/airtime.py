@@ -73,7 +73,8 @@ class Sale:
                 self.product[k] = found[1][k]
         self.direct = bool(self.product.get("isDirectTopup"))
         self.variable = self.product.get("type") in VARIABLE_TYPES
-        self.amount = _requested(body) or catalogue.face_value(self.product)
+        requested = _requested(body)
+        self.amount = requested if requested is not None else catalogue.face_value(self.product)
 
 
 def _check(call: Call, sale: Sale) -> Decline | None:
@@ -273,10 +274,14 @@ def msisdn_lookup(sw: Switch, call: Call) -> Reply:
     hint = q.get("operator")
     if op is None and hint:
         op = catalogue.operator_by(hint)
-    if op is None:
-        return error(call, 404, "UNABLE_TO_LOCATE_RECORD", "Unknown number")
+    info: dict[str, Any] = {"msisdn": msisdn}
+    if msisdn.lstrip("+").startswith("27"):
+        info["country"] = "ZA"
+    if op is None:  # a well-formed number of no operator we know: its info, and no products
+        return Reply(call.spec.status, {"msisdn": info, "availableProducts": []})
+    info["operator"] = op.institution
     body: dict[str, Any] = {
-        "msisdn": {"msisdn": msisdn, "country": "ZA", "operator": op.institution},
+        "msisdn": info,
         "availableProducts": catalogue.products(q.get("channelName"), op, q.get("productType"),
                                                 q.get("productCategory")),
     }

@@ -12,7 +12,8 @@ answer is; this module decides everything the three interfaces share:
    reached first is dead (400, the interface's "already reversed" type: ``DEAD_ID``).
 4. Advices: unknown original → 404 ``UNABLE_TO_LOCATE_RECORD`` (stored; for a reversal the id is
    then dead); confirm after reverse and reverse after confirm → 400 with the interface's own
-   type (``ADVICES``: ``ACCOUNT_ALREADY_SETTLED`` in airtime, ``REDEMPTION_ALREADY_CONFIRMED``,
+   type (``ADVICES``: ``ACCOUNT_ALREADY_SETTLED`` in airtime, ``DUPLICATE_RECORD``,
+   ``UNABLE_TO_REDEEM``, ``ALREADY_REDEEMED`` in money transfer, ``REDEMPTION_ALREADY_CONFIRMED``,
    ``VOUCHER_ALREADY_REVERSED``... in SUV); the same advice again → the same answer again (202,
    idempotent, counted), and so does another advice of the same kind for the same original; an
    advice id reused for another original or kind → 400 ``DUPLICATE_RECORD``; a reversal of a
@@ -61,11 +62,12 @@ ADVICES: dict[Op, AdviceRule] = {
     Op.VOUCHER_REVERSE: _rule("reversal", Op.VOUCHER_PROVISION, "ACCOUNT_ALREADY_SETTLED"),
     Op.PURCHASE_CONFIRM: _rule("confirmation", Op.PURCHASE, "ACCOUNT_ALREADY_SETTLED"),
     Op.PURCHASE_REVERSE: _rule("reversal", Op.PURCHASE, "ACCOUNT_ALREADY_SETTLED"),
-    Op.MT_ORDER_CONFIRM: _rule("confirmation", Op.MT_ORDER_CREATE, "ACCOUNT_ALREADY_SETTLED"),
-    Op.MT_ORDER_REVERSE: _rule("reversal", Op.MT_ORDER_CREATE, "ACCOUNT_ALREADY_SETTLED"),
-    Op.MT_REDEEM_CONFIRM: _rule("confirmation", Op.MT_REDEEM, "ACCOUNT_ALREADY_SETTLED"),
-    Op.MT_REDEEM_REVERSE: _rule("reversal", Op.MT_REDEEM, "ACCOUNT_ALREADY_SETTLED"),
-    Op.MT_ORDER_CANCEL_REVERSE: _rule("reversal", Op.MT_ORDER_CANCEL, "ACCOUNT_ALREADY_SETTLED"),
+    # money transfer: the types its test server answers (money-transfer.md §5.5)
+    Op.MT_ORDER_CONFIRM: _rule("confirmation", Op.MT_ORDER_CREATE, "DUPLICATE_RECORD"),
+    Op.MT_ORDER_REVERSE: _rule("reversal", Op.MT_ORDER_CREATE, "DUPLICATE_RECORD"),
+    Op.MT_REDEEM_CONFIRM: _rule("confirmation", Op.MT_REDEEM, "UNABLE_TO_REDEEM"),
+    Op.MT_REDEEM_REVERSE: _rule("reversal", Op.MT_REDEEM, "ALREADY_REDEEMED"),
+    Op.MT_ORDER_CANCEL_REVERSE: _rule("reversal", Op.MT_ORDER_CANCEL, "DUPLICATE_RECORD"),
     Op.SUV_REDEEM_CONFIRM: _rule("confirmation", Op.SUV_REDEEM, "REDEMPTION_ALREADY_REVERSED"),
     Op.SUV_REDEEM_REVERSE: _rule("reversal", Op.SUV_REDEEM, "REDEMPTION_ALREADY_CONFIRMED"),
     Op.SUV_PROVISION_CONFIRM: _rule("confirmation", Op.SUV_PROVISION, "VOUCHER_ALREADY_REVERSED"),
@@ -75,9 +77,10 @@ ADVICES: dict[Op, AdviceRule] = {
 }
 
 # An original whose id a reversal reached first: the interface's "already reversed" errorType
-# (airtime: the test server's ACCOUNT_ALREADY_SETTLED; SUV: the test server's *_ALREADY_REVERSED).
+# (airtime: the test server's ACCOUNT_ALREADY_SETTLED; SUV: the test server's *_ALREADY_REVERSED;
+# money transfer has no such type: its id is taken, DUPLICATE_RECORD).
 DEAD_ID: dict[str, str] = {
-    "airtime": "ACCOUNT_ALREADY_SETTLED", "moneytransfer": "ACCOUNT_ALREADY_SETTLED",
+    "airtime": "ACCOUNT_ALREADY_SETTLED", "moneytransfer": "DUPLICATE_RECORD",
     str(Op.SUV_REDEEM): "REDEMPTION_ALREADY_REVERSED",
     str(Op.SUV_PROVISION): "VOUCHER_ALREADY_REVERSED", str(Op.SUV_REFUND): "REFUND_ALREADY_REVERSED",
 }

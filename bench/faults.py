@@ -519,7 +519,7 @@ async def _fuzz(db: Path, cases: int, seed: int) -> dict[str, Any]:
                     txn = await agent.journal.get(txn_id) if txn_id else None
                     problem = _check_request(kind, op, sw.sent, txn, agent.switch.last_error,
                                              await agent.outbox.for_txn(txn_id) if txn_id
-                                             else [], classify, Verdict)
+                                             else [], classify, Verdict, _asked_of(txn, kind))
                     if txn is not None:
                         stats[kind][txn.state.value] = stats[kind].get(txn.state.value, 0) + 1
                     if txn_id:  # leave no due row behind for the next case
@@ -544,17 +544,36 @@ async def _fuzz(db: Path, cases: int, seed: int) -> dict[str, Any]:
             "ok": not crashes and not wrong}
 
 
+_NOT_SENT_ERRORS = ("ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol")
+
+
+def _asked_of(txn: Any, kind: str) -> Any:
+    """What the flow asked, so the expected verdict is computed the way the till computes it."""
+    from terminal_agent.protocol.outcome import Asked
+
+    if txn is None:
+        return Asked()
+    asked_for = txn.detail.get("requested_amount", txn.amount)
+    return Asked(request_id=txn.id, amount=asked_for, direct_topup=kind == "topup")
+
+
+def _sent(answer: Any, transport_error: str | None) -> bool:
+    """False when the fuzzed failure happened before the request left the till."""
+    name = type(answer).__name__ if isinstance(answer, Exception) else (transport_error or "")
+    return name not in _NOT_SENT_ERRORS
+
+
 def _check_request(kind: str, op: Any, answer: Any, txn: Any, transport_error: str | None,
-                   rows: list[Any], classify: Any, Verdict: Any) -> str | None:
+                   rows: list[Any], classify: Any, Verdict: Any, asked: Any) -> str | None:
     if txn is None:
         return "no transaction recorded"
     state = txn.state.value
     if isinstance(answer, Exception) or transport_error:
-        expected = classify(op, None, None).verdict
+        expected = classify(op, None, None, asked, sent=_sent(answer, transport_error)).verdict
         status = None
     else:
         status = answer[0]
-        expected = classify(op, status, answer[1]).verdict
+        expected = classify(op, status, answer[1], asked).verdict
     table_ = _TOPUP_STATE if kind == "topup" else _REQUEST_STATE
     if state not in table_[expected.value]:
         return f"status {status}: classifier says {expected.value}, state {state}"
@@ -594,6 +613,8 @@ async def _fuzz_advice(agent: Any, sw: FuzzSwitch, kind: str, op: Any, answer: A
         else:
             await agent.vouchers.cancel(r.txn_id, "1001")
     txn_id = r.txn_id
+    due = [x for x in await agent.outbox.for_txn(txn_id) if x.state.value == "pending"]
+    asked = agent.forwarder._asked(due[-1])  # what the forwarder will match the answer against
     sw.target, sw.answer, sw.used = op, answer, False
     agent.switch.last_error = None
     handled = await agent.forwarder.run_once()
@@ -603,10 +624,12 @@ async def _fuzz_advice(agent: Any, sw: FuzzSwitch, kind: str, op: Any, answer: A
     rows = await agent.outbox.for_txn(txn_id)
     txn = await agent.journal.get(txn_id)
     if isinstance(answer, Exception) or agent.switch.last_error:
-        expected, status = classify(op, None, None).verdict.value, None
+        expected = classify(op, None, None, asked,
+                            sent=_sent(answer, agent.switch.last_error)).verdict.value
+        status = None
     else:
         status = answer[0]
-        expected = classify(op, status, answer[1]).verdict.value
+        expected = classify(op, status, answer[1], asked).verdict.value
     row = [x for x in rows if x.kind.value == kind][-1]
     state, rstate = txn.state.value, row.state.value
     problem = None

@@ -72,6 +72,9 @@ class ForwarderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     backoff_max: float = 300.0
     auth_failures_before_park: int = 5
     status_first_delay: float = 30.0
+    # A status lookup answered 404 means "never received" only once this long has passed since
+    # the purchase was sent (airtime §6.1); before that, the till looks again later.
+    processing_window_seconds: float = 120.0
     poll_interval: float = 1.0
     approved_deadline_seconds: float = 300.0
     auto_reverse_payouts: bool = False

@@ -46,6 +46,7 @@ path = "{tmp_path / 'agent.db'}"
 backoff_initial = 0.01
 backoff_max = 0.05
 status_first_delay = 0.0
+processing_window_seconds = 0.0
 poll_interval = 0.05
 lease_seconds = 30.0
 

@@ -61,15 +61,19 @@ async def test_cancelled_tender_reverses_with_cancelled(agent, switch):
     assert not switch.sent(Op.VOUCHER_CONFIRM)
 
 
-@pytest.mark.parametrize("answer", [(500, b"boom"), (504, error("UPSTREAM_UNAVAILABLE")),
-                                    httpx.ReadTimeout("slow"), (201, b"{not json")])
-async def test_no_definite_answer_reverses(agent, switch, answer):
+@pytest.mark.parametrize(("answer", "reason"), [
+    ((500, b"boom"), "RESPONSE_NOT_FINAL"),
+    ((504, error("UPSTREAM_UNAVAILABLE")), "RESPONSE_NOT_FINAL"),
+    (httpx.ReadTimeout("slow"), "TIMEOUT"),
+    ((201, b"{not json"), "RESPONSE_NOT_FINAL")])
+async def test_no_definite_answer_reverses(agent, switch, answer, reason):
     switch.answer(Op.VOUCHER_PROVISION, answer)
     result = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
     assert result.verdict == "unknown" and "Do not hand over" in result.message
     await drain(agent)
     assert (await agent.journal.get(result.txn_id)).state == State.REVERSED
-    assert switch.sent(Op.VOUCHER_REVERSE)[0].json()["reversalReason"] == "TIMEOUT"
+    # TIMEOUT when no answer arrived, RESPONSE_NOT_FINAL after one that was not final
+    assert switch.sent(Op.VOUCHER_REVERSE)[0].json()["reversalReason"] == reason
 
 
 async def test_decline_needs_no_advice(agent, switch):
@@ -97,14 +101,25 @@ async def test_advice_retried_with_identical_id_and_body(agent, switch):
 
 
 async def test_reversal_404_counts_as_done_and_duplicate_as_delivered(agent, switch):
+    """A DUPLICATE_RECORD is delivered only on a repeat after an unknown outcome."""
     switch.answer(Op.VOUCHER_PROVISION, (504, b""), (504, b""))
     switch.answer(Op.VOUCHER_REVERSE, (404, error("UNABLE_TO_LOCATE_RECORD")),
-                  (400, error("DUPLICATE_RECORD")))
+                  httpx.ReadTimeout("slow"), (400, error("DUPLICATE_RECORD")))
     a = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    await drain(agent)
     b = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
     await drain(agent)
     assert (await agent.journal.get(a.txn_id)).state == State.REVERSED
     assert (await agent.journal.get(b.txn_id)).state == State.REVERSED
+
+
+async def test_duplicate_on_a_first_send_is_parked(agent, switch):
+    switch.answer(Op.VOUCHER_PROVISION, (504, b""))
+    switch.answer(Op.VOUCHER_REVERSE, (400, error("DUPLICATE_RECORD")))
+    a = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    await drain(agent)
+    assert (await agent.journal.get(a.txn_id)).state == State.REVERSING
+    assert (await agent.outbox.counts()).parked == 1
 
 
 async def test_confirmation_404_is_a_failed_confirmation(agent, switch):

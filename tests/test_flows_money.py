@@ -3,6 +3,7 @@ admin requests; timeouts come from the simulator's fault injection."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -163,11 +164,14 @@ async def test_lookup_order(h: Harness) -> None:
     assert missing.verdict == "declined"
 
 
-async def test_lookup_is_resent_until_answered_but_bounded(h: Harness) -> None:
+async def test_lookup_is_resent_until_answered_and_the_cashier_can_give_up(h: Harness) -> None:
     h.fault(op="MT_ORDER_LOOKUP", type="hang", times=1)
     found = await h.money.lookup_order(DEMO_ORDER, MUKURU)
     assert found.ok and found.attempts == 2
     h.fault(op="MT_ORDER_LOOKUP", type="status", status=503)
+    with pytest.raises(TimeoutError):  # the UI's Esc cancels the call the same way
+        await asyncio.wait_for(h.money.lookup_order(DEMO_ORDER, MUKURU), 1.0)
+    h.money.payouts.resend_attempts = 3  # a caller may also bound it
     gave_up = await h.money.lookup_order(DEMO_ORDER, MUKURU)
     assert gave_up.verdict == "no_answer" and gave_up.attempts == 3
     assert "did not answer" in gave_up.message

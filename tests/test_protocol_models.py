@@ -393,11 +393,26 @@ def test_lenient_decode_raises_decode_error_on_garbage(data: bytes) -> None:
     assert isinstance(caught.value, AgentError)
 
 
-def test_decode_error_for_missing_voucher_in_voucher_response() -> None:
+def test_voucher_response_without_a_voucher_is_read_but_is_no_approval() -> None:
+    """Tolerant reading (issue 10 item 4), but a provision succeeds only when it carries the
+    voucher (seed 000, item 2): the classifier, not the decoder, refuses it."""
+    from terminal_agent.protocol.operations import Op
+    from terminal_agent.protocol.outcome import Verdict, classify
+
     body = json.loads(codec.encode(samples()["VoucherResponse"]))
     del body["voucher"]
-    with pytest.raises(codec.DecodeError):
-        codec.decode(at.VoucherResponse, json.dumps(body).encode())
+    raw = json.dumps(body).encode()
+    assert codec.decode(at.VoucherResponse, raw).voucher is None
+    assert classify(Op.VOUCHER_PROVISION, 201, raw).verdict is Verdict.UNKNOWN
+    with pytest.raises(ValidationError):  # the simulator may never send one
+        codec.decode_strict(at.VoucherResponse, raw)
+
+
+def test_response_without_client_is_read() -> None:
+    """Electrum's test server sends a voucher response without ``client`` (airtime §7)."""
+    body = json.loads(codec.encode(samples()["VoucherResponse"]))
+    del body["client"]
+    assert codec.decode(at.VoucherResponse, json.dumps(body).encode()).voucher is not None
 
 
 def test_secrets_stay_out_of_reprs() -> None:

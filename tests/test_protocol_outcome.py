@@ -73,7 +73,6 @@ for _op, _body in REQUESTS.items():
         (_op, 400, err("DUPLICATE_RECORD"), D, "DUPLICATE_RECORD"),
         (_op, 400, b"", D, None),
         (_op, 404, b"", D, None),
-        (_op, 501, err("FUNCTION_NOT_SUPPORTED"), D, NOT_IMPLEMENTED),
         (_op, 500, err("SYSTEM_ERROR"), U, "SYSTEM_ERROR"),
         (_op, 504, b"", U, None),
         (_op, None, None, U, None),
@@ -81,18 +80,23 @@ for _op, _body in REQUESTS.items():
         (_op, 302, b"", D, None),
     ]
     if _op in (Op.SUV_REDEEM, Op.SUV_PROVISION, Op.SUV_REFUND):
-        # SUV provisions, redemptions and refunds reverse on every 5xx, 503 included.
+        # SUV provisions, redemptions and refunds reverse on every 5xx, 501 and 503 included
+        # (topup-and-redemption B2).
         CASES += [(_op, 503, err("UPSTREAM_UNAVAILABLE"), U, "UPSTREAM_UNAVAILABLE"),
                   (_op, 502, HTML, U, None)]
     else:
         CASES += [(_op, 503, err("UPSTREAM_UNAVAILABLE"), D, "UPSTREAM_UNAVAILABLE"),
-                  (_op, 502, HTML, U, None)]
+                  (_op, 502, HTML, U, None),
+                  (_op, 501, err("FUNCTION_NOT_SUPPORTED"), D, NOT_IMPLEMENTED)]
 CASES += [
     (Op.PURCHASE, 400, err("ACCOUNT_ALREADY_SETTLED"), D, "ACCOUNT_ALREADY_SETTLED"),
     (Op.MT_REDEEM, 400, err("INCORRECT_PIN"), D, "INCORRECT_PIN"),
     (Op.MT_ORDER_CANCEL, 404, err("UNABLE_TO_LOCATE_RECORD"), D, "UNABLE_TO_LOCATE_RECORD"),
     (Op.SUV_REDEEM, 400, err("VOUCHER_ALREADY_REDEEMED"), D, "VOUCHER_ALREADY_REDEEMED"),
     (Op.VOUCHER_PROVISION, 201, b'{"id": "x"}', U, None),  # a provision without a voucher
+    (Op.SUV_REDEEM, 501, b"", U, None),
+    (Op.SUV_PROVISION, 501, b"", U, None),
+    (Op.SUV_REFUND, 501, b"", U, None),
 ]
 # ---- trial ----------------------------------------------------------------------------------
 CASES += [
@@ -129,8 +133,10 @@ for _op in CONFIRMS + REVERSES:
         (_op, 202, ok("BasicAdviceResponse"), A, None),
         (_op, 200, b"", A, None),
         (_op, 202, b"<html>", A, None),  # status decides, not the body
-        (_op, 400, err("DUPLICATE_RECORD"), A, "DUPLICATE_RECORD"),
+        # on a first send a duplicate is no proof of delivery: park (see test_duplicate_*)
+        (_op, 400, err("DUPLICATE_RECORD"), D, "DUPLICATE_RECORD"),
         (_op, 400, err("OUTCOME_UNKNOWN"), R, "OUTCOME_UNKNOWN"),
+        (_op, 501, b"", D, NOT_IMPLEMENTED),
         (_op, 503, err("UPSTREAM_UNAVAILABLE"), R, "UPSTREAM_UNAVAILABLE"),
         (_op, 400, err("ACCOUNT_ALREADY_SETTLED"), D, "ACCOUNT_ALREADY_SETTLED"),
         (_op, 400, err("FORMAT_ERROR"), D, "FORMAT_ERROR"),
@@ -215,14 +221,32 @@ def test_every_operation_is_covered() -> None:
     assert {c[0] for c in CASES} == set(Op)
 
 
+# (op, status, body, asked, sent) -> verdict: the rows that need to know what was asked
+ASKED_CASES: list[tuple[Op, int | None, bytes | None, outcome.Asked, bool, Verdict]] = [
+    (Op.PURCHASE, 503, err("UPSTREAM_UNAVAILABLE"), outcome.Asked(direct_topup=True), True, U),
+    (Op.PURCHASE, 400, err("OUTCOME_UNKNOWN"), outcome.Asked(direct_topup=True), True, U),
+    (Op.PURCHASE_STATUS, 404, b"", outcome.Asked(early=True), True, R),
+    (Op.VOUCHER_REVERSE, 400, err("DUPLICATE_RECORD"), outcome.Asked(repeat=True), True, A),
+    (Op.MT_ORDER_REVERSE, 400, err("DUPLICATE_RECORD", "Unable to reverse a confirmed order"),
+     outcome.Asked(repeat=True), True, D),
+    (Op.VOUCHER_PROVISION, None, None, outcome.NOTHING, False, D),
+    (Op.VOUCHER_REVERSE, None, None, outcome.NOTHING, False, R),
+    (Op.MT_ORDER_LOOKUP, None, None, outcome.NOTHING, False, R),
+]
+
+
+@pytest.mark.parametrize("case", ASKED_CASES, ids=[f"{c[0]}-{c[1]}-{c[3]}-{c[4]}"
+                                                     for c in ASKED_CASES])
+def test_classify_in_context(case) -> None:
+    op, status, body, asked, sent, verdict = case
+    assert classify(op, status, body, asked, sent=sent).verdict is verdict
+
+
 def test_every_table_row_is_exercised() -> None:
-    used = set()
-    for op, status, body, _, _ in CASES:
-        message, readable = outcome._success_message(op, status, body)
-        error = None if message is not None else outcome._error_detail(body)
-        status_ok = status is not None and 200 <= status < 300
-        error_type = error.error_type if error and not status_ok else None
-        used.add(outcome._find_row(op, status, readable, error_type))
+    used = {outcome._classify(op, status, body, outcome.NOTHING, True)[1]
+            for op, status, body, _, _ in CASES}
+    used |= {outcome._classify(op, status, body, asked, sent)[1]
+             for op, status, body, asked, sent, _ in ASKED_CASES}
     missing = [row for row in outcome.TABLE if row not in used]
     assert not missing
 

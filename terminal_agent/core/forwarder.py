@@ -3,24 +3,31 @@
 Rules:
 1. Exactly one forwarder per database: ``ForwarderLock`` holds an exclusive ``flock`` on
    ``<db>.forward.lock`` for the life of the process.
-2. A batch of due rows is claimed with a lease, sent concurrently (bounded by
-   ``forwarder.concurrency``; at most one row per transaction, so per-transaction order holds),
-   and every answer of the batch is committed in ONE step: a long backlog drains at the speed of
-   the network, not of fsync.
+2. Due rows are claimed with a lease and sent concurrently (bounded by ``forwarder.concurrency``;
+   at most one row per transaction, so per-transaction order holds). Answers are committed **as
+   they come**, those arriving together in one step: one slow advice never holds the others, and
+   more due rows are claimed while it is in flight (issue 10 item 6).
 3. An answer is acted on only after it is committed; a crash between send and commit re-sends
-   the identical advice, which the switch answers as a duplicate/202 (delivered).
-4. ``RETRY`` answers back off exponentially with jitter up to a cap; status lookups never give up;
-   401/403 park after ``auth_failures_before_park`` attempts; ``DECLINED`` answers park (or, for
-   status lookups, settle the top-up as failed → refund due).
-5. The loop beats a heartbeat every iteration; the systemd watchdog is fed only while it beats.
+   the identical advice. Every send counts as *unanswered* until a definite answer is committed,
+   so a later ``DUPLICATE_RECORD`` is known to be "the switch took an earlier send" (delivered)
+   rather than a first-send duplicate or a conflict (parked).
+4. ``RETRY`` answers back off exponentially with jitter up to a cap, or as long as the switch's
+   ``Retry-After`` says (at most an hour); status lookups never give up, and a status 404 inside
+   the processing window is looked up again; 401/403 park after ``auth_failures_before_park``
+   attempts; ``DECLINED`` answers park (or, for status lookups, settle the top-up as failed →
+   refund due).
+5. The loop beats a heartbeat at least every ``poll_interval`` while it waits for answers; the
+   systemd watchdog is fed only while it beats.
 6. A database that cannot be written for a while (full disk, locked, I/O trouble) never stops the
    loop: it says why (``trouble``, the lock file's note for `status`), backs off up to
-   ``TROUBLE_PAUSE_MAX`` and tries again, still beating; nothing is sent while claims fail.
+   ``TROUBLE_PAUSE_MAX`` and tries again, still beating; nothing is sent while claims fail, and
+   answers that could not be committed are committed on the next try.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fcntl
 import logging
 import os
@@ -28,22 +35,29 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from terminal_agent.config import ForwarderConfig
 from terminal_agent.core.journal import Journal, Settlement
 from terminal_agent.core.outbox import AdviceKind, Outbox, OutboxRow, RowState
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Db
-from terminal_agent.errors import AgentError, StoreUnavailable, SwitchError
+from terminal_agent.errors import AgentError, StoreUnavailable, SwitchError, SwitchUnavailable
+from terminal_agent.protocol.common import ErrorType
 from terminal_agent.protocol.operations import Op
-from terminal_agent.protocol.outcome import Outcome, Verdict, classify
+from terminal_agent.protocol.outcome import Asked, Outcome, Verdict, classify
 from terminal_agent.switch.client import SwitchClient
 
 log = logging.getLogger("terminal_agent.forwarder")
 
 TROUBLE_PAUSE_MAX = 30.0  # seconds between tries while the database cannot be written
 NOTE_BYTES = 512  # the lock file's fixed-size record: rewritten in place, even on a full disk
+RETRY_AFTER_CAP = 3600.0  # seconds: a Retry-After beyond this is read as this
+GATHER_WINDOW = 0.02      # seconds: answers arriving this close together share one commit
+# Answers after which the switch may have taken the advice without our knowing (rule 3).
+_NOT_FINAL_STATUS = frozenset({500, 502, 504})
+_PENDING_TYPES = frozenset({ErrorType.OUTCOME_UNKNOWN, ErrorType.UPSTREAM_UNAVAILABLE})
+Sent = tuple[Outcome, bytes | None, float | None]
 
 
 class ForwarderBusy(AgentError):
@@ -142,13 +156,18 @@ class Forwarder:
             self.on_beat()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Forward until ``stop`` is set; the batch in flight is always finished and committed."""
+        """Forward until ``stop`` is set; what is in flight is always finished and committed."""
+        inflight: dict[asyncio.Task[Sent], OutboxRow] = {}
         pause = 0.0
-        while not stop.is_set():
+        while not stop.is_set() or inflight:
             await self._maybe_stall(stop)
             self.beat()
             try:
-                handled = await self.run_once()
+                if not stop.is_set() and len(inflight) <= self.cfg.batch_size // 2:
+                    for row in await self.outbox.claim_due(self.cfg.batch_size - len(inflight)):
+                        inflight[asyncio.create_task(self._send(row))] = row
+                if inflight:
+                    await self._collect(inflight, stop)
             except StoreUnavailable as exc:  # rule 6
                 pause = min(TROUBLE_PAUSE_MAX, max(1.0, pause * 2))
                 self._report_trouble(str(exc), pause)
@@ -159,7 +178,7 @@ class Forwarder:
                 self.trouble, pause = None, 0.0
                 if self.on_trouble:
                     self.on_trouble("")
-            if handled == 0:
+            if not inflight:
                 await self._idle(stop, self.cfg.poll_interval)
 
     def _report_trouble(self, text: str, pause: float) -> None:
@@ -194,15 +213,45 @@ class Forwarder:
             await asyncio.sleep(0.1)
 
     async def run_once(self) -> int:
-        """Claim one batch, send it, commit the answers. Returns the number of rows handled."""
+        """Claim one batch, send it, commit the answers as they come. Returns the number of rows
+        handled."""
         rows = await self.outbox.claim_due(self.cfg.batch_size)
         if not rows:
             return 0
-        answers = await asyncio.gather(*(self._send(row) for row in rows))
-        decisions = [self._decide(row, outcome, body)
-                     for row, (outcome, body) in zip(rows, answers, strict=True)]
-        def commit(db: Db) -> None:  # every answer of the batch: one step, one hand-off
+        inflight = {asyncio.create_task(self._send(row)): row for row in rows}
+        while inflight:
+            self.beat()
+            await self._collect(inflight)
+        return len(rows)
+
+    async def _collect(self, inflight: dict[asyncio.Task[Sent], OutboxRow],
+                       stop: asyncio.Event | None = None) -> None:
+        """Wait (at most ``poll_interval``, or until woken) for answers, then commit those that
+        have come, together with any arriving within ``GATHER_WINDOW``."""
+        extra: set[asyncio.Future[Any]] = set()
+        if stop is not None:  # also wake for newly queued rows and for a stop (not yet seen)
+            extra = {asyncio.ensure_future(event.wait()) for event in (self._wake, stop)
+                     if not event.is_set()}
+        done, _ = await asyncio.wait({*inflight, *extra}, timeout=self.cfg.poll_interval,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        for waiter in extra:
+            waiter.cancel()
+        finished = {t for t in done if t in inflight}
+        if finished and len(finished) < len(inflight):
+            more, _ = await asyncio.wait(set(inflight) - finished, timeout=GATHER_WINDOW)
+            finished |= more
+        if finished:  # popped only once committed: a failed commit is tried again (rule 6)
+            await self._commit([(inflight[t], t.result()) for t in finished])
+            for task in finished:
+                inflight.pop(task)
+
+    async def _commit(self, answers: list[tuple[OutboxRow, Sent]]) -> None:
+        decisions = [self._decide(row, outcome, body, retry_after)
+                     for row, (outcome, body, retry_after) in answers]
+
+        def commit(db: Db) -> None:  # every answer that has come: one step, one hand-off
             self.outbox.mark_many(db, [d.mark for d in decisions])
+            self.outbox.answered_many(db, [d.mark[0].id for d in decisions if d.answered])
             self.journal.settle_many(db, [d.settle for d in decisions if d.settle])
 
         await self.outbox.store.step(commit)
@@ -212,10 +261,20 @@ class Forwarder:
             if self.on_answer is not None:
                 self.on_answer(d.mark[0].kind, d.mark[0].op, _OUTCOME[d.mark[1]])
         self.delivered += sum(d.mark[1] == RowState.DELIVERED for d in decisions)
-        return len(rows)
 
-    async def _send(self, row: OutboxRow) -> tuple[Outcome, bytes | None]:
+    def _asked(self, row: OutboxRow) -> Asked:
+        """What the row's answer must match: a status answer is the original purchase's and a
+        404 inside the processing window is not final; an advice is a repeat if an earlier send
+        of it got no definite answer."""
+        if row.kind == AdviceKind.STATUS:
+            window = self.cfg.processing_window_seconds
+            return Asked(request_id=row.txn_id,
+                         early=self.outbox.clock() - row.created_at < window)
+        return Asked(repeat=row.unanswered > 0)
+
+    async def _send(self, row: OutboxRow) -> Sent:
         op = Op(row.op)
+        asked = self._asked(row)
         async with self._sem:
             self.sent += 1
             try:
@@ -224,12 +283,32 @@ class Forwarder:
                 log.info("advice %s (%s) not answered: %s", row.id, row.op, exc,
                          extra={"advice_id": row.id, "txn_id": row.txn_id, "operation": row.op,
                                 "outcome": "no-answer"})
-                return classify(op, None, None), None
-            return classify(op, reply.status, reply.body), reply.body
+                unsent = isinstance(exc, SwitchUnavailable)
+                return classify(op, None, None, asked, sent=not unsent), None, None
+            except Exception as exc:  # a defect must not stop the forwarder: read as no answer
+                log.error("advice %s (%s): %s", row.id, row.op, exc, exc_info=True,
+                          extra={"advice_id": row.id, "txn_id": row.txn_id, "operation": row.op,
+                                 "outcome": "no-answer"})
+                return classify(op, None, None, asked), None, None
+        outcome = classify(op, reply.status, reply.body, asked)
+        if outcome.violation:
+            log.error("protocol violation on %s %s: %s", row.op, row.id, outcome.violation,
+                      extra={"advice_id": row.id, "txn_id": row.txn_id, "operation": row.op,
+                             "outcome": "protocol-violation"})
+        return outcome, reply.body, reply.retry_after
 
-    def _decide(self, row: OutboxRow, outcome: Outcome, body: bytes | None) -> Decision:
+    def _decide(self, row: OutboxRow, outcome: Outcome, body: bytes | None,
+                retry_after: float | None = None) -> Decision:
         """What an answer means for the row and its transaction (rule 4); written by the
         caller, in bulk."""
+        answered = not outcome.sent or (
+            outcome.status is not None and outcome.status not in _NOT_FINAL_STATUS
+            and outcome.error_type not in _PENDING_TYPES)
+        decision = self._verdict(row, outcome, body, retry_after)
+        return dataclasses.replace(decision, answered=answered)
+
+    def _verdict(self, row: OutboxRow, outcome: Outcome, body: bytes | None,
+                 retry_after: float | None) -> Decision:
         verdict = outcome.verdict
         extra = {"advice_id": row.id, "txn_id": row.txn_id, "operation": row.op,
                  "outcome": verdict.value}
@@ -259,6 +338,8 @@ class Forwarder:
                 extra)
         first = self.cfg.status_first_delay if row.kind == AdviceKind.STATUS else None
         delay = self.outbox.backoff(attempts, first=first)
+        if retry_after is not None:  # the switch said when to come back (rule 4)
+            delay = max(delay, min(retry_after, RETRY_AFTER_CAP))
         return Decision((row, RowState.PENDING, outcome.status, outcome.reason, delay))
 
     @staticmethod
@@ -289,3 +370,4 @@ class Decision:
     log_level: int = 0
     log_text: str = ""
     log_extra: dict[str, str] | None = None
+    answered: bool = False  # a definite answer: the switch took this send or certainly did not

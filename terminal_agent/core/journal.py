@@ -140,8 +140,11 @@ class Journal:
                          actor: str | None = None, note: str | None = None,
                          response: bytes | None = None, http_status: int | None = None,
                          error_type: str | None = None, detail: dict[str, Any] | None = None,
-                         decision_deadline: float | None = None) -> State:
-        """Move ``txn_id`` to ``new`` (checked against the table) and record the event."""
+                         decision_deadline: float | None = None,
+                         amount: int | None = None) -> State:
+        """Move ``txn_id`` to ``new`` (checked against the table) and record the event.
+        ``amount``: the amount the switch approved, where it differs from what was asked (it is
+        what the till takes, hands over and reports from then on)."""
         row = db.execute("SELECT state, detail FROM transactions WHERE id=?", (txn_id,)).fetchone()
         if row is None:
             raise UnknownTransaction(f"no transaction {txn_id}")
@@ -153,9 +156,10 @@ class Journal:
         db.execute(
             "UPDATE transactions SET state=?, updated_at=?, detail=?,"
             " response=COALESCE(?, response), http_status=COALESCE(?, http_status),"
-            " error_type=COALESCE(?, error_type), decision_deadline=? WHERE id=?",
+            " error_type=COALESCE(?, error_type), decision_deadline=?,"
+            " amount=COALESCE(?, amount) WHERE id=?",
             (new.value, self.clock(), json.dumps(merged), response, http_status, error_type,
-             decision_deadline, txn_id),
+             decision_deadline, amount, txn_id),
         )
         self.event(db, txn_id, "state", state=new, actor=actor, note=note)
         return old

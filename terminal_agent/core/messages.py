@@ -30,6 +30,8 @@ DECLINE_SENTENCES: dict[str, str] = {
     "SYSTEM_MALFUNCTION": "The switch had a fault. Try again in a moment.",
     "LIMIT_EXCEEDED": "A limit was reached for this customer. The sale cannot go ahead.",
     "NOT_IMPLEMENTED": "The provider does not offer this service.",
+    "SWITCH_UNREACHABLE": "The switch could not be reached. Nothing was charged; try again in "
+                          "a moment.",
     # money transfer and voucher redemption
     "ORDER_NOT_FOUND": "No order matches that reference. Check the reference and PIN.",
     "ORDER_ALREADY_REDEEMED": "That order was already paid out. Do not pay out.",

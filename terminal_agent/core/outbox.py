@@ -63,6 +63,7 @@ class OutboxRow:
     created_at: float
     delivered_at: float | None
     resolved_note: str | None
+    unanswered: int = 0  # earlier sends whose outcome is not known (incl. a crash mid-send)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> OutboxRow:
@@ -74,6 +75,7 @@ class OutboxRow:
             next_attempt_at=row["next_attempt_at"], last_status=row["last_status"],
             last_error=row["last_error"], created_at=row["created_at"],
             delivered_at=row["delivered_at"], resolved_note=row["resolved_note"],
+            unanswered=row["unanswered"],
         )
 
 
@@ -145,8 +147,9 @@ class Outbox:
 
         def claim(db: Db) -> list[OutboxRow]:
             rows = [OutboxRow.from_row(r) for r in db.execute(_CLAIM_SQL, (now, now, limit))]
-            if rows:
-                db.executemany("UPDATE outbox SET lease_until=? WHERE id=?",
+            if rows:  # counted as unanswered until a definite answer is committed (rule 3)
+                db.executemany("UPDATE outbox SET lease_until=?, unanswered=unanswered+1"
+                               " WHERE id=?",
                                [(now + self.cfg.lease_seconds, r.id) for r in rows])
             return rows
 
@@ -155,7 +158,7 @@ class Outbox:
     def backoff(self, attempts: int, *, first: float | None = None) -> float:
         """Exponential back-off with jitter, capped: attempt 1 waits about ``backoff_initial``."""
         base = first if first is not None else self.cfg.backoff_initial
-        delay = min(self.cfg.backoff_max, base * (2 ** max(0, attempts - 1)))
+        delay = min(self.cfg.backoff_max, base * (2 ** min(max(0, attempts - 1), 40)))
         return delay * random.uniform(0.5, 1.0)
 
     def mark_many(self, db: Db,
@@ -169,6 +172,11 @@ class Outbox:
             [(state.value, status, error, now + retry_in,
               now if state == RowState.DELIVERED else None, row.id)
              for row, state, status, error, retry_in in marks])
+
+    def answered_many(self, db: Db, ids: list[str]) -> None:
+        """These sends got a definite answer (the switch took it or certainly did not)."""
+        db.executemany("UPDATE outbox SET unanswered=MAX(0, unanswered-1) WHERE id=?",
+                       [(i,) for i in ids])
 
     # -- supervisor and status ----------------------------------------------------------
 

@@ -134,6 +134,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE transactions ADD COLUMN owner TEXT;  -- owner id of the process that sent it
     CREATE INDEX print_jobs_txn ON print_jobs(txn_id, id);
     """,
+    # 6: sends of an outbox row whose outcome is not known (counted up when claimed, down when a
+    # definite answer is committed): a DUPLICATE_RECORD is "delivered" only if one was (issue 10)
+    """
+    ALTER TABLE outbox ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 OWNER_SINCE = 5  # the schema version that added transactions.owner

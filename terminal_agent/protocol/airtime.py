@@ -17,6 +17,7 @@ from terminal_agent.protocol.common import (
     Tender,
     TenderAdvice,
     Transaction,
+    TransactionResponse,
 )
 from terminal_agent.protocol.rules import Rules
 
@@ -151,11 +152,12 @@ class PurchaseRequest(Transaction, kw_only=True):
     sender_msisdn: Msisdn | None = None
 
 
-class PurchaseResponse(Transaction, kw_only=True):
-    product: Product
+class PurchaseResponse(TransactionResponse, kw_only=True):
+    product: Product | None = None
     amounts: Amounts | None = None
     msisdn: Msisdn | None = None
     voucher: Voucher | None = None
+    RULES: ClassVar[Rules] = {"product": (r.required,)}
 
 
 class PurchaseConfirmation(TenderAdvice, kw_only=True):
@@ -175,12 +177,15 @@ class VoucherRequest(Transaction, kw_only=True):
     payment_methods: list[dict[str, Any]] | None = None
 
 
-class VoucherResponse(Transaction, kw_only=True):
-    voucher: Voucher
+class VoucherResponse(TransactionResponse, kw_only=True):
+    """A provision succeeds only when it carries the voucher (seed 000): ``voucher`` is read
+    leniently and the classifier refuses an answer without ``voucher.pin``."""
+
+    voucher: Voucher | None = None
     response_product: Product | None = None
     amounts: Amounts | None = None
     slip_data: SlipData | None = None
-    RULES: ClassVar[Rules] = {"voucher.pin": (r.required,)}
+    RULES: ClassVar[Rules] = {"voucher": (r.required,), "voucher.pin": (r.required,)}
 
 
 class VoucherConfirmation(TenderAdvice, kw_only=True):

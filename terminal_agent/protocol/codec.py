@@ -27,6 +27,11 @@ T = TypeVar("T")
 _ENCODER = msgspec.json.Encoder(decimal_format="number")  # ExchangeRate.rate is a JSON number
 
 
+# The largest answer body the agent reads, after decompression (a switch answer is a few kB;
+# beyond this bound a body is unreadable, never parsed).
+MAX_BODY = 4 * 1024 * 1024
+
+
 class DecodeError(AgentError):
     """A body that is not JSON or not the expected shape (the answer cannot be used)."""
 
@@ -53,11 +58,12 @@ def decode(model_type: Any, data: bytes) -> Any:
     """Lenient read of a body as ``model_type`` (a model, or e.g. ``list[Product]``)."""
     try:
         result = msgspec.json.decode(data, type=model_type, strict=False)
-    except msgspec.DecodeError as exc:
-        raise DecodeError(f"body is not valid JSON: {exc}") from exc
     except msgspec.ValidationError as exc:
         field, reason = _explain(exc)
         raise DecodeError(f"body is not a {_name(model_type)}: {field}: {reason}") from exc
+    except (msgspec.DecodeError, ValueError, TypeError, RecursionError) as exc:
+        # ValueError covers invalid UTF-8; RecursionError a deeply nested body
+        raise DecodeError(f"body is not valid JSON: {type(exc).__name__}: {exc}"[:200]) from exc
     return result
 
 

@@ -399,6 +399,27 @@ class Transaction(Model, kw_only=True):
     }
 
 
+class TransactionResponse(Transaction, kw_only=True):
+    """Base of every answer to a request. Read leniently (DESIGN §5a): a switch may leave out
+    fields the agent does not decide on (Electrum's own test server answers a voucher provision
+    without ``client``, airtime §7), so nothing of the envelope is required when *reading*; the
+    classifier decides on the status, the ``id`` and the value (``outcome.classify``). Writing
+    one (the simulator) stays strict: the RULES require what the interface requires."""
+
+    id: str | None = None  # type: ignore[assignment]
+    time: str | None = None  # type: ignore[assignment]
+    originator: Originator | None = None  # type: ignore[assignment]
+    client: Institution | None = None  # type: ignore[assignment]
+    third_party_identifiers: list[ThirdPartyIdentifier] | None = None  # type: ignore[assignment]
+    RULES: ClassVar[Rules] = {
+        "id": (r.required, r.uuid4),
+        "time": (r.required, r.time_ms),
+        "originator": (r.required,),
+        "client": (r.required,),
+        "thirdPartyIdentifiers": (r.required,),
+    }
+
+
 class BasicAdvice(Model, kw_only=True):
     """Base of confirmations and reversals: ``id`` is new, ``requestId`` is the original's."""
 

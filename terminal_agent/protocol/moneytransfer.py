@@ -18,6 +18,7 @@ from terminal_agent.protocol.common import (
     Model,
     Originator,
     Transaction,
+    TransactionResponse,
 )
 from terminal_agent.protocol.rules import Rules
 
@@ -206,15 +207,15 @@ class MoneyTransferAuthRequest(Transaction, kw_only=True):
     }
 
 
-class MoneyTransferAuthResponse(Transaction, kw_only=True):
-    amount: LedgerAmount
+class MoneyTransferAuthResponse(TransactionResponse, kw_only=True):
+    amount: LedgerAmount | None = None
     sender_details: PersonalDetails | None = None
     order_redeem_ref: str | None = None
     order_redeem_ref_alt: str | None = None
     order_id: str | None = None
     customer_profile_id: str | None = None
     amounts: Amounts | None = None
-    RULES: ClassVar[Rules] = {"senderDetails": (r.required,)}
+    RULES: ClassVar[Rules] = {"amount": (r.required,), "senderDetails": (r.required,)}
 
 
 class MoneyTransferConfirmation(BasicAdvice, kw_only=True):
@@ -264,12 +265,15 @@ class MoneyTransferRedeemRequest(Transaction, kw_only=True):
     RULES: ClassVar[Rules] = {"cashierComment": (r.max_len(256),)}
 
 
-class MoneyTransferRedeemResponse(Transaction, kw_only=True):
-    amount: LedgerAmount
+class MoneyTransferRedeemResponse(TransactionResponse, kw_only=True):
+    """``amount`` is what the till hands over (MT §6.2); the classifier refuses an answer
+    without it."""
+
+    amount: LedgerAmount | None = None
     order_id: str | None = None
     customer_profile_id: str | None = None
     amounts: Amounts | None = None
-    RULES: ClassVar[Rules] = {"orderId": (r.required,)}
+    RULES: ClassVar[Rules] = {"amount": (r.required,), "orderId": (r.required,)}
 
 
 # --- cancel ----------------------------------------------------------------------------------
@@ -282,7 +286,7 @@ class MoneyTransferOrderCancelRequest(Transaction, kw_only=True):
     id_number: str | None = None
 
 
-class MoneyTransferOrderCancelResponse(Transaction, kw_only=True):
+class MoneyTransferOrderCancelResponse(TransactionResponse, kw_only=True):
     amount: LedgerAmount | None = None
     order_redeem_ref: str | None = None
     order_redeem_ref_alt: str | None = None

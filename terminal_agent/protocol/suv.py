@@ -21,6 +21,7 @@ from terminal_agent.protocol.common import (
     TenderAdvice,
     ThirdPartyIdentifier,
     Transaction,
+    TransactionResponse,
 )
 from terminal_agent.protocol.rules import Rules
 
@@ -104,7 +105,7 @@ class RedemptionRequest(Transaction, kw_only=True):
     RULES: ClassVar[Rules] = {"voucher.code": (r.required,)}
 
 
-class RedemptionResponse(Transaction, kw_only=True):
+class RedemptionResponse(TransactionResponse, kw_only=True):
     voucher: Voucher | None = None
     amounts: Amounts | None = None
     pos_info: PosInfo | None = None

@@ -2,18 +2,30 @@
 
 One ``httpx.AsyncClient`` per agent: Basic auth, TLS always verified (CA bundle and client
 certificate configurable), plain ``http://`` only to 127.0.0.1 and ::1, no proxy or other
-setting taken from the environment (``trust_env`` off), timeouts from config (read timeout
-60 s by default, as the interface documents), and an injectable transport for tests.
+setting taken from the environment (``trust_env`` off; a proxy only from the config), and an
+injectable transport for tests. Rules:
 
-Transport failures are translated into the agent's own errors: ``SwitchUnavailable`` when the
-request certainly never reached the switch (connection refused, DNS, TLS handshake),
-``SwitchTimeout`` when it may have (outcome unknown), ``SwitchProtocolError`` for a broken answer.
-An answer that arrives after the timeout is never seen: httpx abandons the exchange.
+1. **The deadline bounds the whole exchange** (issue 10 item 6): from the first byte sent to the
+   last byte of the answer, at most ``read_timeout`` (60 s by default, as the interfaces say),
+   however slowly the server trickles; connecting gets ``connect_timeout`` on top. An answer
+   that is not complete by then is abandoned: the outcome is unknown.
+2. **No answer can exhaust the till** (item 5): the body is read up to ``codec.MAX_BODY`` bytes
+   on the wire and again after decompression (gzip and deflate are inflated here, in bounded
+   steps; any other content-encoding is not read). Beyond the bound the body is unreadable
+   (``Reply.unreadable`` says why) and the status alone is reported.
+3. Transport failures become the agent's own errors, decided by whether sending had begun:
+   ``SwitchUnavailable`` when the request certainly never left the till (connection refused, DNS,
+   TLS handshake or certificate failure, no free connection), ``SwitchTimeout`` when it may have
+   (deadline passed), ``SwitchProtocolError`` for a broken answer (reset, truncated).
 """
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
+import logging
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +41,10 @@ from terminal_agent.errors import (
 )
 from terminal_agent.protocol import codec
 from terminal_agent.protocol.operations import SPECS, Op
-from terminal_agent.protocol.outcome import Outcome, classify
+from terminal_agent.protocol.outcome import NOTHING, Asked, Outcome, classify
 from terminal_agent.security import check_proxy, check_switch_url, tls_context
+
+log = logging.getLogger("terminal_agent.switch")
 
 # Told about every exchange: (operation, HTTP status or None, seconds, error name or None).
 RequestObserver = Callable[[str, "int | None", float, "str | None"], None]
@@ -42,6 +56,8 @@ class Reply:
     body: bytes
     elapsed: float
     content_type: str = ""
+    retry_after: float | None = None  # seconds, from a Retry-After header
+    unreadable: str = ""              # why the body was not read (then ``body`` is empty)
 
 
 class SwitchClient:
@@ -57,14 +73,14 @@ class SwitchClient:
         self.last_error: str | None = None
         self.observer: RequestObserver | None = None
         timeout = httpx.Timeout(cfg.read_timeout, connect=cfg.connect_timeout,
-                                pool=cfg.connect_timeout + cfg.read_timeout)
+                                pool=cfg.connect_timeout)
         self._http = httpx.AsyncClient(
             base_url=cfg.base_url.rstrip("/"),
             auth=httpx.BasicAuth(cfg.username, password),
             timeout=timeout,
             verify=tls_context(cfg) if transport is None else True,
             transport=transport,
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate"},
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             follow_redirects=False,
             trust_env=False,  # no HTTP(S)_PROXY, NETRC or SSL_CERT_FILE from the environment
@@ -84,32 +100,41 @@ class SwitchClient:
                    body: bytes | None = None, query: Mapping[str, str] | None = None,
                    timeout: float | None = None) -> Reply:
         """Send one request. ``message`` is encoded (strictly validated) unless ``body`` holds
-        already-encoded bytes (advices are re-sent byte for byte)."""
+        already-encoded bytes (advices are re-sent byte for byte). ``timeout`` replaces
+        ``read_timeout`` for this exchange."""
         spec = SPECS[op]
         if body is None and message is not None:
             body = codec.encode(message)
-        url = path or spec.path
         headers = {"Content-Type": "application/json"} if body is not None else {}
-        extra: dict[str, Any] = {}
-        if timeout is not None:
-            extra["timeout"] = httpx.Timeout(timeout, connect=min(timeout, self.cfg.connect_timeout))
+        budget = self.cfg.read_timeout if timeout is None else timeout
+        exchange = _Exchange(budget)
         started = time.monotonic()
         try:
-            response = await self._http.request(spec.method, url, content=body, params=query,
-                                                headers=headers, **extra)
-        except httpx.ConnectError as exc:
-            self._failed(exc, op, started)
-            raise SwitchUnavailable(f"{op}: switch unreachable: {exc}") from exc
-        except httpx.TimeoutException as exc:
-            self._failed(exc, op, started)
-            if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+            async with asyncio.timeout(self.cfg.connect_timeout + budget) as deadline:
+                exchange.deadline = deadline
+                request = self._http.build_request(
+                    spec.method, path or spec.path, content=body, params=query, headers=headers,
+                    extensions={"trace": exchange.trace,
+                                "timeout": httpx.Timeout(budget, connect=min(
+                                    budget, self.cfg.connect_timeout)).as_dict()})
+                response = await self._http.send(request, stream=True)
+                try:
+                    raw, unreadable = await _read_bounded(response)
+                finally:
+                    await response.aclose()
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            unsent = isinstance(exc, _NEVER_SENT) or exchange.never_sent
+            self._failed(exc, op, started, "unreachable" if unsent else "timeout")
+            if unsent:
                 raise SwitchUnavailable(f"{op}: could not connect in time") from exc
-            raise SwitchTimeout(f"{op}: no answer within the timeout") from exc
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            self._failed(exc, op, started)
-            raise SwitchProtocolError(f"{op}: connection broken: {exc}") from exc
+            raise SwitchTimeout(f"{op}: no complete answer within {budget:g} s") from exc
         except httpx.HTTPError as exc:
-            self._failed(exc, op, started)
+            unsent = isinstance(exc, _NEVER_SENT) or exchange.never_sent
+            self._failed(exc, op, started, "unreachable" if unsent else "broken")
+            if unsent:
+                raise SwitchUnavailable(f"{op}: switch unreachable: {exc}") from exc
+            if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+                raise SwitchProtocolError(f"{op}: connection broken: {exc}") from exc
             raise SwitchError(f"{op}: {exc}") from exc
         elapsed = time.monotonic() - started
         self.last_latency = elapsed
@@ -118,30 +143,131 @@ class SwitchClient:
         self.last_error = None
         if self.observer is not None:
             self.observer(op, response.status_code, elapsed, None)
-        return Reply(response.status_code, response.content, elapsed,
-                     response.headers.get("content-type", ""))
+        if unreadable:
+            log.warning("%s: answer body not read (%s)", op.value, unreadable,
+                        extra={"operation": op.value, "outcome": "unreadable-body"})
+        return Reply(response.status_code, raw, elapsed,
+                     response.headers.get("content-type", ""),
+                     retry_after(response.headers.get("retry-after")), unreadable)
 
-    def _failed(self, exc: Exception, op: Op, started: float) -> None:
+    def _failed(self, exc: BaseException, op: Op, started: float, failure: str) -> None:
+        """``failure`` names it for metrics: unreachable (never sent), timeout, broken."""
         self.last_error = type(exc).__name__
         self.last_status = None
         if self.observer is not None:
-            self.observer(op, None, time.monotonic() - started, _failure(exc))
+            self.observer(op, None, time.monotonic() - started, failure)
 
-    async def call(self, op: Op, message: Any = None, **kwargs: Any) -> Outcome:
-        """Send and classify. Any failure after the request may have left becomes the
-        classifier's "no answer" row; a certain non-delivery is reported the same way (the
-        flows treat both as unknown: a reversal of a never-seen original costs one 404)."""
+    async def call(self, op: Op, message: Any = None, *, asked: Asked = NOTHING,
+                   **kwargs: Any) -> Outcome:
+        """Send and classify (``asked``: what the answer must match). A request that never left
+        the till is classified as such (``sent=False``: a definite failure, nothing to reverse);
+        any failure after it may have left is the classifier's "no answer" row."""
         try:
             reply = await self.send(op, message, **kwargs)
+        except SwitchUnavailable:
+            return classify(op, None, None, asked, sent=False)
         except SwitchError:
-            return classify(op, None, None)
-        return classify(op, reply.status, reply.body)
+            return classify(op, None, None, asked)
+        return classify(op, reply.status, reply.body, asked)
 
 
-def _failure(exc: Exception) -> str:
-    """A failure's name for metrics: what the caller can tell about it."""
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return "unreachable"
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    return "broken"
+# Failures that happen before a byte of the request is written (httpcore raises these only while
+# connecting: TCP, TLS handshake and certificate check, or waiting for a pooled connection).
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
+               httpx.UnsupportedProtocol)
+
+
+class _Exchange:
+    """One request's deadline: ``connect_timeout + budget`` until the request starts to go out,
+    then ``budget`` from that instant to the last byte of the answer (rule 1). The instant comes
+    from httpcore's trace events; a transport without them (tests' mocks) counts as sent."""
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+        self.traced = False
+        self.sending = False
+        self.deadline: asyncio.Timeout | None = None
+
+    @property
+    def never_sent(self) -> bool:
+        return self.traced and not self.sending
+
+    async def trace(self, name: str, info: Mapping[str, Any]) -> None:
+        self.traced = True
+        if not self.sending and name.endswith("send_request_headers.started"):
+            self.sending = True
+            if self.deadline is not None:
+                self.deadline.reschedule(asyncio.get_running_loop().time() + self.budget)
+
+
+async def _read_bounded(response: httpx.Response) -> tuple[bytes, str]:
+    """(body, why it was not read): at most ``codec.MAX_BODY`` bytes on the wire and after
+    inflating gzip/deflate in bounded steps (rule 2)."""
+    limit = codec.MAX_BODY
+    if response.is_stream_consumed:  # an in-memory answer (a test transport): already decoded
+        data = response.content
+        return (data, "") if len(data) <= limit else (b"", f"over {limit} bytes")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return b"", f"declared length {declared} over {limit} bytes"
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+        return b"", f"content-encoding {encoding[:40]!r} not read"
+    inflate = _Inflater(encoding)
+    out = bytearray()
+    wire = 0
+    try:
+        async for chunk in response.aiter_raw():
+            wire += len(chunk)
+            if wire > limit:
+                return b"", f"over {limit} bytes on the wire"
+            out += inflate.feed(chunk, limit + 1 - len(out))
+            if len(out) > limit:
+                return b"", f"inflates to over {limit} bytes"
+        out += inflate.flush(limit + 1 - len(out))
+    except zlib.error as exc:
+        return b"", f"{encoding} body is corrupt: {exc}"
+    if len(out) > limit:
+        return b"", f"inflates to over {limit} bytes"
+    return bytes(out), ""
+
+
+class _Inflater:
+    """gzip/deflate decompression that never produces more than asked for at a time."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._z: Any = None
+
+    def feed(self, chunk: bytes, room: int) -> bytes:
+        if self.encoding in ("", "identity"):
+            return chunk
+        if self._z is None:
+            wbits = 16 + zlib.MAX_WBITS if "gzip" in self.encoding else (
+                zlib.MAX_WBITS if chunk[:1] == b"\x78" else -zlib.MAX_WBITS)
+            self._z = zlib.decompressobj(wbits)
+        return bytes(self._z.decompress(chunk, max(1, room)))
+
+    def flush(self, room: int) -> bytes:
+        if self._z is None:
+            return b""
+        if self._z.unconsumed_tail:
+            return bytes(self._z.decompress(self._z.unconsumed_tail, max(1, room)))
+        return bytes(self._z.flush())
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), None if absent or
+    unreadable."""
+    if not value:
+        return None
+    text = value.strip()[:64]
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())

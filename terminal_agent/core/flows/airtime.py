@@ -21,7 +21,7 @@ from terminal_agent.errors import ValidationError
 from terminal_agent.protocol import builders, codec
 from terminal_agent.protocol.airtime import MsisdnInfoResponse, Product, PurchaseRequest, VoucherRequest
 from terminal_agent.protocol.operations import SPECS, Op
-from terminal_agent.protocol.outcome import Verdict
+from terminal_agent.protocol.outcome import Asked, Verdict
 
 
 def normalise_msisdn(text: str) -> str:
@@ -101,7 +101,8 @@ class TopUps(Flow):
         number = normalise_msisdn(msisdn)
         request = builders.purchase_request(self.ctx.identity, product, amount,
                                             self.ctx.config.terminal.currency, msisdn=number)
-        outcome = await self.ctx.switch.call(Op.PURCHASE_TRIAL, request)
+        outcome = await self.ctx.switch.call(Op.PURCHASE_TRIAL, request,
+                                             asked=Asked(request_id=request.id))
         verdict = "approved" if outcome.verdict == Verdict.APPROVED else (
             "declined" if outcome.verdict == Verdict.DECLINED else "unknown")
         from terminal_agent.core.messages import decline_sentence
@@ -126,7 +127,10 @@ class TopUps(Flow):
             Op.PURCHASE, request, path=path, amount=amount, cashier=cashier,
             product=product.name or product.product_id, state=State.TENDER_TAKEN,
             detail={"product_id": product.product_id, "msisdn_last4": number[-4:]})
-        outcome, raw = await self._send(Op.PURCHASE, body, path)
+        # Direct top-up: UPSTREAM_UNAVAILABLE / OUTCOME_UNKNOWN mean unknown (seed 003), and no
+        # voucher is expected in the answer.
+        asked = Asked(request_id=txn_id, amount=amount, direct_topup=True)
+        outcome, raw = await self._send(Op.PURCHASE, body, path, asked)
         first_lookup = self.ctx.config.forwarder.status_first_delay
 
         def answer(db: Db) -> None:

@@ -22,10 +22,11 @@ from terminal_agent.core.outbox import AdviceKind, Outbox
 from terminal_agent.core.reversals import add_advice, queue_confirmation, queue_reversal
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Db
-from terminal_agent.errors import AgentError
+from terminal_agent.errors import AgentError, SwitchError, SwitchUnavailable
 from terminal_agent.protocol import builders, codec
 from terminal_agent.protocol.operations import SPECS, Op
-from terminal_agent.protocol.outcome import Outcome, Verdict
+from terminal_agent.protocol.outcome import Asked, Outcome, Verdict, classify
+from terminal_agent.receipts.formatting import format_amount
 from terminal_agent.switch.client import SwitchClient
 
 log = logging.getLogger("terminal_agent.flows")
@@ -109,35 +110,55 @@ class Flow:
                  extra={"txn_id": txn_id, "operation": op.value, "outcome": "prepared"})
         return txn_id, body
 
-    async def _send(self, op: Op, body: bytes, path: str) -> tuple[Outcome, bytes | None]:
-        from terminal_agent.errors import SwitchError
-        from terminal_agent.protocol.outcome import classify
-
+    async def _send(self, op: Op, body: bytes, path: str,
+                    asked: Asked) -> tuple[Outcome, bytes | None]:
+        """Send and classify against what was asked (an answer is an approval only if it is
+        this request's, with its value); a request that never left the till is ``sent=False``."""
         try:
             reply = await self.ctx.switch.send(op, body=body, path=path)
+        except SwitchUnavailable as exc:
+            log.warning("%s: %s", op.value, exc, extra={"operation": op.value,
+                                                       "outcome": "not-sent"})
+            return classify(op, None, None, asked, sent=False), None
         except SwitchError as exc:
             log.warning("%s: %s", op.value, exc, extra={"operation": op.value,
                                                        "outcome": "no-answer"})
-            return classify(op, None, None), None
-        return classify(op, reply.status, reply.body), reply.body
+            return classify(op, None, None, asked), None
+        outcome = classify(op, reply.status, reply.body, asked)
+        if outcome.violation:
+            log.error("protocol violation on %s %s: %s", op.value, asked.request_id,
+                      outcome.violation, extra={"txn_id": asked.request_id or "",
+                                                "operation": op.value,
+                                                "outcome": "protocol-violation"})
+        return outcome, reply.body
 
     async def _dual_message(self, op: Op, request: Any, *, path: str, amount: int,
                             cashier: str, product: str | None = None,
                             detail: dict[str, Any] | None = None, retry_of: str | None = None,
-                            fee: int = 0, deadline: float | None = None) -> tuple[Txn, Outcome]:
-        """Request of a dual-message flow: APPROVED (held for tender), DECLINED, or reversed."""
+                            fee: int = 0, deadline: float | None = None,
+                            approved_amount: Any = None) -> tuple[Txn, Outcome]:
+        """Request of a dual-message flow: APPROVED (held for tender), DECLINED, or reversed.
+        ``approved_amount(message)`` gives the amount the switch approved where it may differ
+        from what was asked (payouts, voucher redemptions): that amount rules the till."""
         txn_id, body = await self._prepare(op, request, path=path, amount=amount,
                                            cashier=cashier, product=product, detail=detail,
                                            retry_of=retry_of, fee=fee)
-        outcome, raw = await self._send(op, body, path)
+        asked = Asked(request_id=txn_id, amount=amount)
+        outcome, raw = await self._send(op, body, path, asked)
         extra = {"txn_id": txn_id, "operation": op.value, "outcome": outcome.verdict.value}
         until = self.journal.clock() + deadline if deadline is not None else None
+        approved = approved_amount(outcome.message) if approved_amount and \
+            outcome.verdict == Verdict.APPROVED else None
+        changed = approved is not None and approved != amount
 
         def answer(db: Db) -> Txn:
             if outcome.verdict == Verdict.APPROVED:
-                self.journal.transition(db, txn_id, State.APPROVED, actor=cashier, response=raw,
-                                        http_status=outcome.status, decision_deadline=until,
-                                        note="approved")
+                self.journal.transition(
+                    db, txn_id, State.APPROVED, actor=cashier, response=raw,
+                    http_status=outcome.status, decision_deadline=until,
+                    amount=approved if changed else None,
+                    detail={"requested_amount": amount} if changed else None,
+                    note=f"approved for {approved}, {amount} asked" if changed else "approved")
             elif outcome.verdict == Verdict.DECLINED:
                 self.outbox.void_held(db, txn_id)
                 self.journal.transition(db, txn_id, State.DECLINED, actor=cashier, response=raw,
@@ -145,11 +166,7 @@ class Flow:
                                         error_type=outcome.error_type,
                                         note=f"declined: {outcome.reason}")
             else:
-                self.outbox.release(db, txn_id, AdviceKind.REVERSAL)
-                self.journal.transition(db, txn_id, State.REVERSING, actor=cashier,
-                                        http_status=outcome.status,
-                                        note=f"no definite answer ({outcome.reason}): "
-                                             "reversal queued")
+                self._reverse_unknown(db, txn_id, outcome, cashier)
             return self.journal.load(db, txn_id)
 
         txn = await self.store.step(answer)
@@ -157,6 +174,21 @@ class Flow:
         if outcome.verdict not in (Verdict.APPROVED, Verdict.DECLINED):
             self.ctx.nudge()
         return txn, outcome
+
+    def _reverse_unknown(self, db: Db, txn_id: str, outcome: Outcome, actor: str) -> None:
+        """No definite answer: release the held reversal (``TIMEOUT``: nothing arrived), or
+        replace it with one saying ``RESPONSE_NOT_FINAL`` when an answer came that was not final
+        (500, 504, a 2xx that is not this request's). Reference: airtime §3.1 "Use TIMEOUT when
+        no response arrived, RESPONSE_NOT_FINAL after a 500 or 504"."""
+        note = f"no definite answer ({outcome.reason}): reversal queued"
+        if outcome.reversal_reason == "TIMEOUT":
+            self.outbox.release(db, txn_id, AdviceKind.REVERSAL)
+            self.journal.transition(db, txn_id, State.REVERSING, actor=actor, note=note,
+                                    http_status=outcome.status)
+            return
+        txn = self.journal.load(db, txn_id)
+        queue_reversal(db, self.journal, self.outbox, txn, reason="RESPONSE_NOT_FINAL",
+                       actor=actor, note=note)
 
     # -- the cashier's decision after approval --------------------------------------------
 
@@ -206,6 +238,18 @@ class Flow:
         return done
 
     # -- results ---------------------------------------------------------------------------
+
+    def amount_note(self, txn: Txn, then: str) -> str:
+        """The sentence telling the cashier that the switch approved another amount than the
+        one entered (empty when they agree): said before any cash moves."""
+        requested = txn.detail.get("requested_amount")
+        if not isinstance(requested, int) or requested == txn.amount:
+            return ""
+        symbol = self.ctx.config.terminal.currency_symbol
+        approved, entered = format_amount(txn.amount, symbol), format_amount(requested, symbol)
+        return (f"The switch approved {approved}, not the {entered} entered. "
+                + then.format(approved=approved, entered=entered,
+                              rest=format_amount(requested - txn.amount, symbol)))
 
     def result(self, txn: Txn, outcome: Outcome | None, *, data: dict[str, Any] | None = None,
                approved_message: str = "Approved.") -> FlowResult:

@@ -25,7 +25,14 @@ from typing import Any
 import msgspec
 
 from terminal_agent.core.flows.base import Flow, FlowContext, FlowError, FlowResult, response_of
-from terminal_agent.core.flows.requests import RESEND_ATTEMPTS, RESEND_PAUSE, Answer, ask, not_offered
+from terminal_agent.core.flows.requests import (
+    RESEND_ATTEMPTS,
+    RESEND_PAUSE,
+    RESEND_PAUSE_MAX,
+    Answer,
+    ask,
+    not_offered,
+)
 from terminal_agent.core.journal import Kind, Txn
 from terminal_agent.core.states import State
 from terminal_agent.errors import ValidationError
@@ -117,9 +124,11 @@ class MoneyTransfer(Flow):
                                            customer_profile_id)
         what = "customer records"
         answer = not_offered(what)
-        for attempt in range(1, self.resend_attempts + 1):
+        attempt = 0
+        while self.resend_attempts is None or attempt < self.resend_attempts:
+            attempt += 1
             if attempt > 1:
-                await asyncio.sleep(self.resend_pause * attempt)
+                await asyncio.sleep(min(RESEND_PAUSE_MAX, self.resend_pause * attempt))
                 if customer.id_number and customer_profile_id is None:
                     found = await self.customer_info(receiver, customer.id_number,
                                                      id_type=customer.id_type, attempts=1)
@@ -336,10 +345,13 @@ class Payouts(Flow):
                   "order_ref_last4": request.order_redeem_ref[-4:]}
         fwd = self.ctx.config.forwarder
         amount = request.amount.amount if request.amount else 0
+        # MT §6.2 "Hand over exactly the amount in the redeem response": that amount rules the
+        # journal, the payout prompt, the slip and the shift report.
         txn, outcome = await self._dual_message(
             op, request, path=SPECS[op].render_path(), amount=amount, cashier=cashier,
             product=detail["receiver_name"] or None, detail=detail, retry_of=retry_of,
-            deadline=fwd.approved_deadline_seconds if fwd.auto_reverse_payouts else None)
+            deadline=fwd.approved_deadline_seconds if fwd.auto_reverse_payouts else None,
+            approved_amount=_payout_amount)
         return self.describe_payout(txn, outcome)
 
     def describe_payout(self, txn: Txn, outcome: Outcome | None = None, *,
@@ -350,8 +362,13 @@ class Payouts(Flow):
                                 "receiver_name": txn.detail.get("receiver_name"),
                                 "retry_of": txn.retry_of}
         if response is not None:
-            data.update(payout_amount=response.amount.amount, order_id=response.order_id,
+            data.update(payout_amount=txn.amount, order_id=response.order_id,
                         slip_lines=_slip_lines(response))
+        note = self.amount_note(txn, "Pay out exactly {approved}.")
+        if note:
+            data["amount_note"] = note
+            if txn.state == State.APPROVED:
+                approved_message = note
         if _reversed_unanswered(txn):
             data["retry"] = _retry_offer(txn)
         return self.result(txn, outcome, data=data, approved_message=approved_message)
@@ -396,6 +413,11 @@ async def _check_retryable(flow: Flow, txn: Txn) -> Txn:
 def _reversed_unanswered(txn: Txn) -> bool:
     """Reversed because no definite answer came (a cancelled approval has its answer)."""
     return txn.state in (State.REVERSING, State.REVERSED) and txn.response is None
+
+
+def _payout_amount(message: Any) -> int | None:
+    amount = getattr(getattr(message, "amount", None), "amount", None)
+    return amount if isinstance(amount, int) else None
 
 
 def _party_names(txn: Txn) -> dict[str, str | None]:

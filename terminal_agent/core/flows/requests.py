@@ -1,5 +1,8 @@
-"""Requests that carry no money (admin requests, lookups): re-sent until a definite answer, a
-bounded number of times, then the cashier is told. Nothing is journaled: nothing is owed."""
+"""Requests that carry no money (admin requests, lookups): re-sent until a definite answer (seeds
+001/002: "Admin transactions should thus be re-sent by the downstream party until a response is
+received"; "the downstream entity should repeat the action until such time that a successful
+response (positive or negative) is received"). The cashier gives up by cancelling the call (the
+UI's Esc); a caller may also bound the attempts. Nothing is journaled: nothing is owed."""
 
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.outcome import Outcome, Verdict
 from terminal_agent.switch.client import SwitchClient
 
-RESEND_ATTEMPTS = 3     # admin requests and lookups: tries before the cashier is told
-RESEND_PAUSE = 0.5      # seconds between tries (times the attempt number)
+RESEND_ATTEMPTS: int | None = None  # admin requests and lookups: None = until an answer
+RESEND_PAUSE = 0.5      # seconds between tries (times the attempt number, at most RESEND_PAUSE_MAX)
+RESEND_PAUSE_MAX = 5.0
 
 
 @dataclass(frozen=True)
@@ -59,16 +63,17 @@ def answer_from(outcome: Outcome, attempts: int, *, what: str = "this service",
 
 
 async def ask(switch: SwitchClient, op: Op, message: Any = None, *,
-              query: dict[str, str] | None = None, attempts: int = RESEND_ATTEMPTS,
+              query: dict[str, str] | None = None, attempts: int | None = RESEND_ATTEMPTS,
               pause: float = RESEND_PAUSE, what: str = "this service") -> Answer:
-    """Send a request that carries no money until a definite answer, at most ``attempts`` times
-    (invalid input is refused before anything is sent)."""
-    outcome: Outcome | None = None
-    for attempt in range(1, attempts + 1):
+    """Send a request that carries no money until a definite answer (``attempts``: at most
+    that many times; None: until answered or the caller is cancelled). Invalid input is refused
+    before anything is sent."""
+    attempt = 0
+    while True:
+        attempt += 1
         outcome = await switch.call(op, message, query=query)
         if outcome.verdict in (Verdict.APPROVED, Verdict.DECLINED):
             return answer_from(outcome, attempt, what=what, interface=SPECS[op].interface)
-        if attempt < attempts:
-            await asyncio.sleep(pause * attempt)
-    assert outcome is not None
-    return answer_from(outcome, attempts, what=what, interface=SPECS[op].interface)
+        if attempts is not None and attempt >= attempts:
+            return answer_from(outcome, attempt, what=what, interface=SPECS[op].interface)
+        await asyncio.sleep(min(RESEND_PAUSE_MAX, pause * attempt))

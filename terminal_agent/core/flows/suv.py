@@ -24,7 +24,7 @@ from terminal_agent.protocol import builders
 from terminal_agent.protocol import suv as sv
 from terminal_agent.protocol.common import Institution
 from terminal_agent.protocol.operations import SPECS, Op
-from terminal_agent.protocol.outcome import Outcome, Verdict
+from terminal_agent.protocol.outcome import Outcome, Verdict, redeemed_amount
 from terminal_agent.receipts.formatting import mask_code
 
 
@@ -83,10 +83,13 @@ class VoucherRedemptions(Flow):
         detail = {"code_masked": mask_code(clean), "code_last4": clean[-4:],
                   "provider": provider, "dual_messaging": dual}
         op = Op.SUV_REDEEM
+        # A redemption approved for less than asked (``approvedAmount``) records the approved
+        # amount; the cashier collects the rest another way (issue 10 item 3).
         txn, outcome = await self._dual_message(
             op, request, path=SPECS[op].render_path(), amount=amount, cashier=cashier,
             product=provider or (receiver.name if receiver else None), detail=detail,
-            deadline=self.ctx.config.forwarder.approved_deadline_seconds)
+            deadline=self.ctx.config.forwarder.approved_deadline_seconds,
+            approved_amount=lambda message: redeemed_amount(message, amount))
         if outcome.verdict == Verdict.APPROVED and not dual:
             txn = await self._complete_single(txn, cashier)
         return self.describe_txn(txn, outcome)
@@ -124,19 +127,16 @@ class VoucherRedemptions(Flow):
             "code_masked": txn.detail.get("code_masked", ""),
             "code_last4": txn.detail.get("code_last4", ""), "dual_messaging": dual,
             "provider": txn.detail.get("provider"),
-            "amount_redeemed": redeemed_amount(response, txn.amount) if response else 0,
+            "amount_redeemed": txn.amount if response else 0,
             "balance_after": balance_after(response)}
         message = approved_message or (
             "Voucher accepted. Complete the sale to confirm it." if dual and
             txn.state == State.APPROVED else "Voucher accepted as payment.")
+        note = self.amount_note(txn, "Collect the remaining {rest} another way.")
+        if note:
+            data["amount_note"] = note
+            message = f"{message} {note}"
         return self.result(txn, outcome, data=data, approved_message=message)
-
-
-def redeemed_amount(response: Any, requested: int) -> int:
-    """The approved amount of a redemption answer, else the requested amount."""
-    amounts = getattr(response, "amounts", None)
-    approved = amounts.approved_amount if amounts else None
-    return approved.amount if approved is not None else requested
 
 
 def balance_after(response: Any) -> int | None:

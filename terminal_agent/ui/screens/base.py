@@ -36,6 +36,7 @@ class Working:
     """Mixin: run one core call at a time in a worker, with a progress message."""
 
     working = False
+    cancellable = False
 
     @property
     def till(self) -> TillApp:
@@ -54,17 +55,21 @@ class Working:
 
     def run_core(self, work: Callable[[], Awaitable[T]], message: str,
                  done: Callable[[T], Awaitable[None] | None],
-                 failed: Callable[[BaseException], Awaitable[None] | None] | None = None) -> bool:
-        """Start ``work()`` unless something is already running. ``done`` gets its result."""
+                 failed: Callable[[BaseException], Awaitable[None] | None] | None = None,
+                 *, cancellable: bool = False) -> bool:
+        """Start ``work()`` unless something is already running. ``done`` gets its result.
+        ``cancellable``: a request without money (lookup, admin), re-sent until the switch
+        answers; Esc gives up on it. Anything else runs to its end even if the screen closes."""
         if self.working:
             return False
         self.working = True
+        self.cancellable = cancellable
         self.progress(message)
         self.say("")
 
         async def job() -> None:
             try:
-                result = await self.till.core(work())
+                result = await (work() if cancellable else self.till.core(work()))
             except Exception as exc:
                 log.warning("%s failed: %s", message, exc, exc_info=not isinstance(exc, AgentError))
                 self.working = False
@@ -105,6 +110,12 @@ class TillScreen(Working, Screen[Any]):
         return ()
 
     def action_back(self) -> None:
+        if self.working and self.cancellable:  # the cashier gives up asking the switch
+            self.workers.cancel_group(self, "core")
+            self.working = False
+            self.progress("")
+            self.say("Stopped asking the switch. Nothing was charged.")
+            return
         if not self.working:
             self.dismiss(None)
 

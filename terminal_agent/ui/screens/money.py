@@ -136,7 +136,7 @@ class SendMoneyScreen(MoneyForm):
         self.run_core(lambda: flow.fee_quote(receiver, amount,
                                              sender_cell=normalise_msisdn(self.val("s-phone")),
                                              recipient_cell=normalise_msisdn(self.val("r-phone"))),
-                      "Asking for the fee…", self.quoted)
+                      "Asking for the fee… (Esc: give up)", self.quoted, cancellable=True)
 
     def quoted(self, answer: Any) -> None:
         sym = self.till.symbol
@@ -199,7 +199,7 @@ class PayoutScreen(MoneyForm):
         receiver, ref = self.receiver, self.val("order-ref")
         self.query_one("#go").display = False
         self.run_core(lambda: self.till.agent.money.lookup_order(ref, receiver),
-                      "Looking up the order…", self.found)
+                      "Looking up the order… (Esc: give up)", self.found, cancellable=True)
 
     def found(self, answer: Any) -> None:
         self.query_one("#summary", Static).update(answer.message)
@@ -245,12 +245,12 @@ class CustomerScreen(MoneyForm):
         flow, receiver = self.till.agent.money, self.receiver
         if wid == "c-id" and self.fields_ok(["c-id"]):
             number = id_number(self.val("c-id"))
-            self.run_core(lambda: flow.customer_info(receiver, number), "Looking up…",
-                          self.customer)
+            self.run_core(lambda: flow.customer_info(receiver, number),
+                          "Looking up… (Esc: give up)", self.customer, cancellable=True)
         elif wid == "q-amount" and self.fields_ok(["q-amount"]):
             amount = parse_amount(self.val("q-amount"))
-            self.run_core(lambda: flow.fee_quote(receiver, amount), "Asking for the fee…",
-                          self.quote)
+            self.run_core(lambda: flow.fee_quote(receiver, amount),
+                          "Asking for the fee… (Esc: give up)", self.quote, cancellable=True)
 
     def customer(self, answer: Any) -> None:
         text = answer.message

@@ -47,8 +47,8 @@ class RedeemScreen(TillScreen):
             return
         if event.input.id == "code" and self.query_one("#code-field", Field).check():
             code = event.value
-            self.run_core(lambda: self.till.agent.suv.lookup(code), "Checking the voucher…",
-                          self.found)
+            self.run_core(lambda: self.till.agent.suv.lookup(code),
+                          "Checking the voucher… (Esc: give up)", self.found, cancellable=True)
         elif event.input.id == "amount" and self.query_one("#amount-field", Field).check():
             self.amount = parse_amount(event.value)
             button = self.query_one("#go", Button)

@@ -48,8 +48,11 @@ def ask_tender(screen: Working, approved: FlowResult, what: str = "") -> None:
     tender = TENDERS[approved.kind]
     due = approved.amount + (approved.fee if approved.kind == Kind.MT_SEND else 0)
     label = what or approved.data.get("receiver_name") or ""
+    # the switch approved another amount than the one entered: say so before cash moves
+    note = approved.data.get("amount_note")
+    line = f"{label}  ref {approved.reference}".strip()
     modal = TenderModal(tender.verb, money(due, till.symbol),
-                        what=f"{label}  ref {approved.reference}".strip(),
+                        what=f"{note}\n{line}" if note else line,
                         enter_text=tender.enter_text,
                         cancel_text="cancel (reverses it)")
 

@@ -8,8 +8,8 @@ Pay out: lookupOrder (re-sent until answered) → redeemOrder → APPROVED (held
 automatic deadline unless ``forwarder.auto_reverse_payouts``: cash may already have left the
 drawer) → ``paid_out`` queues the confirmation, ``cancel`` a reversal; unknown → reversal, retry
 as a new redemption.
-Admin requests and lookups carry no money: they are re-sent a bounded number of times and then
-the cashier is told. A 501 means "not offered by this provider" and is remembered per receiver
+Admin requests and lookups carry no money: they are re-sent until the switch answers (seeds
+001/002); the cashier gives up with Esc (the call is cancelled). A 501 means "not offered by this provider" and is remembered per receiver
 institution (table ``kv``) so the UI stops offering it.
 
 PIN blocks and ID numbers never go into ``detail`` (the journal's non-secret JSON) or a log line.
@@ -296,7 +296,7 @@ class Payouts(Flow):
         self.resend_pause = RESEND_PAUSE
 
     async def lookup_order(self, order_redeem_ref: str, receiver: Institution) -> Answer:
-        """``GET /orders``: re-sent until answered (bounded). ``data["payable"]`` is True only
+        """``GET /orders``: re-sent until answered. ``data["payable"]`` is True only
         for an ``UNREDEEMED`` order; ``data["amount"]`` is what to redeem."""
         query = builders.order_lookup_query(self.ctx.identity, receiver.id,
                                             order_redeem_ref.strip())

@@ -1,6 +1,6 @@
 """Digital voucher redemption (suv v1): a customer's voucher used as tender for a sale.
 
-lookup (re-sent until answered, bounded) → redeem → per provider:
+lookup (re-sent until answered; the cashier may give up) → redeem → per provider:
 - single messaging: the approval is final → ``COMPLETED`` at once (the held reversal is voided);
 - dual messaging: ``APPROVED`` (held until the sale completes, reversed after the configured
   deadline otherwise) → ``complete`` queues the confirmation, ``cancel`` the reversal.

@@ -9,8 +9,9 @@ automatic deadline unless ``forwarder.auto_reverse_payouts``: cash may already h
 drawer) → ``paid_out`` queues the confirmation, ``cancel`` a reversal; unknown → reversal, retry
 as a new redemption.
 Admin requests and lookups carry no money: they are re-sent until the switch answers (seeds
-001/002); the cashier gives up with Esc (the call is cancelled). A 501 means "not offered by this provider" and is remembered per receiver
-institution (table ``kv``) so the UI stops offering it.
+001/002); the cashier gives up with Esc (the call is cancelled). A 501 means "not offered by
+this provider" and is remembered per receiver institution (table ``kv``) so the UI stops
+offering it.
 
 PIN blocks and ID numbers never go into ``detail`` (the journal's non-secret JSON) or a log line.
 """

@@ -279,6 +279,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "forwarder.backoff_max": (0.01, 86_400),
     "forwarder.auth_failures_before_park": (1, 1000),
     "forwarder.status_first_delay": (0, 3600),
+    "forwarder.processing_window_seconds": (0, 86_400),
     "forwarder.poll_interval": (0.01, 60),
     "forwarder.approved_deadline_seconds": (0, 86_400),
     "forwarder.sweep_seconds": (0.05, 3600),

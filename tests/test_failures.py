@@ -160,7 +160,10 @@ async def test_forward_waits_while_the_database_is_locked(tmp_path, sim):
         assert wait_for(lambda: "locked" in (tmp_path / "forward.log").read_text(), 60), \
             (tmp_path / "forward.log").read_text()
         time.sleep(1.0)
-        assert proc.poll() is None  # still up
+        assert proc.poll() is None  # still up, and `status` says why
+        status = cli("status", "--config", str(path))
+        assert "running (waiting for the database:" in status.stdout, status.stdout + status.stderr
+        assert "locked" in status.stdout
         blocker.execute("ROLLBACK")
         blocker.close()
         assert wait_for(lambda: states(tmp_path / "agent.db") == ["REVERSED"] * 3, 90), \

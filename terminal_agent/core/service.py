@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import time
+from contextlib import suppress
 from typing import Any
 
 from terminal_agent import config as config_mod
@@ -79,7 +80,7 @@ async def forward(cfg: AgentConfig, *, stop: asyncio.Event | None = None) -> int
     never ends it: it says why (systemd STATUS=, `status`), keeps the watchdog fed and tries
     again with a growing pause. Only what a person must fix (config, a missing, foreign or
     damaged database, another forwarder) ends it, with one sentence."""
-    from terminal_agent.core.forwarder import TROUBLE_PAUSE_MAX
+    from terminal_agent.core.forwarder import TROUBLE_PAUSE_MAX, ForwarderLock
     from terminal_agent.sdnotify import Notifier, WatchdogGuard
 
     notify = Notifier.from_env()
@@ -91,20 +92,27 @@ async def forward(cfg: AgentConfig, *, stop: asyncio.Event | None = None) -> int
         except (NotImplementedError, RuntimeError):
             pass
     guard = WatchdogGuard(notify)
+    lock = ForwarderLock(cfg.store.path)  # held across retries: `status` reads its note
     pause, said = 0.0, ""
-    async with guard:
-        while not stop.is_set():
-            try:
-                return await _serve(cfg, stop, notify, guard)
-            except StoreUnavailable as exc:
-                pause = min(TROUBLE_PAUSE_MAX, max(1.0, pause * 2))
-                if str(exc) != said:
-                    log.error("cannot use the database: %s (trying again every %.0f s at most)",
-                              exc, TROUBLE_PAUSE_MAX)
-                    said = str(exc)
-                notify.ready()  # up, and saying what it waits for
-                notify.status(f"waiting for the database: {exc}")
-                await _pause(stop, pause, guard)
+    try:
+        async with guard:
+            while not stop.is_set():
+                try:
+                    return await _serve(cfg, stop, notify, guard, lock)
+                except StoreUnavailable as exc:
+                    pause = min(TROUBLE_PAUSE_MAX, max(1.0, pause * 2))
+                    if str(exc) != said:
+                        log.error("cannot use the database: %s (trying again every %.0f s at "
+                                  "most)", exc, TROUBLE_PAUSE_MAX)
+                        said = str(exc)
+                    notify.ready()  # up, and saying what it waits for
+                    notify.status(f"waiting for the database: {exc}")
+                    with suppress(OSError):  # a full disk may refuse even the lock file
+                        if lock.held or lock.acquire():
+                            lock.note(f"waiting for the database: {exc}")
+                    await _pause(stop, pause, guard)
+    finally:
+        lock.release()
     return 0
 
 
@@ -118,14 +126,17 @@ async def _pause(stop: asyncio.Event, seconds: float, guard: object) -> None:
             pass
 
 
-async def _serve(cfg: AgentConfig, stop: asyncio.Event, notify: Any, guard: Any) -> int:
+async def _serve(cfg: AgentConfig, stop: asyncio.Event, notify: Any, guard: Any,
+                 lock: Any) -> int:
     async with Agent.open(cfg, migrate=True, quick_check=True, role="service") as agent:
         if agent.store.migrated_from is not None:
             log.warning("database migrated from schema %d to %d; backup taken before: %s",
                         agent.store.migrated_from, agent.store.version,
                         agent.store.pre_migration_backup)
-        if not agent.lock.acquire():
+        if not lock.held and not lock.acquire():
             raise AlreadyRunning(f"another forwarder already serves {cfg.store.path}")
+        agent.lock = lock
+        lock.note("")
         try:
             agent.forwarder.stall_file = os.environ.get(STALL_ENV)
             agent.forwarder.on_beat = guard.beat
@@ -161,7 +172,7 @@ async def _serve(cfg: AgentConfig, stop: asyncio.Event, notify: Any, guard: Any)
                 server.shutdown()
                 server.server_close()
         finally:
-            agent.lock.release()
+            lock.note("stopped")  # released by forward(), which may try again
     return 0
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 UNITS_DIR = Path(__file__).resolve().parents[1] / "systemd"
-UNITS = ["terminal-agent.service", "terminal-agent-ui.service"]
+UNITS = ["terminal-agent.service", "terminal-agent-ui.service", "terminal-agent-backup.service"]
 BINARY = "/opt/terminal-agent/current/bin/terminal-agent"
 MAX_EXPOSURE = 2.5
 

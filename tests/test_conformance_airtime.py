@@ -111,6 +111,15 @@ def test_purchase_declines(switch: Switch, kw: dict[str, Any], error_type: str) 
     assert switch.entry(req["id"])["final"] == "declined"
 
 
+def test_a_purchase_needs_what_its_product_needs(switch: Switch) -> None:
+    """A direct top-up needs ``recipientMsisdn`` ("practically required"), a variable-value
+    product its ``amounts.requestAmount``."""
+    topup = purchase_request("VODDT", amount=1000)
+    format_error(switch.post(f"{AIRTIME}/purchases", topup), "recipientMsisdn")
+    variable = purchase_request("VODDT", VODACOM)
+    format_error(switch.post(f"{AIRTIME}/purchases", variable), "amounts.requestAmount")
+
+
 def test_purchase_duplicate_and_dead_ids(switch: Switch) -> None:
     req, _ = buy(switch)
     airtime_refused(switch.post(f"{AIRTIME}/purchases", req), 400, "DUPLICATE_RECORD")

@@ -30,6 +30,7 @@ from tests.conformance import (
     confirmation,
     format_error,
     money,
+    new_id,
     ok,
     reversal,
     server_fixture,  # noqa: F401 - fixture
@@ -38,8 +39,6 @@ from tests.conformance import (
     with_value,
     without,
 )
-
-DEMO_ORDER = "48203917562038174501"  # the simulator's documented demo order, R500.00, no PIN
 
 
 @dataclass
@@ -82,15 +81,23 @@ def order(sw: Switch, **o: Any) -> Case:
     return Case(f"{MT}/orders", body, 201)
 
 
+def _payable_order(sw: Switch) -> str:
+    """A fresh order, created and confirmed: R200.00, no PIN."""
+    created = order(sw)
+    answer = _send(sw, created)
+    _send(sw, Case(f"{MT}/orders/confirmations", confirmation(created.body["id"]), 202))
+    return str(answer["orderRedeemRef"])
+
+
 def redeem_order(sw: Switch, **o: Any) -> Case:
-    body = transaction(receiver={"id": "30000001", "name": "Mukuru"}, orderRedeemRef=DEMO_ORDER,
-                       amount=money(50000), **o)
+    body = transaction(receiver={"id": "30000001", "name": "Mukuru"},
+                       orderRedeemRef=_payable_order(sw), amount=money(20000), **o)
     return Case(f"{MT}/orders/redemptions", body, 201)
 
 
 def cancel_order(sw: Switch, **o: Any) -> Case:
-    body = transaction(receiver={"id": "30000001", "name": "Mukuru"}, orderRedeemRef=DEMO_ORDER,
-                       **o)
+    body = transaction(receiver={"id": "30000001", "name": "Mukuru"},
+                       orderRedeemRef=_payable_order(sw), **o)
     return Case(f"{MT}/orders/cancel", body, 200)
 
 
@@ -201,6 +208,54 @@ def test_an_original_with_a_non_uuid_id_can_be_reversed(switch: Switch, op: str)
     path = REVERSAL_OF[op].format(request=original_id, advice=advice["id"])
     _send(switch, Case(path, advice, 202))
     assert switch.entry(original_id)["final"] == "reversed"
+
+
+CONFIRMATION_OF = {
+    "VOUCHER_PROVISION": f"{AIRTIME}/vouchers/{{request}}/confirmations/{{advice}}",
+    "PURCHASE": f"{AIRTIME}/purchases/confirmations", "MT_ORDER_CREATE": f"{MT}/orders/confirmations",
+    "MT_REDEEM": f"{MT}/orders/redemptions/confirmations",
+    "SUV_REDEEM": f"{SUV}/redemptions/confirmations", "SUV_PROVISION": f"{SUV}/vouchers/confirmations",
+    "SUV_REFUND": f"{SUV}/refunds/confirmations",
+}
+
+
+@pytest.mark.parametrize("op", sorted(CONFIRMATION_OF))
+def test_a_confirmation_before_its_original_is_404_and_does_not_block_it(switch: Switch,
+                                                                         op: str) -> None:
+    case = ORIGINALS[op](switch)
+    early = confirmation(case.body["id"], tenders=cash(100))
+    path = CONFIRMATION_OF[op].format(request=_q(case.body["id"]), advice=early["id"])
+    response = switch.post(path, early)
+    assert response.status_code == 404 and response.json()["errorType"] == \
+        "UNABLE_TO_LOCATE_RECORD"
+    _send(switch, case)  # only a reversal kills an id; the original is processed as usual
+    again = switch.post(path, early)  # the same advice, now that its original is there
+    assert again.status_code in (200, 202), again.text
+    assert switch.entry(case.body["id"])["final"] == "confirmed"
+
+
+@pytest.mark.parametrize("op", sorted(ADVICES))
+def test_the_same_advice_again_gets_the_same_answer(switch: Switch, op: str) -> None:
+    case = ADVICES[op](switch)
+    first = switch.post(case.path, case.body)
+    second = switch.post(case.path, case.body)
+    assert first.status_code == second.status_code == case.status, second.text
+    assert first.json() == second.json()
+    counts = [a["count"] for o in switch.ledger()["originals"] for a in o["advices"]
+              if a["id"] == case.body["id"]]
+    assert counts == [2]
+
+
+@pytest.mark.parametrize("op", sorted(ADVICES))
+def test_an_advice_id_reused_for_another_original_is_a_duplicate(switch: Switch,
+                                                                 op: str) -> None:
+    first = ADVICES[op](switch)
+    _send(switch, first)
+    second = ADVICES[op](switch)  # another original of the same kind
+    reused = {**second.body, "id": first.body["id"]}
+    path = second.path.replace(_q(second.body["id"]), _q(first.body["id"]))
+    response = switch.post(path, reused)
+    assert response.status_code == 400 and response.json()["errorType"] == "DUPLICATE_RECORD"
 
 
 @pytest.mark.parametrize("when", ACCEPTED_TIMES)
@@ -392,6 +447,35 @@ def test_what_the_definitions_do_not_constrain_is_accepted(switch: Switch, op: s
                                                            value: Any) -> None:
     case = OPERATIONS[op](switch)
     _send(switch, Case(case.path, with_value(case.body, field, value), case.status))
+
+
+# -- bad input never breaks the server --------------------------------------------------------
+def _paths(value: Any, prefix: str = "") -> list[str]:
+    out = []
+    items = value.items() if isinstance(value, dict) else (
+        (f"[{i}]", v) for i, v in enumerate(value)) if isinstance(value, list) else ()
+    for key, inner in items:
+        path = f"{prefix}{key}" if str(key).startswith("[") else (
+            f"{prefix}.{key}" if prefix else str(key))
+        out += [path, *_paths(inner, path)]
+    return out
+
+
+@pytest.mark.parametrize("op", sorted(OPERATIONS))
+def test_no_mangled_body_gets_a_5xx(switch: Switch, op: str) -> None:
+    """Every field of a good message removed, nulled or of another JSON type: always a 2xx or a
+    4xx ErrorDetail, never a 5xx (the switch's answer to bad input is a clear refusal)."""
+    case = OPERATIONS[op](switch)
+    for path in _paths(case.body):
+        for mangle in (None, 7, "x", [], {}, True):
+            body = with_value(case.body, path, mangle) if mangle is not None or "[" in path \
+                else without(case.body, path)
+            if path != "id" and isinstance(body.get("id"), str):
+                body["id"] = body["id"][:8] + "-" + new_id()  # a fresh original each time
+            response = switch.post(case.path, body)
+            assert response.status_code < 500, (path, mangle, response.text)
+            if response.status_code >= 400:
+                assert response.json()["errorType"], (path, mangle)
 
 
 # -- the schema-driven part: needs ../shared/electrum -----------------------------------------

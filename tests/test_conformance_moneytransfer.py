@@ -173,6 +173,8 @@ def test_fee_quote_by_query(switch: Switch) -> None:
     format_error(switch.get(f"{MT}/admin/fees", **{**params, "amount": "R500"}), "amount")
     mt_refused(switch.get(f"{MT}/admin/fees", **{**params, "amount": "0"}), 400,
                "INVALID_AMOUNT")
+    mt_refused(switch.get(f"{MT}/admin/fees", **{**params, "amount": "600000"}), 400,
+               "DAILY_LIMIT_EXCEEDED")
     # Java Boolean.valueOf: "TRUE" is true, "yes" is false
     upper = ok(switch.get(f"{MT}/admin/fees", **{**params, "amountIncludesFee": "TRUE"}))
     yes = ok(switch.get(f"{MT}/admin/fees", **{**params, "amountIncludesFee": "yes"}))
@@ -456,6 +458,8 @@ def test_cancel_declines(switch: Switch) -> None:
     mt_refused(switch.post(f"{MT}/orders/cancel", nowhere), 404, "UNABLE_TO_LOCATE_RECORD")
     paid_out = transaction(receiver=dict(RECEIVER), orderRedeemRef="48203917562038174503")
     mt_refused(switch.post(f"{MT}/orders/cancel", paid_out), 400, "ALREADY_REDEEMED")
+    held = transaction(receiver=dict(RECEIVER), orderRedeemRef="48203917562038174505")
+    mt_refused(switch.post(f"{MT}/orders/cancel", held), 400, "TRANSACTION_DECLINED")  # on hold
     stranger = transaction(receiver=dict(RECEIVER), orderRedeemRef=DEMO, idNumber="7001015009081")
     mt_refused(switch.post(f"{MT}/orders/cancel", stranger), 400, "CUSTOMER_CHECK_FAILED")
     cancel = transaction(receiver=dict(RECEIVER), orderRedeemRef=DEMO)

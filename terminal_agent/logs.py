@@ -363,8 +363,10 @@ def ui_log_path(state_dir: str | os.PathLike[str] | None = None) -> Path:
 
 def _file_handler(path: Path, process: str) -> logging.Handler:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)  # owner-only from birth
-    os.close(fd)
+    from terminal_agent.security import open_state_file
+
+    # owner-only from birth, never through a link planted in the state folder
+    os.close(open_state_file(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, "log file"))
     handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
     handler.setFormatter(TextFormatter(process))
     return handler

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
 import hmac
 import ipaddress
@@ -22,28 +23,78 @@ if TYPE_CHECKING:
     from terminal_agent.config import AgentConfig, SwitchConfig
 
 
-def check_private_file(path: Path, what: str) -> None:
-    """Refuse a secret or database that group or others can read or write.
+def check_private_file(path: Path, what: str, *, links: bool = True) -> None:
+    """Refuse a secret or database that group or others can read or write. A file of the state
+    folder (``links=False``) must not be a symbolic link at all: the agent never writes through
+    one. Advice to ``chmod`` always names the file itself, never a link to it.
 
     systemd credentials live on a private ramfs owned by the service and pass this check.
     """
     try:
-        mode = path.stat().st_mode
+        info = path.lstat()
     except FileNotFoundError:
         return
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    real = path
+    if stat.S_ISLNK(info.st_mode):
+        real = Path(os.path.realpath(path))
+        if not links:
+            raise InsecureFile(
+                f"{path}: the {what} is a symbolic link (to {real}); the agent never follows "
+                "links among its own files: remove the link and start again")
+        try:
+            info = real.stat()
+        except FileNotFoundError:
+            return
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InsecureFile(
-            f"{path}: {what} is accessible by group or others (mode {stat.S_IMODE(mode):04o}); "
-            f"run `chmod 600 {path}` and start again"
+            f"{path}: {what} is accessible by group or others "
+            f"(mode {stat.S_IMODE(info.st_mode):04o}); run `chmod 600 {real}` and start again"
         )
 
 
-def create_private_file(path: Path) -> None:
-    """Create ``path`` (if missing) readable and writable by its owner only."""
+def open_state_file(path: Path, flags: int = os.O_RDWR | os.O_CREAT, what: str = "file") -> int:
+    """Open (creating 0600 if ``O_CREAT``) a file of the state folder without following a
+    symbolic link: a link planted there is refused, never written through. A file created by
+    root goes to the folder's owner (the service account), so the services can open it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InsecureFile(f"{path}: the {what} is a symbolic link; the agent never follows "
+                               "links among its own files: remove the link and start again"
+                               ) from exc
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InsecureFile(f"{path}: the {what} is not a regular file")
+        if flags & os.O_CREAT:
+            os.fchmod(fd, 0o600)
+            give_to_folder_owner(path, fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` (if missing) readable and writable by its owner only (see
+    ``open_state_file``: no link followed, a root-made file given to the folder's owner)."""
+    os.close(open_state_file(path, os.O_WRONLY | os.O_CREAT))
+
+
+def give_to_folder_owner(path: Path, fd: int | None = None) -> None:
+    """Run as root (an admin command under sudo), a file made in the state folder belongs to
+    the folder's owner, the service account, never to root: the services could not open it."""
+    if os.geteuid() != 0:
+        return
+    folder = path.parent.lstat()
+    if folder.st_uid == 0:
+        return
+    if fd is not None:
+        os.fchown(fd, folder.st_uid, folder.st_gid)
+    else:
+        os.chown(path, folder.st_uid, folder.st_gid, follow_symlinks=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,18 +189,44 @@ def check_state_files(db_path: str | os.PathLike[str], config_path: str | os.Pat
     db = Path(db_path)
     for path, what in [(db, "database"), (Path(f"{db}-wal"), "database journal (WAL)"),
                        (Path(f"{db}-shm"), "database shared memory"),
-                       *([(Path(config_path), "configuration file")] if config_path else []),
+                       (Path(f"{db}.forward.lock"), "forwarder lock file")]:
+        check_private_file(path, what, links=False)
+    for path, what in [*([(Path(config_path), "configuration file")] if config_path else []),
                        *([(Path(password_file), "switch password file")] if password_file else [])]:
         check_private_file(path, what)
     folder = db.parent
     try:
-        mode = folder.stat().st_mode
+        info = folder.stat()
     except FileNotFoundError:
         return
+    mode = info.st_mode
     if mode & (stat.S_IWGRP | stat.S_IWOTH) and not mode & stat.S_ISVTX:
         raise InsecureFile(
             f"{folder}: the database folder is writable by group or others "
             f"(mode {stat.S_IMODE(mode):04o}); run `chmod 750 {folder}` and start again")
+    check_folder_owner(folder, info.st_uid)
+
+
+def check_folder_owner(folder: Path, owner: int) -> None:
+    """The state folder must belong to the account running the agent (root may act on the
+    service account's folder: what it creates there goes to that account). A folder another
+    account owns lets that account swap the till's files under it."""
+    me = os.geteuid()
+    if me in (0, owner):
+        return
+    raise InsecureFile(
+        f"{folder}: the database folder belongs to {_user(owner)}, not to {_user(me)} who runs "
+        f"the agent; run the agent as {_user(owner)} (e.g. `sudo -u {_user(owner)} "
+        "terminal-agent ...`) or give the folder to the service account")
+
+
+def _user(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
 
 def check_agent_security(cfg: AgentConfig) -> None:

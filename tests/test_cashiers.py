@@ -179,7 +179,7 @@ async def test_supervisor_override_is_audited(accounts, caplog):
     assert log[0].actor == "9001" and log[0].subject == "AB12CD34"
     assert "reprint" in (log[0].note or "")
     # the same trail reaches the journal as AUDIT=1 records, PINs nowhere
-    audited = [r for r in caplog.records if getattr(r, "journal_fields", {}).get("AUDIT") == 1]
+    audited = [r for r in caplog.records if str(getattr(r, "journal_fields", {}).get("AUDIT")) == "1"]
     assert {(r.journal_fields["ACTOR"], r.operation) for r in audited} >= {("9001", "override")}
     assert "7391" not in caplog.text
 

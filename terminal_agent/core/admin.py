@@ -21,6 +21,7 @@ from terminal_agent.core import backups
 from terminal_agent.core.audit import record_admin_act
 from terminal_agent.core.store import Store, backup_folder, create_database, open_configured
 from terminal_agent.errors import AgentError, StoreError
+from terminal_agent.security import give_to_folder_owner
 
 
 def _load(args: argparse.Namespace) -> AgentConfig:
@@ -31,16 +32,6 @@ def _load(args: argparse.Namespace) -> AgentConfig:
     return cfg
 
 
-def own_like_folder(path: Path) -> None:
-    """Run as root (sudo), a file we make in the state folder goes to the folder's owner (the
-    service account), never to root: the services could not open it otherwise."""
-    if os.geteuid() != 0:
-        return
-    folder = path.parent.stat()
-    if folder.st_uid != 0:
-        os.chown(path, folder.st_uid, folder.st_gid)
-
-
 # -- init -----------------------------------------------------------------------------------------
 
 
@@ -48,7 +39,7 @@ def run_init(args: argparse.Namespace) -> int:
     """`terminal-agent init --config FILE`: the till's database, made on purpose, once."""
     cfg = _load(args)
     path = create_database(cfg.store.path, cfg.terminal.terminal_id)
-    own_like_folder(path)
+    give_to_folder_owner(path)
     record_admin_act(cfg, "database-created", cfg.terminal.terminal_id)
     print(f"created {path} for till {cfg.terminal.terminal_id}")
     return 0
@@ -122,7 +113,7 @@ def run_backup(args: argparse.Namespace) -> int:
     if keep < 1:
         raise AgentError("--keep must be at least 1")
     made = asyncio.run(_backup(cfg, Path(args.dir), keep))
-    own_like_folder(made)
+    give_to_folder_owner(made)
     record_admin_act(cfg, "database-backup", made.name)
     print(f"backup {made} ({made.stat().st_size} bytes, checked)")
     return 0
@@ -205,7 +196,7 @@ def _put_in_place(backup: Path, path: Path) -> None:
         dst.flush()
         os.fsync(dst.fileno())
     os.replace(incoming, path)
-    own_like_folder(path)
+    give_to_folder_owner(path)
     fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -46,6 +46,7 @@ from terminal_agent.errors import AgentError, StoreUnavailable, SwitchError, Swi
 from terminal_agent.protocol.common import ErrorType
 from terminal_agent.protocol.operations import Op
 from terminal_agent.protocol.outcome import Asked, Outcome, Verdict, classify
+from terminal_agent.security import open_state_file
 from terminal_agent.switch.client import SwitchClient
 
 log = logging.getLogger("terminal_agent.forwarder")
@@ -70,7 +71,7 @@ class ForwarderLock:
         self._fh: IO[str] | None = None
 
     def acquire(self) -> bool:
-        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        fd = open_state_file(self.path, os.O_CREAT | os.O_RDWR, "forwarder lock file")
         fh = os.fdopen(fd, "r+")
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -111,7 +112,7 @@ class ForwarderLock:
             return False
         if not self.path.exists():
             return False
-        with open(self.path) as fh:
+        with os.fdopen(open_state_file(self.path, os.O_RDONLY, "forwarder lock file")) as fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

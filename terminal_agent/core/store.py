@@ -86,7 +86,8 @@ def create_database(path: str | Path, terminal_id: str) -> Path:
     Refuses to touch an existing non-empty file: creation is always on purpose. The file is
     built beside ``path`` and renamed into place, so a crash never leaves half a database."""
     p = Path(path)
-    for existing in (p, Path(f"{p}-wal")):
+    for existing, what in ((p, "database"), (Path(f"{p}-wal"), "database journal (WAL)")):
+        check_private_file(existing, what, links=False)  # a planted link is never written through
         if existing.exists() and existing.stat().st_size > 0:
             raise StoreError(f"{existing} already exists: nothing was changed (a database is "
                              "never overwritten; restore a backup with `terminal-agent restore`)")
@@ -161,8 +162,12 @@ class Store:
         into ``backup_dir`` first) or ``read_only`` (the caller only reads tables every
         version has)."""
         p = Path(path)
-        if check_permissions:
-            check_private_file(p, what="database")
+        for side, what in ((p, "database"), (Path(f"{p}-wal"), "database journal (WAL)"),
+                           (Path(f"{p}-shm"), "database shared memory")):
+            if check_permissions:
+                check_private_file(side, what, links=False)
+            elif side.is_symlink():
+                check_private_file(side, what, links=False)
         _refuse_missing(p, config)
         try:
             db = await aiosqlite.connect(str(p), isolation_level=None)
@@ -196,10 +201,10 @@ class Store:
         except BaseException:
             await db.close()
             raise
-        for suffix in ("-wal", "-shm"):
+        for suffix in ("-wal", "-shm"):  # owner-only, and the service account's under sudo
             side = p.with_name(p.name + suffix)
             if side.exists():
-                side.chmod(0o600)
+                create_private_file(side)
         return store
 
     async def _admit(self, terminal_id: str | None, config: str, *, quick_check: bool) -> None:

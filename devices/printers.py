@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import socket
 from abc import ABC, abstractmethod
@@ -111,9 +112,18 @@ class DummyPrinter(Printer):
         return self.state
 
 
+def _write_private(path: Path, data: bytes) -> None:
+    """A new file, 0600 from birth, never through a link."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(fd, 0o600)
+        f.write(data)
+
+
 class PreviewPrinter(Printer):
     """Writes each job as ``<n>-<label>.txt`` and ``.png`` (what the paper would show) into a
-    folder: the demo's printer, and something a store manager can open."""
+    folder: the demo's printer and the tests'. The files are the paper, PIN included: 0600 in
+    a 0700 folder. Not for a till in a shop."""
 
     def __init__(self, folder: str | Path, columns: int = 48, profile: str | None = None) -> None:
         super().__init__(f"preview://{folder}", columns, profile)
@@ -129,7 +139,8 @@ class PreviewPrinter(Printer):
         from terminal_agent.receipts.preview import PreviewError, to_text
         from terminal_agent.receipts.preview_png import to_png
 
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.folder, 0o700)  # the paper shows the PIN: the owner's eyes only
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)[:40] or "job"
         stem = self.folder / f"{self._next_number():04d}-{safe}"
         try:
@@ -137,10 +148,10 @@ class PreviewPrinter(Printer):
                 data, self.columns, profile=self.profile)
         except PreviewError as exc:
             text, png = f"[cannot preview: {exc}]\n", None
-            stem.with_suffix(".bin").write_bytes(data)
+            _write_private(stem.with_suffix(".bin"), data)
         if png is not None:
-            stem.with_suffix(".png").write_bytes(png)
-        stem.with_suffix(".txt").write_text(text, encoding="utf-8")
+            _write_private(stem.with_suffix(".png"), png)
+        _write_private(stem.with_suffix(".txt"), text.encode("utf-8"))
         return stem
 
     async def write(self, data: bytes, *, label: str = "") -> None:

@@ -198,6 +198,8 @@ if [ ! -e "$CONFIG" ]; then
     else
         echo "install.sh: set password_credential = \"switch-password\" in [switch] of $CONFIG" >&2
     fi
+    sed -i -E 's/^[#[:space:]]*key_credential[[:space:]]*=.*/key_credential = "till-key"/' \
+        "$ETC/config.toml"
 else
     say "keeping existing $CONFIG"
 fi
@@ -209,6 +211,15 @@ if [ ! -e "$ETC/switch-password" ]; then
 fi
 chown 0:0 "$ETC/switch-password"
 chmod 0600 "$ETC/switch-password"
+# The till key seals the voucher PINs and ID numbers the database keeps for a while
+# (core/vault.py); root's alone, handed to the services as the credential "till-key". Made once
+# and never replaced: a new key cannot open what the old one sealed.
+if [ ! -e "$ETC/till-key" ]; then
+    say "till key $ETC/till-key (32 random bytes)"
+    (umask 077 && head -c 32 /dev/urandom | base64 > "$ETC/till-key")
+fi
+chown 0:0 "$ETC/till-key"
+chmod 0600 "$ETC/till-key"
 
 # 4. State: the database folder (systemd also creates it from StateDirectory=) and its backups.
 install -d -m 0750 -o "$uid" -g "$gid" "$STATE"

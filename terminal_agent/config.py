@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -62,6 +62,24 @@ class StoreConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     backup_dir: str = ""
     # Backups of each kind kept (daily ones by `terminal-agent backup`, pre-migration ones).
     backup_keep: int = 14
+    # The till key that seals voucher PINs and ID numbers at rest (core/vault.py): a systemd
+    # credential (preferred), else a 0600 file; "" = till.key beside the database.
+    key_credential: str = ""
+    key_file: str = ""
+
+
+Days = Annotated[float, msgspec.Meta(ge=1)]
+
+
+class RetentionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How long the till keeps what (core/retention.py), enforced by housekeeping every hour.
+    Only finished business is ever deleted: open decisions and undelivered advices stay."""
+
+    reprint_hours: Annotated[float, msgspec.Meta(ge=0.1, le=24 * 31)] = 24.0
+    journal_days: Days = 180.0
+    events_days: Days = 180.0
+    print_jobs_days: Days = 31.0
+    audit_days: Days = 400.0
 
 
 class ForwarderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -197,6 +215,7 @@ class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ui: UiConfig = msgspec.field(default_factory=UiConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
     # Where the file came from (set by the loader; relative paths resolve against its folder).
     source: str = ""
 
@@ -392,7 +411,8 @@ def _resolve_paths(cfg: AgentConfig) -> AgentConfig:
         return str(base / p) if p and not os.path.isabs(p) and "://" not in p else p
 
     store = msgspec.structs.replace(cfg.store, path=fix(cfg.store.path),
-                                    backup_dir=fix(cfg.store.backup_dir))
+                                    backup_dir=fix(cfg.store.backup_dir),
+                                    key_file=fix(cfg.store.key_file))
     metrics = msgspec.structs.replace(cfg.metrics, textfile=fix(cfg.metrics.textfile))
     switch = msgspec.structs.replace(
         cfg.switch,

@@ -126,7 +126,9 @@ async def test_timeout_reverses_then_retry_is_a_new_order(h: Harness) -> None:
     assert await h.state(result.txn_id) == State.REVERSED
     assert h.ledger(result.txn_id)["final"] == "reversed"   # the switch had it: now undone
 
-    again = await h.money.retry_order(result.txn_id, "alice")
+    with pytest.raises(ValidationError, match="enter it again"):  # the PIN block was not kept
+        await h.money.retry_order(result.txn_id, "alice")
+    again = await h.money.retry_order(result.txn_id, "alice", pin=PIN)
     assert again.approved and again.txn_id != result.txn_id
     new, old = (await h.agent.journal.get(again.txn_id), await h.agent.journal.get(result.txn_id))
     assert new.retry_of == result.txn_id and again.data["retry_of"] == result.txn_id
@@ -135,9 +137,9 @@ async def test_timeout_reverses_then_retry_is_a_new_order(h: Harness) -> None:
     assert {k: v for k, v in sent_new.items() if k not in ("id", "time")} == \
         {k: v for k, v in sent_old.items() if k not in ("id", "time")}
     with pytest.raises(FlowError):
-        await h.money.retry_order(result.txn_id, "alice")  # only once
+        await h.money.retry_order(result.txn_id, "alice", pin=PIN)  # only once
     with pytest.raises(FlowError):
-        await h.money.retry_order(again.txn_id, "alice")   # approved: nothing to retry
+        await h.money.retry_order(again.txn_id, "alice", pin=PIN)   # approved: nothing to retry
     await h.money.tender(again.txn_id, "alice")
     await h.drain()
     assert h.ledger(again.txn_id)["final"] == "confirmed"

@@ -3,6 +3,7 @@ enable symlinks, and a clean removal. Never touches the real system."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import stat
@@ -56,6 +57,10 @@ def test_install_into_a_throwaway_root(tmp_path: Path) -> None:
     assert info(root / "var/lib/terminal-agent") == ("0750", uid, gid)
     config = (etc / "config.toml").read_text()
     assert 'password_credential = "switch-password"' in config
+    assert 'key_credential = "till-key"' in config
+    assert info(etc / "till-key") == ("0600", 0, 0)
+    key = (etc / "till-key").read_text()
+    assert len(base64.b64decode(key.strip(), validate=True)) == 32
     for unit in ("terminal-agent.service", "terminal-agent-ui.service"):
         installed = root / "etc/systemd/system" / unit
         assert info(installed)[0] == "0644"
@@ -73,6 +78,7 @@ def test_install_into_a_throwaway_root(tmp_path: Path) -> None:
     assert (etc / "config.toml").read_text().endswith("# edited\n")
     assert info(etc / "config.toml") == ("0600", uid, gid)
     assert (etc / "switch-password").read_text() == "s3cret"
+    assert (etc / "till-key").read_text() == key  # never replaced: it opens what it sealed
     assert ids(root) == (uid, gid)
     wants = root / "etc/systemd/system/multi-user.target.wants"
     assert os.readlink(wants / "terminal-agent.service") == \

@@ -24,6 +24,7 @@ from terminal_agent.core.owners import OwnerLock, Owners
 from terminal_agent.core.recovery import Recovery
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Store, open_configured
+from terminal_agent.core.vault import Vault, open_vault
 from terminal_agent.protocol import builders
 from terminal_agent.switch.client import SwitchClient
 
@@ -76,7 +77,8 @@ class StatusSnapshot:
 
 class Agent:
     def __init__(self, cfg: AgentConfig, store: Store, switch: SwitchClient,
-                 clock: Any = time.time, *, owner: OwnerLock | None = None) -> None:
+                 clock: Any = time.time, *, owner: OwnerLock | None = None,
+                 vault: Vault | None = None) -> None:
         self.config = cfg
         self.store = store
         self.switch = switch
@@ -85,7 +87,7 @@ class Agent:
         if not self.owner.held:
             self.owner.acquire()
         self.owners = Owners(store.path, self.owner)
-        self.journal = Journal(store, clock)
+        self.journal = Journal(store, clock, vault)
         self.outbox = Outbox(store, cfg.forwarder, clock)
         self.recovery = Recovery(self.journal, self.outbox, self.owners)
         self.clock_watch = ClockWatch(store, wall=clock)
@@ -115,8 +117,9 @@ class Agent:
         owner = OwnerLock(store.path, role)
         try:
             owner.acquire()
+            vault = None if read_only else await open_vault(cfg, store)
             async with SwitchClient(cfg.switch, secret, transport=transport) as switch:
-                yield cls(cfg, store, switch, clock, owner=owner)
+                yield cls(cfg, store, switch, clock, owner=owner, vault=vault)
         finally:
             owner.release()
             await store.close()

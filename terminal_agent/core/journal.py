@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from terminal_agent.core import states
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Db, Store
+from terminal_agent.core.vault import Keeper, Vault
 from terminal_agent.errors import AgentError
 
 
@@ -120,19 +121,25 @@ def short_reference(txn_id: str) -> str:
 
 
 class Journal:
-    def __init__(self, store: Store, clock: Any = time.time) -> None:
+    """The transactions table. What it stores of a request or an answer goes through the
+    ``Keeper`` (core/vault.py): PIN blocks dropped, voucher PINs and ID numbers sealed; what it
+    returns has them back while they are kept."""
+
+    def __init__(self, store: Store, clock: Any = time.time, vault: Vault | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.keeper = Keeper(vault)
 
     def insert(self, db: Db, new: NewTxn) -> None:
         now = self.clock()
+        request, sealed = self.keeper.keep(new.id, "request", new.request, None)
         db.execute(
             "INSERT INTO transactions (id, kind, op, state, path, request, amount, fee, currency,"
-            " cashier, reference, product, detail, retry_of, owner, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (new.id, new.kind.value, new.op, new.state.value, new.path, new.request, new.amount,
+            " cashier, reference, product, detail, retry_of, owner, created_at, updated_at,"
+            " sealed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (new.id, new.kind.value, new.op, new.state.value, new.path, request, new.amount,
              new.fee, new.currency, new.cashier, short_reference(new.id), new.product,
-             json.dumps(new.detail), new.retry_of, new.owner, now, now),
+             json.dumps(new.detail), new.retry_of, new.owner, now, now, sealed),
         )
         self.event(db, new.id, "created", state=new.state, actor=new.cashier)
 
@@ -145,7 +152,8 @@ class Journal:
         """Move ``txn_id`` to ``new`` (checked against the table) and record the event.
         ``amount``: the amount the switch approved, where it differs from what was asked (it is
         what the till takes, hands over and reports from then on)."""
-        row = db.execute("SELECT state, detail FROM transactions WHERE id=?", (txn_id,)).fetchone()
+        row = db.execute("SELECT state, detail, sealed FROM transactions WHERE id=?",
+                         (txn_id,)).fetchone()
         if row is None:
             raise UnknownTransaction(f"no transaction {txn_id}")
         old = State(row[0])
@@ -153,13 +161,14 @@ class Journal:
         merged = json.loads(row[1] or "{}")
         if detail:
             merged.update(detail)
+        response, sealed = self.keeper.keep(txn_id, "response", response, row[2])
         db.execute(
             "UPDATE transactions SET state=?, updated_at=?, detail=?,"
             " response=COALESCE(?, response), http_status=COALESCE(?, http_status),"
             " error_type=COALESCE(?, error_type), decision_deadline=?,"
-            " amount=COALESCE(?, amount) WHERE id=?",
+            " amount=COALESCE(?, amount), sealed=COALESCE(?, sealed) WHERE id=?",
             (new.value, self.clock(), json.dumps(merged), response, http_status, error_type,
-             decision_deadline, amount, txn_id),
+             decision_deadline, amount, sealed, txn_id),
         )
         self.event(db, txn_id, "state", state=new, actor=actor, note=note)
         return old
@@ -173,8 +182,10 @@ class Journal:
         ids = sorted({i.txn_id for i in items})
         marks = ",".join("?" * len(ids))
         cur = db.execute(
-            f"SELECT id, state FROM transactions WHERE id IN ({marks})", ids)  # noqa: S608
-        current = {row[0]: State(row[1]) for row in cur.fetchall()}
+            f"SELECT id, state, sealed FROM transactions WHERE id IN ({marks})", ids)  # noqa: S608
+        rows = cur.fetchall()
+        current = {row[0]: State(row[1]) for row in rows}
+        sealed_now = {row[0]: row[2] for row in rows}
         now = self.clock()
         updates: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
@@ -182,15 +193,18 @@ class Journal:
             old = current.get(item.txn_id)
             if item.target is not None and old is not None and item.target in states.TRANSITIONS[old]:
                 current[item.txn_id] = item.target
-                updates.append((item.target.value, now, item.response, item.http_status,
-                                item.error_type, item.txn_id))
+                response, sealed = self.keeper.keep(item.txn_id, "response", item.response,
+                                                    sealed_now.get(item.txn_id))
+                sealed_now[item.txn_id] = sealed or sealed_now.get(item.txn_id)
+                updates.append((item.target.value, now, response, item.http_status,
+                                item.error_type, sealed, item.txn_id))
                 events.append((item.txn_id, now, "state", item.target.value, item.actor, item.note))
             else:
                 events.append((item.txn_id, now, item.what, None, item.actor, item.note))
         db.executemany(
             "UPDATE transactions SET state=?, updated_at=?, response=COALESCE(?, response),"
-            " http_status=COALESCE(?, http_status), error_type=COALESCE(?, error_type)"
-            " WHERE id=?", updates)
+            " http_status=COALESCE(?, http_status), error_type=COALESCE(?, error_type),"
+            " sealed=COALESCE(?, sealed) WHERE id=?", updates)
         db.executemany(
             "INSERT INTO events (txn_id, at, what, state, actor, note) VALUES (?,?,?,?,?,?)",
             events)
@@ -202,19 +216,27 @@ class Journal:
             (txn_id, self.clock(), what, state.value if state else None, actor, note),
         )
 
-    @staticmethod
-    def load(db: Db, txn_id: str) -> Txn:
+    def load(self, db: Db, txn_id: str) -> Txn:
         """The transaction as this step sees it (inside ``Store.step``)."""
         row = db.execute("SELECT * FROM transactions WHERE id=?", (txn_id,)).fetchone()
         if row is None:
             raise UnknownTransaction(f"no transaction {txn_id}")
-        return Txn.from_row(row)
+        return self._txn(row)
+
+    def _txn(self, row: sqlite3.Row) -> Txn:
+        """A row as the flows use it: the sealed values back in the messages while kept."""
+        txn = Txn.from_row(row)
+        if "sealed" not in row.keys() or not row["sealed"]:
+            return txn
+        request, response = self.keeper.restore(txn.id, txn.request, txn.response,
+                                                row["sealed"])
+        return replace(txn, request=request or b"", response=response)
 
     async def get(self, txn_id: str) -> Txn:
         row = await self.store.fetchone("SELECT * FROM transactions WHERE id=?", (txn_id,))
         if row is None:
             raise UnknownTransaction(f"no transaction {txn_id}")
-        return Txn.from_row(row)
+        return self._txn(row)
 
     async def find(self, reference: str) -> Txn | None:
         ref = reference.strip()
@@ -222,7 +244,7 @@ class Journal:
             "SELECT * FROM transactions WHERE id=? OR reference=? ORDER BY created_at DESC LIMIT 1",
             (ref, ref.upper()),
         )
-        return Txn.from_row(row) if row else None
+        return self._txn(row) if row else None
 
     async def in_states(self, wanted: set[State] | frozenset[State]) -> list[Txn]:
         marks = ",".join("?" * len(wanted))
@@ -230,7 +252,7 @@ class Journal:
             f"SELECT * FROM transactions WHERE state IN ({marks}) ORDER BY created_at",  # noqa: S608
             [s.value for s in wanted],
         )
-        return [Txn.from_row(r) for r in rows]
+        return [self._txn(r) for r in rows]
 
     async def history(self, *, since: float | None = None, until: float | None = None,
                       kind: str | None = None, state: str | None = None,
@@ -248,7 +270,7 @@ class Journal:
         rows = await self.store.fetchall(
             f"SELECT * FROM transactions WHERE {' AND '.join(clauses)}"  # noqa: S608
             " ORDER BY created_at DESC LIMIT ?", params)
-        return [Txn.from_row(r) for r in rows]
+        return [self._txn(r) for r in rows]
 
     async def timeline(self, txn_id: str) -> list[sqlite3.Row]:
         return await self.store.fetchall(

@@ -139,6 +139,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE outbox ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0;
     """,
+    # 7: secrets at rest (core/vault.py): voucher PINs and ID numbers sealed with the till key,
+    # per transaction, dropped after the reprint window; print jobs holding a PIN likewise
+    """
+    ALTER TABLE transactions ADD COLUMN sealed BLOB;
+    ALTER TABLE print_jobs ADD COLUMN purged_at REAL;
+    """,
 ]
 
 OWNER_SINCE = 5  # the schema version that added transactions.owner

@@ -15,6 +15,7 @@ from typing import Any
 
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
+from terminal_agent.core import retention
 from terminal_agent.core.agent import Agent, StatusSnapshot
 from terminal_agent.core.audit import AuditTrail, ChainReport
 from terminal_agent.errors import AgentError, StoreUnavailable
@@ -47,6 +48,7 @@ async def housekeeping(agent: Agent, stop: asyncio.Event, notify: object | None 
             await agent.recovery.expire_decisions()
             if time.monotonic() - last_purge > 3600:
                 await agent.outbox.purge_delivered(agent.config.store.retention_days)
+                await retention.enforce(agent.store, agent.config.retention, agent.clock())
                 last_purge = time.monotonic()
             if notify is not None:
                 snap = await agent.status()

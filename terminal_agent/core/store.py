@@ -181,6 +181,7 @@ class Store:
                 await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA synchronous=FULL")
             await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA secure_delete=ON")  # deleted secrets are overwritten
             await store._admit(terminal_id, config, quick_check=quick_check)
             if store.version < len(MIGRATIONS):
                 if migrate:

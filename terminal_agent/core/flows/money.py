@@ -232,15 +232,18 @@ class MoneyTransfer(Flow):
         return self.describe_order(txn, approved_message="Cash recorded. Give the customer the "
                                                          "slip with the order reference.")
 
-    async def retry_order(self, original_txn_id: str, cashier: str) -> FlowResult:
+    async def retry_order(self, original_txn_id: str, cashier: str, *,
+                          pin: EncryptedPin | None = None) -> FlowResult:
         """Offer a timed-out order again as a NEW order: same details, new id and time,
-        ``retry_of`` pointing at the original. The original is never re-sent."""
+        ``retry_of`` pointing at the original. The original is never re-sent. A PIN block is
+        never kept: if the first order carried one, ``pin`` is the customer's new entry."""
         original = await _check_retryable(self, await self.journal.get(original_txn_id))
         stored: mt.MoneyTransferAuthRequest = codec.decode(mt.MoneyTransferAuthRequest,
                                                            original.request)
         request = msgspec.structs.replace(stored, id=builders.new_id(),
                                           time=builders.now_rfc3339(),
-                                          third_party_identifiers=[])
+                                          third_party_identifiers=[],
+                                          pin=_pin_again(stored.pin, pin))
         return await self._send_order(request, cashier, retry_of=original.id)
 
     # -- pay out (delegated) ----------------------------------------------------------------
@@ -386,15 +389,28 @@ class Payouts(Flow):
                           "Payout cancelled and reversed. Do not hand over cash.",
                           amount=txn.amount)
 
-    async def retry_redeem(self, original_txn_id: str, cashier: str) -> FlowResult:
-        """A timed-out redemption again as a NEW redemption (new id, ``retry_of`` set)."""
+    async def retry_redeem(self, original_txn_id: str, cashier: str, *,
+                           pin: EncryptedPin | None = None) -> FlowResult:
+        """A timed-out redemption again as a NEW redemption (new id, ``retry_of`` set); the
+        customer enters the PIN again if the first one carried a PIN block (never kept)."""
         original = await _check_retryable(self, await self.journal.get(original_txn_id))
         stored: mt.MoneyTransferRedeemRequest = codec.decode(mt.MoneyTransferRedeemRequest,
                                                              original.request)
         request = msgspec.structs.replace(stored, id=builders.new_id(),
                                           time=builders.now_rfc3339(),
-                                          third_party_identifiers=[])
+                                          third_party_identifiers=[],
+                                          pin=_pin_again(stored.pin, pin))
         return await self._send_redeem(request, cashier, retry_of=original.id)
+
+
+def _pin_again(stored: EncryptedPin | None, fresh: EncryptedPin | None) -> EncryptedPin | None:
+    """The PIN block for a retry: the customer's new entry; the first one was never stored."""
+    if fresh is not None:
+        return fresh
+    if stored is not None:
+        raise ValidationError("pin", "the first attempt carried the customer's PIN, which the "
+                                     "till never keeps: ask the customer to enter it again")
+    return None
 
 
 async def _check_retryable(flow: Flow, txn: Txn) -> Txn:

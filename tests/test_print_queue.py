@@ -26,17 +26,21 @@ from terminal_agent.core.printing import (
     run_reprint,
 )
 from terminal_agent.core.store import Store
+from terminal_agent.core.vault import open_vault
 from terminal_agent.receipts import render, to_text
 from terminal_agent.receipts.samples import receipts
+
+from .conftest import make_config
 
 PIN = "1234567890123456"
 
 
 async def open_store(path: Path) -> Store:
-    """The test's database: made on first use, reopened after."""
-    if not path.exists():
-        return await Store.create(path, "TILL0001")
-    return await Store.open(path)
+    """The test's database: made on first use, reopened after; its till key (PIN receipts are
+    stored sealed) is the one beside it, as the agent's is."""
+    store = await (Store.create(path, "TILL0001") if not path.exists() else Store.open(path))
+    await open_vault(make_config(path.parent, init=False), store)
+    return store
 
 
 @pytest.fixture

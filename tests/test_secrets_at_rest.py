@@ -196,3 +196,27 @@ async def test_preview_receipts_are_owner_only(tmp_path):
     assert stat.S_IMODE((tmp_path / "receipts").stat().st_mode) == 0o700
     made = list((tmp_path / "receipts").iterdir())
     assert made and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in made)
+
+
+async def test_a_pin_receipt_is_sealed_in_print_jobs_and_gone_after_the_window(tmp_path, sim):
+    from devices.printers import DummyPrinter
+    from terminal_agent.core.printing import PrintQueue, ReceiptDropped
+
+    cfg = make_config(tmp_path, sim.url)
+    pin = "7319046682215509"
+    async with Agent.open(cfg, password="") as agent:
+        queue = PrintQueue(agent.store, DummyPrinter("dummy://", 42))
+        job = await queue.submit(None, "AB12CD34", "voucher_sale",
+                                 f"PIN {pin}\n".encode(), f"PIN {pin}", contains_pin=True)
+        assert pin in (await queue.job(job)).text               # the printer gets it ...
+        copy = await queue.reprint("AB12CD34", "9001")
+        assert pin.encode() in (await queue.job(copy)).content
+        rows = sqlite3.connect(cfg.store.path).execute(
+            "SELECT content, text FROM print_jobs").fetchall()
+        assert rows and all(pin.encode() not in bytes(c) + bytes(t, "utf-8")
+                            if isinstance(t, str) else pin.encode() not in bytes(c) + t
+                            for c, t in rows)                   # ... the table only sealed
+        later = agent.clock() + cfg.retention.reprint_hours * 3600 + 60
+        assert (await retention.enforce(agent.store, cfg.retention, later)).receipts == 2
+        with pytest.raises(ReceiptDropped, match="reprint window"):
+            await queue.reprint("AB12CD34", "9001")

@@ -14,6 +14,9 @@ Rules:
    counted on the original (``reprints``). A receipt holding a voucher PIN is reprinted only
    with the name of the supervisor who authorised it (stored on the copy).
 6. Receipt contents (PINs) never reach a log line: logs name the job id, kind and reference.
+7. A receipt holding a voucher PIN is stored sealed with the till key (core/vault.py), bytes and
+   text, and its content is dropped after the reprint window (core/retention.py); only the
+   paper shows the PIN.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 from devices.printers import Printer
 from devices.status import PrinterError, PrinterStatus
 from terminal_agent.core.schema import MIGRATIONS
+from terminal_agent.core.vault import Vault, open_receipt, seal_receipt
 from terminal_agent.errors import AgentError
 from terminal_agent.receipts.model import Receipt
 from terminal_agent.receipts.preview import to_text
@@ -47,6 +51,10 @@ PRINTER_KEY = "printer.status"
 
 class UnknownReceipt(AgentError):
     """No receipt was ever printed under that reference."""
+
+
+class ReceiptDropped(AgentError):
+    """The receipt showed a voucher PIN and the reprint window has passed: it is gone."""
 
 
 class ReprintNeedsSupervisor(AgentError):
@@ -75,7 +83,9 @@ class PrintJob:
     text: str = field(repr=False)
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> PrintJob:
+    def from_row(cls, row: sqlite3.Row, vault: Vault | None = None) -> PrintJob:
+        """A stored job; a sealed PIN receipt is opened with ``vault`` (rule 7)."""
+        content, text = open_receipt(vault, row["reference"], row["content"], row["text"])
         return cls(
             id=row["id"], txn_id=row["txn_id"], reference=row["reference"], kind=row["kind"],
             columns=row["columns"], contains_pin=bool(row["contains_pin"]),
@@ -83,7 +93,7 @@ class PrintJob:
             authorised_by=row["authorised_by"], reprints=row["reprints"], state=row["state"],
             attempts=row["attempts"], last_status=row["last_status"],
             last_error=row["last_error"], created_at=row["created_at"],
-            printed_at=row["printed_at"], content=bytes(row["content"]), text=row["text"],
+            printed_at=row["printed_at"], content=content, text=text,
         )
 
 
@@ -106,8 +116,9 @@ StatusListener = Callable[[PrinterStatus, str | None], None]
 
 class PrintQueue:
     def __init__(self, store: Any, printer: Printer, *, clock: Callable[[], float] = time.time,
-                 on_status: StatusListener | None = None) -> None:
+                 on_status: StatusListener | None = None, vault: Vault | None = None) -> None:
         self.store = store
+        self.vault = vault or getattr(store, "vault", None)  # set by open_vault
         self.printer = printer
         self.clock = clock
         self.on_status = on_status
@@ -120,11 +131,12 @@ class PrintQueue:
                      text: str, contains_pin: bool = False, *, pump: bool = True) -> int:
         """Commit a job, then (unless ``pump=False``) try to print everything waiting.
         Returns the job id; printer trouble never raises here (see ``status``/``reason``)."""
+        content, stored_text = self._kept(reference, receipt_bytes, text, contains_pin)
         async with self.store.transaction() as db:
             cur = await db.execute(
                 "INSERT INTO print_jobs (txn_id, reference, kind, content, text, columns,"
                 " contains_pin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (txn_id, reference, kind, bytes(receipt_bytes), text, self.printer.columns,
+                (txn_id, reference, kind, content, stored_text, self.printer.columns,
                  int(contains_pin), self.clock()),
             )
             job_id = int(cur.lastrowid)
@@ -133,6 +145,16 @@ class PrintQueue:
         if pump:
             await self.pump()
         return job_id
+
+    def _kept(self, reference: str, content: bytes, text: str,
+              contains_pin: bool) -> tuple[bytes, bytes | str]:
+        """What the table holds of a receipt: a PIN receipt only sealed (rule 7)."""
+        if contains_pin:
+            return seal_receipt(self.vault, reference, content, text)
+        return bytes(content), text
+
+    def _job(self, row: sqlite3.Row) -> PrintJob:
+        return PrintJob.from_row(row, self.vault)
 
     async def submit_receipt(self, receipt: Receipt, *, txn_id: str | None = None,
                              pump: bool = True) -> int:
@@ -145,17 +167,17 @@ class PrintQueue:
     async def pending(self) -> list[PrintJob]:
         rows = await self.store.fetchall(
             "SELECT * FROM print_jobs WHERE state='pending' ORDER BY id")
-        return [PrintJob.from_row(r) for r in rows]
+        return [self._job(r) for r in rows]
 
     async def job(self, job_id: int) -> PrintJob | None:
         row = await self.store.fetchone("SELECT * FROM print_jobs WHERE id=?", (job_id,))
-        return PrintJob.from_row(row) if row else None
+        return self._job(row) if row else None
 
     async def history(self, reference: str) -> list[PrintJob]:
         rows = await self.store.fetchall(
             "SELECT * FROM print_jobs WHERE reference=? COLLATE NOCASE ORDER BY id",
             (reference.strip(),))
-        return [PrintJob.from_row(r) for r in rows]
+        return [self._job(r) for r in rows]
 
     async def pump(self, only: Sequence[int] | None = None) -> PumpResult:
         """Print waiting jobs in order (or just the jobs ``only``), stopping at the first one the
@@ -229,7 +251,12 @@ class PrintQueue:
             row = await cur.fetchone()
             if row is None:
                 raise UnknownReceipt(f"no receipt with reference {ref!r}")
-            original = PrintJob.from_row(row)
+            if row["contains_pin"] and "purged_at" in row.keys() and row["purged_at"]:
+                raise ReceiptDropped(
+                    f"receipt {row['reference']} showed a voucher PIN, which the till keeps only "
+                    "for the reprint window ([retention] reprint_hours): it can no longer be "
+                    "printed; the provider can tell the customer the PIN")
+            original = self._job(row)
             if original.contains_pin and not authorised_by:
                 raise ReprintNeedsSupervisor(
                     f"receipt {original.reference} shows a voucher PIN: a supervisor must "
@@ -238,12 +265,14 @@ class PrintQueue:
             content = mark_copy(original.content, original.columns, number,
                                 profile=self.printer.profile)
             text = to_text(content, original.columns, profile=self.printer.profile)
+            stored, stored_text = self._kept(original.reference, content, text,
+                                             original.contains_pin)
             await db.execute("UPDATE print_jobs SET reprints=? WHERE id=?", (number, original.id))
             cur = await db.execute(
                 "INSERT INTO print_jobs (txn_id, reference, kind, content, text, columns,"
                 " contains_pin, copy_of, copy_number, authorised_by, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (original.txn_id, original.reference, original.kind, content, text,
+                (original.txn_id, original.reference, original.kind, stored, stored_text,
                  original.columns, int(original.contains_pin), original.id, number,
                  authorised_by or None, self.clock()))
             job_id = int(cur.lastrowid)
@@ -306,9 +335,11 @@ async def _reprint(args: argparse.Namespace) -> int:
     from devices.printers import open_printer
     from terminal_agent.core.audit import admin_store, cli_operator
     from terminal_agent.core.cashiers import Cashiers, cli_supervisor
+    from terminal_agent.core.vault import open_vault
 
     operator, reference = cli_operator(), args.reference.strip()
     async with admin_store(args.config) as (cfg, store):
+        await open_vault(cfg, store)  # PIN receipts are sealed with the till key
         accounts = Cashiers(store, cfg.ui)
         supervisor = await cli_supervisor(accounts, args.supervisor.strip(), action="reprint",
                                           subject=reference, operator=operator)

@@ -266,6 +266,7 @@ async def open_vault(cfg: Any, store: Any) -> Vault:
     except FileNotFoundError as exc:
         raise VaultError(_lost(cfg, f"{exc.filename} is missing")) from exc
     vault = Vault(key)
+    store.vault = vault  # the print queue's too
     if recorded is None:  # first use; another process may record at the same time
         await store.executemany("INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)",
                                 [(FINGERPRINT_KEY, vault.fingerprint)])
@@ -281,3 +282,33 @@ def _lost(cfg: Any, what: str) -> str:
              else str(key_path(cfg.store.path, cfg.store.key_file)))
     return (f"{what} ({where}): put the till's key back (docs/DEPLOY.md, Keys); without it the "
             "voucher PINs and ID numbers kept for reprints and retries cannot be read")
+
+
+# -- receipts ---------------------------------------------------------------------------------
+
+
+def receipt_context(reference: str) -> str:
+    return f"receipt:{reference.upper()}"
+
+
+def seal_receipt(vault: Vault | None, reference: str, content: bytes,
+                 text: str) -> tuple[bytes, bytes]:
+    """A receipt with a voucher PIN as the print queue stores it: both its ESC/POS bytes and its
+    text sealed (rule 2). Without the till key it is refused, never stored in clear."""
+    if vault is None:
+        raise VaultError("a receipt with a voucher PIN needs the till key: it is never stored "
+                         "in clear")
+    context = receipt_context(reference)
+    return vault.seal(bytes(content), context), vault.seal(text.encode("utf-8"), context)
+
+
+def open_receipt(vault: Vault | None, reference: str, content: bytes,
+                 text: bytes | str) -> tuple[bytes, str]:
+    """The stored receipt as the printer needs it (``b""`` once dropped after the window)."""
+    if not is_sealed(content):
+        return bytes(content), text if isinstance(text, str) else bytes(text).decode()
+    if vault is None:
+        raise VaultError("a sealed receipt needs the till key")
+    context = receipt_context(reference)
+    raw_text = text.encode() if isinstance(text, str) else bytes(text)
+    return vault.open(bytes(content), context), vault.open(raw_text, context).decode()

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from devices.printers import open_printer
+from terminal_agent import config as config_mod
 from terminal_agent.core.cashiers import Cashiers
 from terminal_agent.core.printing import PrintQueue
 from terminal_agent.core.store import Store
+from terminal_agent.core.vault import open_vault
 
 REF = "AB12CD34"
 
@@ -25,6 +27,7 @@ async def till(tmp_path: Path) -> Path:
                    '[logging]\ntarget = "stderr"\n')
     cfg.chmod(0o600)
     async with await Store.create(tmp_path / "agent.db", "TILL0001") as store:
+        await open_vault(config_mod.load(cfg), store)  # the PIN receipt is stored sealed
         accounts = Cashiers(store)
         await accounts.add("1001", "5284")
         await accounts.add("9001", "7391", role="supervisor")

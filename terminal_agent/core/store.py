@@ -39,7 +39,7 @@ from terminal_agent.errors import (
     StoreUnavailable,
     StoreVersion,
 )
-from terminal_agent.security import check_private_file, create_private_file
+from terminal_agent.security import check_private_file, create_private_file, give_to_folder_owner
 
 if TYPE_CHECKING:
     from terminal_agent.config import AgentConfig
@@ -204,8 +204,11 @@ class Store:
             raise
         for suffix in ("-wal", "-shm"):  # owner-only, and the service account's under sudo
             side = p.with_name(p.name + suffix)
-            if side.exists():
-                create_private_file(side)
+            # By path, never by opening: closing any descriptor of a file SQLite has open drops
+            # SQLite's POSIX locks on it (the lstat check above refused links).
+            if side.exists() and not side.is_symlink():
+                side.chmod(0o600)
+                give_to_folder_owner(side)
         return store
 
     async def _admit(self, terminal_id: str | None, config: str, *, quick_check: bool) -> None:

@@ -71,7 +71,9 @@ def on_disk(folder: Path, *, skip: Path) -> dict[Path, bytes]:
             if p.is_file() and skip not in p.parents and not p.name.startswith("sim.db")}
 
 
-async def till_work(cfg, sim_url: str) -> None:
+async def till_work(cfg, sim_url: str) -> dict[str, bytes]:
+    """The till's own work; returns the database files as they lie on disk while it is still
+    open (the WAL is removed when the last connection closes)."""
     async with Agent.open(cfg, password="") as agent:
         agent.money.resend_pause = agent.money.payouts.resend_pause = 0.0
         desk = CoreDesk.open(cfg, agent)
@@ -97,6 +99,9 @@ async def till_work(cfg, sim_url: str) -> None:
             assert payout.approved, payout.message
             await agent.money.paid_out(payout.txn_id, "1001")
             await agent.forwarder.run_once()
+            db = Path(cfg.store.path)
+            return {f"open:{p.name}": p.read_bytes() for p in db.parent.glob(db.name + "*")
+                    if p.is_file()}
         finally:
             await desk.aclose()
 
@@ -111,17 +116,22 @@ async def test_no_pin_block_id_number_or_voucher_pin_in_clear_after_certify_and_
             cfg = _with_preview(make_config(tmp_path, sim.url, read_timeout=1.0), paper)
             rows = await certify(cfg, password="")
             assert all(r.passed for r in rows), [r for r in rows if not r.passed]
-            await till_work(cfg, sim.url)
+            while_open = await till_work(cfg, sim.url)
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
     pins = issued_voucher_pins(tmp_path / "sim.db")
     assert len(pins) >= 4, pins                       # certify's sales and ours
     secrets = {form for s in (*pins, *PIN_BLOCKS[:2], *ID_NUMBERS) for form in written_forms(s)}
-    files = on_disk(tmp_path, skip=paper)
+    files = {**on_disk(tmp_path, skip=paper), **{Path(k): v for k, v in while_open.items()}}
+    assert len(files[Path("open:agent.db-wal")]) > 0          # the WAL, scanned as it was
     assert any(p.name == "agent.db" for p in files) and any(p.name == "certify.db" for p in files)
     assert log_file in files and len(files[log_file]) > 10_000   # DEBUG: a lot was said
     found = {(p.name, s) for p, data in files.items() for s in secrets if s.encode() in data}
+    print(f"proof: {len(pins)} voucher PINs issued, {len(PIN_BLOCKS[:2])} PIN blocks and "
+          f"{len(ID_NUMBERS)} ID numbers sent; {len(files)} files, "
+          f"{sum(map(len, files.values()))} bytes scanned (log {len(files[log_file])} bytes); "
+          f"found in clear: {len(found)}; {sorted(p.name for p in files)}")
     assert found == set()
     printed = [p.read_text() for p in paper.glob("*.txt")]
     shown = {form for pin in pins for form in written_forms(pin)}

@@ -134,8 +134,8 @@ class SimProcess:
     """``terminal-agent sim`` in its own process (its own core, its own GIL)."""
 
     def __init__(self, tmp: Path, *, record: Path | None = None, state: Path | None = None,
-                 faults: Any = None) -> None:
-        self.port = free_port()
+                 faults: Any = None, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "terminal_agent.cli", "sim", "--port", str(self.port)]
         if record is not None:

@@ -94,6 +94,8 @@ class ForwarderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # the purchase was sent (airtime §6.1); before that, the till looks again later.
     processing_window_seconds: float = 120.0
     poll_interval: float = 1.0
+    # advices per second this till sends at most when draining a backlog (0 = no limit)
+    max_rate: float = 0.0
     approved_deadline_seconds: float = 300.0
     auto_reverse_payouts: bool = False
     # How often the forwarding process looks for work whose sender is gone (core/recovery.py).
@@ -365,6 +367,7 @@ def _check_values(cfg: AgentConfig, text: str, where: str) -> None:
         ("airtime.voucher_route", cfg.airtime.voucher_route in ("vouchers", "purchases"),
          "must be \"vouchers\" or \"purchases\""),
         ("forwarder.concurrency", cfg.forwarder.concurrency >= 1, "must be at least 1"),
+        ("forwarder.max_rate", cfg.forwarder.max_rate >= 0, "must be 0 (no limit) or positive"),
         ("printer.columns", cfg.printer.columns in (32, 42, 48), "must be 32, 42 or 48"),
         ("metrics.interval", cfg.metrics.interval > 0, "must be positive"),
         ("metrics.slow_every", cfg.metrics.slow_every >= 1, "must be at least 1"),

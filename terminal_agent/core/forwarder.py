@@ -146,6 +146,8 @@ class Forwarder:
         self.on_trouble: Callable[[str], None] | None = None
         self._wake = asyncio.Event()
         self._sem = asyncio.Semaphore(cfg.concurrency)
+        self._tokens = 0.0  # [forwarder] max_rate: rows that may be claimed (see allowance)
+        self._tokens_at: float | None = None
 
     def wake(self) -> None:
         """Something was queued in this process: look now rather than at the next poll."""
@@ -165,7 +167,10 @@ class Forwarder:
             self.beat()
             try:
                 if not stop.is_set() and len(inflight) <= self.cfg.batch_size // 2:
-                    for row in await self.outbox.claim_due(self.cfg.batch_size - len(inflight)):
+                    room = min(self.cfg.batch_size - len(inflight), self.allowance())
+                    rows = await self.outbox.claim_due(room) if room else []
+                    self.spend(len(rows))
+                    for row in rows:
                         inflight[asyncio.create_task(self._send(row))] = row
                 if inflight:
                     await self._collect(inflight, stop)
@@ -207,6 +212,25 @@ class Forwarder:
                 return
             self.beat()
 
+    def allowance(self, now: float | None = None) -> int:
+        """Rows that may be claimed now: ``batch_size``, or under ``[forwarder] max_rate`` the
+        rows saved up at that rate (a second's worth at most), so that a chain's tills coming
+        back together after an outage do not flatten the switch (bench/herd.py)."""
+        rate = self.cfg.max_rate
+        if rate <= 0:
+            return self.cfg.batch_size
+        now = time.monotonic() if now is None else now
+        if self._tokens_at is None:
+            self._tokens, self._tokens_at = max(1.0, rate), now
+        self._tokens = min(max(1.0, rate), self._tokens + (now - self._tokens_at) * rate)
+        self._tokens_at = now
+        return min(self.cfg.batch_size, int(self._tokens))
+
+    def spend(self, rows: int) -> None:
+        """``rows`` were claimed: take them from the allowance."""
+        if self.cfg.max_rate > 0:
+            self._tokens -= rows
+
     async def _maybe_stall(self, stop: asyncio.Event) -> None:
         # Test hook (documented in the README's operations section): while this file exists the
         # loop stops beating, exactly like a hung loop, so the watchdog stops being fed.
@@ -216,7 +240,8 @@ class Forwarder:
     async def run_once(self) -> int:
         """Claim one batch, send it, commit the answers as they come. Returns the number of rows
         handled."""
-        rows = await self.outbox.claim_due(self.cfg.batch_size)
+        rows = await self.outbox.claim_due(self.allowance())
+        self.spend(len(rows))
         if not rows:
             return 0
         inflight = {asyncio.create_task(self._send(row)): row for row in rows}

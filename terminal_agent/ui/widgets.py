@@ -31,12 +31,21 @@ class StatusBar(Vertical):
             yield Label("", id="sb-clock")
 
     def on_mount(self) -> None:
+        self._shown: dict[str, object] = {}  # what each part shows now
         self.watch(self.app, "status_view", self.show, init=True)
 
     def show(self, view: StatusView) -> None:
+        """Repaint only what changed: an idle till redraws its clock and nothing else (a label
+        update relayouts the bar; at one tick a second that was most of the idle CPU)."""
+        shown = self._shown
+
         def put(wid: str, text: str, bad: bool | None = None) -> None:
+            if shown.get(wid) == (text, bad):
+                return
+            same_width = len(str((shown.get(wid) or ("",))[0])) == len(text)
+            shown[wid] = (text, bad)
             label = self.query_one(f"#{wid}", Label)
-            label.update(text)
+            label.update(text, layout=not same_width)
             label.set_class(bad is True, "bad")
             label.set_class(bad is False, "good")
 
@@ -47,6 +56,9 @@ class StatusBar(Vertical):
         put("sb-cashier", view.cashier_text)
         put("sb-clock", view.clock_text)
         for wid, data in (("sb-latency", view.latencies_ms), ("sb-depth", view.outbox_depths)):
+            if shown.get(wid) == data:
+                continue
+            shown[wid] = data
             spark = self.query_one(f"#{wid}", Sparkline)
             spark.data = list(data)
             spark.visible = len(data) > 1

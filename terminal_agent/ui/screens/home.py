@@ -37,6 +37,7 @@ class HomeScreen(TillScreen):
         yield Static("", id="attention")
 
     def on_mount(self) -> None:
+        self._notes: str | None = None
         self.watch(self.app, "status_view", lambda _: self._attention(), init=True)
 
     def _attention(self) -> None:
@@ -57,7 +58,10 @@ class HomeScreen(TillScreen):
             notes.append(f"{snap.status_pending} top-up(s) waiting for a final answer.")
         if snap.awaiting_decision:
             notes.append(f"{snap.awaiting_decision} approved sale(s) wait for your decision.")
-        self.query_one("#attention", Static).update("\n".join(notes))
+        text = "\n".join(notes)
+        if text != self._notes:  # once a second: repaint only when it says something new
+            self._notes = text
+            self.query_one("#attention", Static).update(text)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id and event.button.id.startswith("svc-"):

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck sim crash bench faults lock clean
+.PHONY: demo test check lint typecheck sim crash bench bench-tools faults lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,22 @@ sim: $(STAMP)
 crash: $(STAMP)
 	CRASH_KILLS=$${CRASH_KILLS:-500} $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_crash_matrix.py -o timeout=3000
 
-bench: $(STAMP)
+## make bench: the performance table, the herd after an outage, what the cashier feels
+bench: $(STAMP) bench-tools
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.herd
+	$(BIN)/python -m bench.cashier
+
+# tmux (a real terminal for bench.cashier) and prometheus (scrapes bench.herd's real run for
+# the dashboard picture): installed with apt-get when root; the figures needing them are skipped
+# otherwise.
+bench-tools:
+	@if ! command -v tmux >/dev/null || ! command -v prometheus >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        (apt-get update -qq && apt-get install -y -qq --no-install-recommends tmux prometheus >/dev/null) \
+	            || echo "could not install tmux/prometheus"; \
+	    else echo "tmux or prometheus missing (not root): those figures are skipped"; fi; \
+	fi
 
 faults: $(STAMP)
 	$(BIN)/python -m bench.faults

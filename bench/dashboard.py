@@ -93,7 +93,7 @@ def render(prom: PrometheusServer, start: float, end: float, out: Path = PICTURE
     panels = dash["panels"]
     rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels)
     fig = plt.figure(figsize=(16, rows * 0.42), facecolor="#181b1f")
-    grid = fig.add_gridspec(rows, 24, hspace=2.2, wspace=1.2)
+    grid = fig.add_gridspec(rows, 24, hspace=4.0, wspace=1.2, top=0.95, bottom=0.03)
     step = max(1.0, (end - start) / 240)
     for p in panels:
         g = p["gridPos"]

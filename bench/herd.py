@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,7 +229,8 @@ slow_every = 5
 
 
 def bench_real(tmp: Path, *, tills: int = 20, backlog: int = 500, outage_s: float = 60.0,
-               max_rate: float = 0.0, prometheus: Any = None) -> dict[str, Any]:
+               max_rate: float = 0.0, prometheus: Any = None,
+               drained: Callable[[], Any] | None = None) -> dict[str, Any]:
     """Each till's backlog is queued while the simulator is down (connection refused), the
     forwarders back off for ``outage_s``, then the simulator comes back on the same port."""
     port = free_port()
@@ -264,6 +265,7 @@ def bench_real(tmp: Path, *, tills: int = 20, backlog: int = 500, outage_s: floa
             times = [t for t, _ in _records(record)]
             if prometheus is not None:
                 time.sleep(20)  # let Prometheus scrape the drained state
+            picture = drained() if drained is not None else None
     finally:
         for p in procs:
             p.terminate()
@@ -278,7 +280,7 @@ def bench_real(tmp: Path, *, tills: int = 20, backlog: int = 500, outage_s: floa
     return {"tills": tills, "backlog": backlog, "outage_s": outage_s, "max_rate": max_rate,
             "requests": len(times), "peak_offered": max(per_second.values(), default=0),
             "avg_offered": len(times) / drain if times and drain > 0 else 0.0,
-            "drain_s": drain, "per_second": [per_second.get(s, 0) for s in range(int(drain) + 1)]
+            "drain_s": drain, "picture": picture, "per_second": [per_second.get(s, 0) for s in range(int(drain) + 1)]
             if times else []}
 
 
@@ -337,11 +339,14 @@ def main(argv: list[str] | None = None) -> int:
                 if n == 0 and not args.quick and PrometheusServer.available():
                     prom = PrometheusServer(Path(d))
                 start = time.time()
+
+                def draw(prom: PrometheusServer | None = prom, start: float = start) -> Any:
+                    if prom is None:
+                        return None
+                    return str(render_dashboard(prom, start, time.time()).relative_to(ROOT))
+
                 try:
-                    r = bench_real(Path(d), prometheus=prom, **kw)
-                    if prom is not None:
-                        r["picture"] = str(render_dashboard(prom, start, time.time())
-                                           .relative_to(ROOT))
+                    r = bench_real(Path(d), prometheus=prom, drained=draw, **kw)
                 finally:
                     if prom is not None:
                         prom.stop()

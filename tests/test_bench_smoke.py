@@ -44,3 +44,32 @@ def test_fault_functions_at_tiny_sizes(tmp_path: Path) -> None:
     assert outage["lost"] == 0 and outage["order_violations"] == 0, outage
     crash = faults.fault_crash(tmp_path, kills=1, settle_max=0.1)
     assert crash["kills"] == 1 and crash["ok"], crash
+
+
+@pytest.mark.timeout(120)
+def test_herd_model_and_real_run_at_tiny_sizes(tmp_path: Path) -> None:
+    from bench import herd
+
+    jitter = herd.simulate(herd.Scenario(tills=20, backlog=20, outage_min=5))
+    pinned = herd.simulate(herd.Scenario(tills=20, backlog=20, outage_min=5, jitter=False))
+    limited = herd.simulate(herd.Scenario(tills=20, backlog=20, outage_min=5, max_rate=1.0))
+    for r in (jitter, pinned, limited):
+        assert r["undelivered"] == 0 and r["drain_s"] > 0, r
+    # without jitter every till retries in the same instant: the herd the jitter prevents
+    assert pinned["peak_offered"] > 2 * jitter["peak_offered"]
+    assert limited["peak_offered"] <= 20 * 1.0 * 2  # 20 tills at 1/s (2 per 1-s bucket at most)
+    real = herd.bench_real(tmp_path, tills=2, backlog=10, outage_s=1.0)
+    assert real["requests"] >= 20 and real["drain_s"] > 0, real
+    assert "peak offered" in herd.render({"model": [{**jitter, "case": "x"}],
+                                          "real": [{**real, "case": "y"}]})
+
+
+@pytest.mark.timeout(120)
+def test_cashier_journal_and_year_at_tiny_sizes(tmp_path: Path) -> None:
+    from bench import cashier
+
+    journal = cashier.bench_journal(tmp_path, 2_000, repeats=1)
+    assert journal["2000"]["today_rows"] > 0 and journal["2000"]["report"] > 0
+    year = cashier.bench_year(tmp_path, per_day=20, days=2)
+    assert year["sales"] == 40 and year["size_after_purge_mb"] > 0
+    assert "shift report" in cashier.render({"journal": journal, "year": year})

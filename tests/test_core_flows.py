@@ -292,3 +292,24 @@ async def test_supervisor_resolves_parked_advices_with_a_note(agent, switch):
     audit = await agent.store.fetchall("SELECT actor, action, subject FROM audit ORDER BY id")
     assert sorted(tuple(a) for a in audit) == sorted(
         ("9001", "advice-resolved", short_reference(t)) for t in parked)
+
+
+async def test_max_rate_paces_the_drain(tmp_path, switch):
+    """[forwarder] max_rate: batches of about a second's worth, then a pause."""
+    cfg = make_config(tmp_path, extra="")
+    import msgspec
+
+    limited = msgspec.structs.replace(cfg, forwarder=msgspec.structs.replace(cfg.forwarder,
+                                                                             max_rate=2.0))
+    async with Agent.open(limited, password="pw", transport=switch.transport()) as agent:
+        f = agent.forwarder
+        assert f.batch_limit() == 2
+        assert f.pause_after(2, 0.1) == pytest.approx(0.9)
+        assert f.pause_after(0, 0.0) == 0.0
+        switch.answer(Op.VOUCHER_PROVISION, *[(504, b"")] * 3)
+        for _ in range(3):
+            await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+        assert await f.run_once() == 2  # only two of the three due reversals per batch
+    async with Agent.open(cfg, password="pw", transport=switch.transport()) as agent:
+        assert agent.forwarder.batch_limit() == cfg.forwarder.batch_size
+        assert agent.forwarder.pause_after(100, 0.0) == 0.0

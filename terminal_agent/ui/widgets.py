@@ -42,7 +42,8 @@ class StatusBar(Vertical):
         def put(wid: str, text: str, bad: bool | None = None) -> None:
             if shown.get(wid) == (text, bad):
                 return
-            same_width = len(str((shown.get(wid) or ("",))[0])) == len(text)
+            before = shown.get(wid)
+            same_width = isinstance(before, tuple) and len(before[0]) == len(text)
             shown[wid] = (text, bad)
             label = self.query_one(f"#{wid}", Label)
             label.update(text, layout=not same_width)

@@ -109,7 +109,7 @@ class Pane:
         return int(out.split()[0])
 
     def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.name, "kill-server", "-t", self.name], capture_output=True)
+        subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True)
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -241,7 +241,7 @@ def bench_real(tmp: Path, *, tills: int = 20, backlog: int = 500, outage_s: floa
         folder = tmp / f"till{i:02d}"
         folder.mkdir()
         db = folder / "agent.db"
-        create_db(db)
+        create_db(db, f"TILL{i:04d}")
         add_pending_reversals(db, backlog, state="REVERSING")
         mport = free_port()
         ports.append(mport)

@@ -164,14 +164,14 @@ idle_lock_seconds = 0
 
 
 def _till(tmp: Path, url: str) -> Path:
-    """A till with the default forwarder settings and one cashier (1001, PIN 1234)."""
+    """A till with the default forwarder settings and one cashier (1001, PIN 7391)."""
     db = tmp / "agent.db"
     create_db(db)
     cfg = tmp / "config.toml"
     cfg.write_text(TILL_CONFIG.format(url=url, db=db))
     cfg.chmod(0o600)
     subprocess.run([*AGENT, "cashier", "--config", str(cfg), "add", "1001", "--name", "Bench",
-                    "--pin-stdin"], input="1234\n", text=True, check=True,
+                    "--pin-stdin"], input="7391\n", text=True, check=True,
                    capture_output=True, cwd=ROOT)
     return cfg
 
@@ -180,7 +180,7 @@ def _login(pane: Pane) -> None:
     pane.wait_for("PIN", 60)
     pane.send("1001", "Enter")
     time.sleep(0.3)
-    pane.send("1234", "Enter")
+    pane.send("7391", "Enter")
     pane.wait_for("Airtime voucher", 60)
     time.sleep(1.0)
 

@@ -48,9 +48,9 @@ from bench.common import (
     machine,
     median,
     pct,
+    report,
     table,
     templates,
-    write_json,
 )
 
 PY = sys.executable
@@ -541,14 +541,7 @@ def main(argv: list[str] | None = None) -> int:
             print("[cashier] a year of a busy till ...", flush=True)
             res["year"] = bench_year(tmp, days=3 if args.quick else 365)
     res["seconds"] = time.perf_counter() - started
-    res["table"] = render(res)
-    print()
-    print(res["table"])
-    if args.out:
-        out = Path(args.out)
-        write_json(out.name, res, out.parent)
-    elif not args.quick:
-        print("wrote", write_json("latest-cashier.json", res))
+    report(res, render(res), "latest-cashier.json", args.out, args.quick)
     return 0
 
 

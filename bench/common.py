@@ -391,6 +391,20 @@ def write_json(name: str, data: dict[str, Any], out_dir: Path | None = None) -> 
     return path
 
 
+def report(res: dict[str, Any], table_text: str, latest: str, out: str, quick: bool) -> None:
+    """Print a harness's table and write its JSON: to ``out`` if given, else (full runs only)
+    to ``bench/results/<latest>``."""
+    res["table"] = table_text
+    print()
+    print(table_text)
+    if out:
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(path.name, res, path.parent)
+    elif not quick:
+        print("wrote", write_json(latest, res))
+
+
 def fmt(x: float | None, digits: int = 0) -> str:
     if x is None or x != x:
         return "-"

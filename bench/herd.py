@@ -50,8 +50,8 @@ from bench.common import (
     fmt,
     free_port,
     machine,
+    report,
     table,
-    write_json,
 )
 from bench.dashboard import PrometheusServer
 from bench.dashboard import render as render_dashboard
@@ -353,14 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             r["case"] = name
             res["real"].append(r)
     res["seconds"] = time.perf_counter() - started
-    res["table"] = render(res)
-    print()
-    print(res["table"])
-    if args.out:
-        out = Path(args.out)
-        write_json(out.name, res, out.parent)
-    elif not args.quick:
-        print("wrote", write_json("latest-herd.json", res))
+    report(res, render(res), "latest-herd.json", args.out, args.quick)
     return 0
 
 

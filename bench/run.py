@@ -50,11 +50,11 @@ from bench.common import (
     median,
     pct,
     pending_count,
+    report,
     table,
     templates,
     vm,
     write_config,
-    write_json,
 )
 
 # -- 1. durable enqueue -------------------------------------------------------------------------
@@ -697,16 +697,7 @@ def main(argv: list[str] | None = None) -> int:
                                                idle_seconds=3.0 if not args.quick else 1.0)
     res["seconds"] = time.perf_counter() - started
     res["goals"] = goals(res)
-    text = render(res)
-    res["table"] = text
-    print()
-    print(text)
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_json(out.name, res, out.parent)
-    elif not args.quick:
-        print("wrote", write_json("latest-bench.json", res))
+    report(res, render(res), "latest-bench.json", args.out, args.quick)
     return 0
 
 

@@ -159,7 +159,7 @@ url = "dummy://"
 [logging]
 target = "stderr"
 [ui]
-idle_lock_seconds = 0
+idle_lock_seconds = 86400
 """
 
 

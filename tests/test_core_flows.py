@@ -295,7 +295,7 @@ async def test_supervisor_resolves_parked_advices_with_a_note(agent, switch):
 
 
 async def test_max_rate_paces_the_drain(tmp_path, switch):
-    """[forwarder] max_rate: batches of about a second's worth, then a pause."""
+    """[forwarder] max_rate: a token bucket of at most a second's worth of rows."""
     cfg = make_config(tmp_path, extra="")
     import msgspec
 
@@ -303,13 +303,16 @@ async def test_max_rate_paces_the_drain(tmp_path, switch):
                                                                              max_rate=2.0))
     async with Agent.open(limited, password="pw", transport=switch.transport()) as agent:
         f = agent.forwarder
-        assert f.batch_limit() == 2
-        assert f.pause_after(2, 0.1) == pytest.approx(0.9)
-        assert f.pause_after(0, 0.0) == 0.0
+        assert f.allowance(now=100.0) == 2  # a full bucket: one second's worth
+        f.spend(2)
+        assert f.allowance(now=100.2) == 0
+        assert f.allowance(now=100.6) == 1  # 2 per second come back
+        assert f.allowance(now=200.0) == 2  # never more than a second's worth
         switch.answer(Op.VOUCHER_PROVISION, *[(504, b"")] * 3)
         for _ in range(3):
             await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
-        assert await f.run_once() == 2  # only two of the three due reversals per batch
+        f._tokens_at = None  # a fresh bucket on the real clock
+        assert await f.run_once() == 2  # only two of the three due reversals now
+        assert await f.run_once() == 0  # and none until the allowance refills
     async with Agent.open(cfg, password="pw", transport=switch.transport()) as agent:
-        assert agent.forwarder.batch_limit() == cfg.forwarder.batch_size
-        assert agent.forwarder.pause_after(100, 0.0) == 0.0
+        assert agent.forwarder.allowance() == cfg.forwarder.batch_size

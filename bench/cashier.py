@@ -388,8 +388,9 @@ def bench_journal(tmp: Path, n: int, repeats: int = 5) -> dict[str, Any]:
 
 def bench_year(tmp: Path, per_day: int = 500, days: int = 365) -> dict[str, Any]:
     """A year of sales written as the agent writes them (transaction, four events, held reversal
-    voided, confirmation delivered, receipt printed), then the retention purge the forwarder
-    runs every hour (delivered and void advices older than ``retention_days``)."""
+    voided, confirmation delivered, receipt printed), then the purges housekeeping runs every
+    hour with the default policy: delivered advices after ``store.retention_days``, and
+    ``[retention]`` (events and finished transactions after 180 days, receipts after 31)."""
     from terminal_agent.config import ForwarderConfig, StoreConfig
     from terminal_agent.core.outbox import Outbox
     from terminal_agent.core.store import Store
@@ -436,11 +437,16 @@ def bench_year(tmp: Path, per_day: int = 500, days: int = 365) -> dict[str, Any]
     con.close()
     before = db.stat().st_size
 
-    async def purge() -> int:
+    async def purge() -> int:  # what housekeeping does every hour
+        from terminal_agent.config import RetentionConfig
+        from terminal_agent.core import retention
+
         store = await Store.open(db)
         try:
-            return await Outbox(store, ForwarderConfig()).purge_delivered(
+            n = await Outbox(store, ForwarderConfig()).purge_delivered(
                 StoreConfig().retention_days)
+            done = await retention.enforce(store, RetentionConfig(), time.time())
+            return n + done.events + done.print_jobs + done.transactions
         finally:
             await store.close()
 

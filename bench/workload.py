@@ -33,11 +33,14 @@ from typing import Any
 
 import httpx
 
+from devices.printers import open_printer
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.agent import Agent
 from terminal_agent.core.journal import Kind
+from terminal_agent.core.printing import PrintQueue
 from terminal_agent.core.reversals import queue_reversal
+from terminal_agent.core.runtime import Role, Runtime
 from terminal_agent.core.states import FINAL, State
 from terminal_agent.core.store import create_database
 from terminal_agent.errors import AgentError
@@ -116,17 +119,19 @@ async def one(agent: Agent, kind: str, rnd: random.Random, products: tuple[Produ
             await agent.suv.complete(r.txn_id, CASHIER)
 
 
+def till_runtime(agent: Agent) -> Runtime:
+    """The background work of a till process, exactly as ``terminal-agent ui`` starts it:
+    forwarding (or standing by for the service), recovery, sweep, and the print pump (on a
+    ``dummy://`` printer here)."""
+    printer = open_printer("dummy://", agent.config.printer.columns)
+    return Runtime(agent, Role.UI, print_queue=PrintQueue(agent.store, printer))
+
+
 async def run(cfg: AgentConfig, seed: int, count: int) -> int:
     rnd = random.Random(seed)
-    stop = asyncio.Event()
-    async with Agent.open(cfg, password="") as agent:
-        if not agent.lock.acquire():
-            print("another driver holds the forwarder lock", file=sys.stderr)
-            return 3
+    async with Agent.open(cfg, password="", role="ui") as agent, till_runtime(agent):
         agent.money.resend_pause = agent.money.payouts.resend_pause = 0.0
         agent.suv.resend_pause = 0.0
-        await agent.recovery.run()
-        forwarder = asyncio.create_task(agent.forwarder.run(stop))
         products = await _products(agent)
         print("READY", flush=True)
         for i in range(count):
@@ -136,8 +141,6 @@ async def run(cfg: AgentConfig, seed: int, count: int) -> int:
             except AgentError as exc:  # a refusal by the flow (e.g. validation): keep going
                 print(f"refused {kind}: {exc}", file=sys.stderr)
             print(f"TXN {i} {kind}", flush=True)
-        stop.set()
-        await forwarder
     return 0
 
 
@@ -147,6 +150,7 @@ async def drain(cfg: AgentConfig, timeout: float = 120.0) -> int:
     async with Agent.open(cfg, password="") as agent:
         if not agent.lock.acquire():
             return 3
+        await agent.outbox.drop_leases()
         report = await agent.recovery.run()
         # The supervisor's decision on sales approved but never tendered before the kill: the
         # driver records the tender right after approval, so none was handed over: reverse.
@@ -321,7 +325,7 @@ def wait_ready(out: Path, proc: subprocess.Popen[bytes], timeout: float = 20.0) 
 
 async def sell(cfg: AgentConfig, kind: str, *, hold: bool, order_ref: str, amount: int) -> int:
     """One transaction of ``kind`` as the till would sell it (see the module docstring)."""
-    async with Agent.open(cfg, password="") as agent:
+    async with Agent.open(cfg, password="", role="ui") as agent, till_runtime(agent):
         try:
             result = await _sell_one(agent, kind, order_ref, amount)
             print(f"{result.verdict.upper()} {result.txn_id}", flush=True)

@@ -318,6 +318,37 @@ async def test_service_restart_never_reverses_the_live_tills_payout(tmp_path, si
     assert {a["kind"] for a in ledger["advices"]} == {"confirmation"}
 
 
+# -- one runtime: the two processes never disagree about who forwards ---------------------------
+
+
+def _forwarding(cfg: Path) -> str:
+    """The role written in the forwarder lock by the process holding it ("" if none)."""
+    lock = Path(str(db_of(cfg)) + ".forward.lock")
+    if not _locked(lock):
+        return ""
+    parts = lock.read_text().split()
+    return parts[1] if len(parts) > 1 else "?"
+
+
+def test_the_service_takes_over_from_the_till_and_back(tmp_path, sim):
+    cfg = write_config(tmp_path / "till", sim.url)
+    till = start_till(cfg, "voucher", "--hold")  # no service yet: the till forwards itself
+    wait_for(lambda: "APPROVED" in till.text(), what="the sale approved", also=till)
+    assert _forwarding(cfg) == "ui"
+    with service(cfg) as svc:  # the service stands by; the till hands over at its next sweep
+        wait_for(lambda: _forwarding(cfg) == "service", what="the hand-over", also=svc[0])
+        svc[0].kill()           # the service dies: the till takes over within seconds
+        wait_for(lambda: _forwarding(cfg) == "ui", what="the till taking over", also=till)
+        svc[0].stop()
+        svc[0] = start_forward(cfg)
+        wait_for(lambda: _forwarding(cfg) == "service", what="the service back", also=svc[0])
+        second = cli("forward", "--config", str(cfg), timeout=30)
+        assert second.returncode == 2 and "another forwarder" in second.stderr
+        till.kill()
+        no_exception(till)
+    assert "Traceback" not in svc[0].text()
+
+
 # -- 3. "Open decisions → paid" prints the slip with the PIN ------------------------------------
 
 

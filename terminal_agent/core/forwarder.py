@@ -2,7 +2,8 @@
 
 Rules:
 1. Exactly one forwarder per database: ``ForwarderLock`` holds an exclusive ``flock`` on
-   ``<db>.forward.lock`` for the life of the process.
+   ``<db>.forward.lock`` while this process forwards (which process that is, and when it hands
+   over, is the runtime's business: ``core/runtime.py``).
 2. Due rows are claimed with a lease and sent concurrently (bounded by ``forwarder.concurrency``;
    at most one row per transaction, so per-transaction order holds). Answers are committed **as
    they come**, those arriving together in one step: one slow advice never holds the others, and
@@ -40,6 +41,7 @@ from typing import IO, Any
 from terminal_agent.config import ForwarderConfig
 from terminal_agent.core.journal import Journal, Settlement
 from terminal_agent.core.outbox import AdviceKind, Outbox, OutboxRow, RowState
+from terminal_agent.core.owners import locked_elsewhere
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Db
 from terminal_agent.errors import AgentError, StoreUnavailable, SwitchError, SwitchUnavailable
@@ -66,19 +68,23 @@ class ForwarderBusy(AgentError):
 
 
 class ForwarderLock:
+    """Exactly one forwarder per database (rule 1): an exclusive ``flock`` on
+    ``<db>.forward.lock`` holding ``<pid> <role>`` and a note; a service waiting for its turn holds
+    ``<db>.forward.wait`` so a UI that forwards hands over to it (core/runtime.py)."""
+
     def __init__(self, db_path: str | Path) -> None:
         self.path = Path(str(db_path) + ".forward.lock")
+        self.wait_path = Path(str(db_path) + ".forward.wait")
         self._fh: IO[str] | None = None
+        self._wait: IO[str] | None = None
+        self.role = ""
 
-    def acquire(self) -> bool:
-        fd = open_state_file(self.path, os.O_CREAT | os.O_RDWR, "forwarder lock file")
-        fh = os.fdopen(fd, "r+")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
+    def acquire(self, role: str = "") -> bool:
+        fh = _try_lock(self.path)
+        if fh is None:
             return False
         self._fh = fh
+        self.role = role
         self.note("")
         return True
 
@@ -87,7 +93,8 @@ class ForwarderLock:
         process. The record keeps its size, so no new disk block is needed to rewrite it."""
         if self._fh is None:
             return
-        record = f"{os.getpid()}\n{' '.join(text.split())}".encode()[:NOTE_BYTES - 1]
+        who = f"{os.getpid()} {self.role}".strip()
+        record = f"{who}\n{' '.join(text.split())}".encode()[:NOTE_BYTES - 1]
         try:
             os.pwrite(self._fh.fileno(), record.ljust(NOTE_BYTES - 1) + b"\n", 0)
         except OSError:
@@ -108,23 +115,50 @@ class ForwarderLock:
 
     def held_elsewhere(self) -> bool:
         """True if some other process holds the lock (a forwarder is running)."""
-        if self._fh is not None:
-            return False
-        if not self.path.exists():
-            return False
-        with os.fdopen(open_state_file(self.path, os.O_RDONLY, "forwarder lock file")) as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(fh, fcntl.LOCK_UN)
-            return False
+        return self._fh is None and locked_elsewhere(self.path)
+
+    def holder_role(self) -> str | None:
+        """The role (``service``, ``ui``) of the process forwarding now, if another one does."""
+        if not self.held_elsewhere():
+            return None
+        try:
+            parts = self.path.read_text(errors="replace").splitlines()[0].split()
+        except (OSError, IndexError):
+            return None
+        return parts[1] if len(parts) > 1 else None
 
     def release(self) -> None:
         if self._fh is not None:
             fcntl.flock(self._fh, fcntl.LOCK_UN)
             self._fh.close()
             self._fh = None
+
+    # -- a service waiting for its turn --------------------------------------------------------
+
+    def wait_for_turn(self) -> None:
+        if self._wait is None:
+            self._wait = _try_lock(self.wait_path)
+
+    def stop_waiting(self) -> None:
+        if self._wait is not None:
+            fcntl.flock(self._wait, fcntl.LOCK_UN)
+            self._wait.close()
+            self._wait = None
+
+    def someone_waiting(self) -> bool:
+        return self._wait is None and locked_elsewhere(self.wait_path)
+
+
+def _try_lock(path: Path) -> IO[str] | None:
+    """An exclusive ``flock`` on ``path`` (created 0600), or None if another process has it."""
+    fd = open_state_file(path, os.O_CREAT | os.O_RDWR, "forwarder lock file")
+    fh = os.fdopen(fd, "r+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        return None
+    return fh
 
 
 class Forwarder:

@@ -23,6 +23,8 @@ import uuid
 from pathlib import Path
 from typing import IO
 
+from terminal_agent.security import give_to_folder_owner, open_state_file
+
 
 def owners_dir(db_path: str | Path) -> Path:
     return Path(str(db_path) + ".owners")
@@ -41,8 +43,10 @@ class OwnerLock:
         return self.folder / f"{self.id}.lock"
 
     def acquire(self) -> None:
-        self.folder.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        if not self.folder.is_dir():
+            self.folder.mkdir(mode=0o700, exist_ok=True)
+            give_to_folder_owner(self.folder)  # made under sudo: still the services' folder
+        fd = open_state_file(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, "owner lock file")
         fh = os.fdopen(fd, "r+b")
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh file: nobody else has it
         self._fh = fh
@@ -79,19 +83,7 @@ class Owners:
         if self.me is not None and owner == self.me.id:
             return self.me.held
         path = self._path(owner)
-        if path is None:
-            return False
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)  # closing drops the probe's shared lock
-        return False
+        return path is not None and locked_elsewhere(path)
 
     def forget(self, owner: str | None) -> None:
         """Remove a dead owner's lock file (its work has been recovered)."""
@@ -99,3 +91,19 @@ class Owners:
         if path is None or self.alive(owner):
             return
         path.unlink(missing_ok=True)
+
+
+def locked_elsewhere(path: Path) -> bool:
+    """Does another process hold a lock on ``path``? A shared, non-blocking probe that never
+    creates the file (rule 4); a missing file is a free lock."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:  # missing (a free lock), or a planted link: never a live process's lock
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the probe's shared lock
+    return False

@@ -287,18 +287,17 @@ class PrintQueue:
         self._wake.set()
 
     async def run(self, interval: float = 5.0) -> None:
-        """Pump whenever a job is submitted, and every ``interval`` seconds while jobs wait
-        (the printer coming back prints them). Runs until cancelled."""
+        """Pump whenever a job is submitted here, and every ``interval`` seconds (the printer
+        coming back prints what waits; jobs committed by the other process, such as a top-up
+        settled by the service's status lookup, print too). Runs until cancelled."""
         while True:
             self._wake.clear()
             try:
-                result = await self.pump()
+                await self.pump()
             except AgentError as exc:  # a busy or full database: try again later
                 log.warning("print queue: %s", exc)
-                result = PumpResult((), 1, self.status, str(exc))
-            timeout = interval if result.waiting else None
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                await asyncio.wait_for(self._wake.wait(), interval)
             except TimeoutError:
                 pass
 

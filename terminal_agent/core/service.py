@@ -15,18 +15,13 @@ from typing import Any
 
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
-from terminal_agent.core import retention
 from terminal_agent.core.agent import Agent, StatusSnapshot
 from terminal_agent.core.audit import AuditTrail, ChainReport
-from terminal_agent.errors import AgentError, StoreUnavailable
+from terminal_agent.errors import StoreUnavailable
 
 log = logging.getLogger("terminal_agent.service")
 
 STALL_ENV = "TERMINAL_AGENT_STALL_FILE"
-
-
-class AlreadyRunning(AgentError):
-    pass
 
 
 def _load(args: argparse.Namespace) -> AgentConfig:
@@ -35,32 +30,6 @@ def _load(args: argparse.Namespace) -> AgentConfig:
     cfg = config_mod.load(args.config)
     check_agent_security(cfg)
     return cfg
-
-
-async def housekeeping(agent: Agent, stop: asyncio.Event, notify: object | None = None) -> None:
-    """Every ``sweep_seconds``: recover orphaned requests, expire held decisions, STATUS=;
-    hourly: purge delivered rows past retention."""
-    last_purge = 0.0
-    while not stop.is_set():
-        try:
-            await agent.clock_watch.check()  # before any deadline is judged
-            await agent.recovery.sweep()
-            await agent.recovery.expire_decisions()
-            if time.monotonic() - last_purge > 3600:
-                await agent.outbox.purge_delivered(agent.config.store.retention_days)
-                await retention.enforce(agent.store, agent.config.retention, agent.clock())
-                last_purge = time.monotonic()
-            if notify is not None:
-                snap = await agent.status()
-                trouble = agent.forwarder.trouble
-                notify.status(f"waiting for the database: {trouble}" if trouble  # type: ignore[attr-defined]
-                              else describe(snap))
-        except AgentError as exc:
-            log.error("housekeeping: %s", exc)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=agent.config.forwarder.sweep_seconds)
-        except TimeoutError:
-            pass
 
 
 def describe(snap: StatusSnapshot) -> str:
@@ -130,35 +99,30 @@ async def _pause(stop: asyncio.Event, seconds: float, guard: object) -> None:
 
 async def _serve(cfg: AgentConfig, stop: asyncio.Event, notify: Any, guard: Any,
                  lock: Any) -> int:
+    """The runtime as ``Role.SERVICE`` (forwarding, or standing by while a UI forwards and
+    taking over from it) until SIGTERM; READY once recovery is done or it stands by."""
+    from terminal_agent.core.runtime import Role, Runtime
+
     async with Agent.open(cfg, migrate=True, quick_check=True, role="service") as agent:
         if agent.store.migrated_from is not None:
             log.warning("database migrated from schema %d to %d; backup taken before: %s",
                         agent.store.migrated_from, agent.store.version,
                         agent.store.pre_migration_backup)
-        if not lock.held and not lock.acquire():
-            raise AlreadyRunning(f"another forwarder already serves {cfg.store.path}")
-        agent.lock = lock
-        lock.note("")
-        try:
-            agent.forwarder.stall_file = os.environ.get(STALL_ENV)
-            agent.forwarder.on_beat = guard.beat
+        agent.lock = lock  # perhaps held already, noting what it waited for
+        agent.forwarder.stall_file = os.environ.get(STALL_ENV)
 
-            def trouble(text: str) -> None:
-                agent.lock.note(text)
-                if text:
-                    notify.status(text)
+        def trouble(text: str) -> None:
+            lock.note(text)
+            if text:
+                notify.status(text)
 
-            agent.forwarder.on_trouble = trouble
-            guard.beat()
-            await agent.clock_watch.check()
-            await agent.outbox.drop_leases()
-            report = await agent.recovery.run()
-            log.info("recovery: %d reversals queued, %d status lookups, %d awaiting decision",
-                     len(report.reversed), len(report.status_lookups),
-                     len(report.awaiting_decision))
+        agent.forwarder.on_trouble = trouble
+        guard.beat()
+        async with Runtime(agent, Role.SERVICE, notify=notify, on_beat=guard.beat,
+                           describe=describe):
             notify.ready()
             notify.status(describe(await agent.status()))
-            housework = [asyncio.create_task(housekeeping(agent, stop, notify))]
+            housework: list[asyncio.Task[None]] = []
             server = None
             if cfg.metrics.enabled:  # prometheus_client is imported only when asked for
                 from terminal_agent.core.metrics import attach
@@ -166,15 +130,12 @@ async def _serve(cfg: AgentConfig, stop: asyncio.Event, notify: Any, guard: Any,
                 metrics = attach(cfg, agent, watchdog_usec=notify.watchdog_usec)
                 server = metrics.serve()
                 housework.append(asyncio.create_task(metrics.run(agent.store, stop)))
-            await agent.forwarder.run(stop)
+            await stop.wait()
             notify.stopping()
-            stop.set()
-            await asyncio.gather(*housework, return_exceptions=True)
-            if server is not None:
-                server.shutdown()
-                server.server_close()
-        finally:
-            lock.note("stopped")  # released by forward(), which may try again
+        await asyncio.gather(*housework, return_exceptions=True)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
     return 0
 
 

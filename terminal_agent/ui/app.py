@@ -118,11 +118,8 @@ class TillApp(App[int]):
         self.snapshot: Any = None
         self.locked = False
         self.last_activity = idle_clock()
-        self.forwarder_mode = "off"   # ui | service | off
         self.restart_requested = False
-        self._stop = asyncio.Event()
-        self._background: list[asyncio.Task[Any]] = []
-        self._printing: asyncio.Task[Any] | None = None
+        self.runtime: Any = None  # core.runtime.Runtime, started on mount
         self._inflight: set[asyncio.Future[Any]] = set()
         self._latencies: deque[float] = deque(maxlen=40)
         self._depths: deque[float] = deque(maxlen=240)
@@ -181,13 +178,14 @@ class TillApp(App[int]):
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def on_mount(self) -> None:
+        from terminal_agent.core.runtime import Role, Runtime
         from terminal_agent.ui.screens.home import HomeScreen
 
         await self.push_screen(HomeScreen())
-        await self._start_forwarder()
-        printing = getattr(self.printer, "run", None)
-        if printing is not None:
-            self._printing = asyncio.create_task(printing(), name="print-queue")
+        # one call: forwarding (or standing by for the service), recovery, sweep, print pump
+        self.runtime = Runtime(self.agent, Role.UI, forward=self.run_forwarder,
+                               print_queue=getattr(self.printer, "queue", None))
+        await self.core(self.runtime.start())
         self.show_login()
         await self.refresh_status()
         self.set_interval(self.status_interval, self.tick)
@@ -212,37 +210,21 @@ class TillApp(App[int]):
         quiet = all(kind in (HomeScreen, LoginScreen) for kind in screens)
         return quiet and not self._inflight
 
-    async def _start_forwarder(self) -> None:
-        if not self.run_forwarder:
-            self.forwarder_mode = "service" if self.agent.lock.held_elsewhere() else "off"
-            return
-        if not self.agent.lock.acquire():
-            self.forwarder_mode = "service"
-            return
-        self.forwarder_mode = "ui"
-        await self.core(self.agent.clock_watch.check())
-        await self.core(self.agent.recovery.run())
-        from terminal_agent.core.service import housekeeping
+    @property
+    def forwarder_mode(self) -> str:
+        """``ui`` (this process forwards), ``service`` (the service does) or ``off``."""
+        from terminal_agent.core.runtime import Duty
 
-        self._background = [
-            asyncio.create_task(self.agent.forwarder.run(self._stop), name="forwarder"),
-            asyncio.create_task(housekeeping(self.agent, self._stop), name="housekeeping"),
-        ]
+        if self.runtime is not None and self.runtime.duty == Duty.FORWARDING:
+            return "ui"
+        return "service" if self.agent.lock.held_elsewhere() else "off"
 
     async def shutdown(self) -> None:
-        """Stop the in-process forwarder (finishing its batch) and wait for core calls."""
-        self._stop.set()
-        if self._printing is not None:
-            self._printing.cancel()
-            self._printing = None
+        """Wait for core calls, then stop the runtime (the forwarder finishes its batch)."""
         if self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-            self._background = []
-        if self.forwarder_mode == "ui":
-            self.agent.lock.release()
-            self.forwarder_mode = "off"
+        if self.runtime is not None:
+            await self.runtime.stop()
 
     # -- session: login, idle lock, log out ---------------------------------------------------
 

@@ -162,9 +162,6 @@ class CoreDesk:
             self._status = (state.can_print and not waiting, text)
         return self._status
 
-    async def run(self) -> None:
-        await self.queue.run(self.cfg.printer.retry_seconds)
-
     async def aclose(self) -> None:
         self.printer.close()
 

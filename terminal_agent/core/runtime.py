@@ -1,0 +1,236 @@
+"""One runtime for both processes: the background work of ``terminal-agent forward`` and
+``terminal-agent ui``, started with one call (``async with Runtime(agent, Role.UI): ...``).
+
+Theory of operation
+-------------------
+A till runs two processes on one database: the service (``forward``, from boot, under systemd)
+and the cashier UI. Each holds its own owner lock (``core/owners.py``, taken by ``Agent.open``)
+and both run this same runtime, so they can never disagree about who does what:
+
+1. **One forwarder.** Exactly one process forwards: the one holding the forwarder lock
+   (``<db>.forward.lock``). A runtime that cannot take it *stands by* and tries again every
+   ``forwarder.sweep_seconds``: when the holder dies, the other process takes over within
+   seconds.
+2. **The service is preferred.** While the service stands by it holds ``<db>.forward.wait``; a
+   UI that forwards sees it at its next sweep, finishes the batch in flight and hands over.
+   A second service refuses to start (``ForwarderBusy``).
+3. **Taking over** = void the old forwarder's leases, recovery (orphaned requests: their
+   senders are gone; expired decisions), then the forwarder loop and, every ``sweep_seconds``,
+   the sweep for orphaned work, expired decisions and the STATUS line; hourly the retention
+   purge. Recovery never touches a live process's request (owner locks) and re-checks every
+   row it writes (compare-and-set), so take-overs may race any sale.
+4. **The print pump** runs wherever the printer is (the UI), whatever the forwarder role: it
+   prints the jobs the sale's own steps committed, in this process or in the other one.
+5. **Nothing raises out of a loop.** A failing round is logged and tried again; a forwarder
+   loop that died gives the lock back and the next round takes it again.
+6. **Watchdog.** The forwarder loop beats while it forwards, the stand-by loop while it waits;
+   a loop that hangs stops the beats (``on_beat``), and systemd restarts the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from terminal_agent.core import retention
+from terminal_agent.core.forwarder import ForwarderBusy, ForwarderLock
+from terminal_agent.errors import AgentError
+
+log = logging.getLogger("terminal_agent.runtime")
+
+PURGE_EVERY = 3600.0  # seconds between retention purges
+
+
+class Role(StrEnum):
+    SERVICE = "service"   # terminal-agent forward
+    UI = "ui"             # terminal-agent ui (and a till process in the tests)
+
+
+class Duty(StrEnum):
+    """What this process's runtime does right now."""
+
+    STARTING = "starting"
+    FORWARDING = "forwarding"
+    STANDBY = "standby"       # another process forwards; this one takes over if it dies
+    OFF = "off"               # not asked to forward at all (``forward=False``)
+
+
+class Runtime:
+    def __init__(self, agent: Any, role: Role, *, forward: bool = True,
+                 print_queue: Any | None = None, notify: Any | None = None,
+                 on_beat: Callable[[], None] | None = None,
+                 describe: Callable[[Any], str] | None = None) -> None:
+        self.agent = agent
+        self.role = role
+        self.forward = forward
+        self.print_queue = print_queue
+        self.notify = notify
+        self.describe = describe
+        self.lock: ForwarderLock = agent.lock
+        if on_beat is not None:
+            agent.forwarder.on_beat = on_beat
+        self.duty = Duty.STARTING if forward else Duty.OFF
+        self.took_over = 0          # how many times this process became the forwarder
+        self.last_report: Any = None
+        self._stop = asyncio.Event()
+        self._settled = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._last_purge: float | None = None
+
+    @property
+    def interval(self) -> float:
+        return float(self.agent.config.forwarder.sweep_seconds)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> Runtime:
+        """Start the background work; returns once this process forwards (recovery done) or
+        stands by. A second service is refused (rule 2)."""
+        if self.forward and self.role == Role.SERVICE and self.lock.holder_role() == Role.SERVICE:
+            raise ForwarderBusy(f"another forwarder already serves {self.agent.store.path}")
+        if self.forward:
+            self._tasks.append(asyncio.create_task(self._duty(), name="forwarder-duty"))
+            await self._settled.wait()
+        if self.print_queue is not None:
+            self._tasks.append(asyncio.create_task(self._print_pump(), name="print-pump"))
+        return self
+
+    async def stop(self) -> None:
+        """Finish the batch in flight, give the forwarder lock back, stop the pump."""
+        self._stop.set()
+        for task in self._tasks:
+            if task.get_name() == "print-pump":
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def __aenter__(self) -> Runtime:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def wait_stopped(self) -> Any:
+        return self._stop.wait()
+
+    # -- who forwards (rules 1-3) ---------------------------------------------------------------
+
+    async def _duty(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.lock.acquire(self.role.value):
+                    await self._forwarding()
+                else:
+                    await self._standing_by()
+            except AgentError as exc:  # a busy, full or unreadable database: said, tried again
+                log.error("forwarding interrupted: %s; trying again in %.0f s", exc,
+                          self.interval)
+                await self._after_failure()
+            except Exception:  # rule 5: log, give the lock back, try again next round
+                log.exception("forwarder duty failed; trying again in %.0f s", self.interval)
+                await self._after_failure()
+
+    async def _after_failure(self) -> None:
+        self.lock.release()
+        self._settled.set()
+        self._beat()
+        await self._pause()
+
+    async def _forwarding(self) -> None:
+        self.lock.stop_waiting()
+        self.duty = Duty.FORWARDING
+        self.took_over += 1
+        forwarder = self.agent.forwarder
+        try:
+            await self.agent.clock_watch.check()  # before any deadline is judged
+            await self.agent.outbox.drop_leases()
+            self.last_report = report = await self.agent.recovery.run()
+            log.info("forwarding (%s): %d reversals queued, %d status lookups, %d awaiting "
+                     "decision", self.role, len(report.reversed), len(report.status_lookups),
+                     len(report.awaiting_decision))
+            self._settled.set()
+            until = asyncio.Event()
+            loop = asyncio.create_task(forwarder.run(until), name="forwarder")
+            try:
+                while not (self._stop.is_set() or loop.done() or self._hand_over()):
+                    await self._housekeeping()
+                    await self._pause(also=loop)
+            finally:
+                until.set()
+                await asyncio.gather(loop, return_exceptions=True)
+            if loop.done() and not loop.cancelled() and loop.exception() is not None:
+                raise loop.exception()  # type: ignore[misc]
+        finally:
+            self.lock.release()
+            self.duty = Duty.STANDBY
+
+    def _hand_over(self) -> bool:
+        """A UI that forwards gives way to a service standing by (rule 2)."""
+        if self.role == Role.UI and self.lock.someone_waiting():
+            log.info("the service is up: handing the forwarding over to it")
+            return True
+        return False
+
+    async def _standing_by(self) -> None:
+        if self.duty != Duty.STANDBY:
+            holder = self.lock.holder_role() or "another process"
+            log.info("standing by: %s forwards for this database", holder)
+        self.duty = Duty.STANDBY
+        if self.role == Role.SERVICE:
+            self.lock.wait_for_turn()
+        self._settled.set()
+        self._beat()
+        if self.notify is not None:
+            self.notify.status(f"standing by: {self.lock.holder_role() or 'another process'} "
+                               "forwards; taking over if it stops")
+        await self._pause()
+
+    # -- every sweep_seconds while forwarding (rule 3) ------------------------------------------
+
+    async def _housekeeping(self) -> None:
+        try:
+            await self.agent.clock_watch.check()  # before any deadline is judged
+            await self.agent.recovery.sweep()
+            await self.agent.recovery.expire_decisions()
+            if self._last_purge is None or time.monotonic() - self._last_purge > PURGE_EVERY:
+                await self.agent.outbox.purge_delivered(self.agent.config.store.retention_days)
+                await retention.enforce(self.agent.store, self.agent.config.retention,
+                                        self.agent.clock())
+                self._last_purge = time.monotonic()
+            if self.notify is not None and self.describe is not None:
+                trouble = self.agent.forwarder.trouble
+                self.notify.status(f"waiting for the database: {trouble}" if trouble
+                                   else self.describe(await self.agent.status()))
+        except AgentError as exc:  # a busy or full database: the next round tries again
+            log.error("housekeeping: %s", exc)
+
+    # -- the print pump (rule 4) ----------------------------------------------------------------
+
+    async def _print_pump(self) -> None:
+        assert self.print_queue is not None
+        await self.print_queue.run(float(self.agent.config.printer.retry_seconds))
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _beat(self) -> None:
+        """Standing by is progress too: the same heartbeat the forwarder loop beats."""
+        self.agent.forwarder.beat()
+
+    async def _pause(self, also: asyncio.Task[Any] | None = None) -> None:
+        waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._stop.wait())}
+        if also is not None:
+            waiters.add(also)
+        try:
+            await asyncio.wait(waiters, timeout=self.interval,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                if waiter is not also:
+                    waiter.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await waiter

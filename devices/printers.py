@@ -57,6 +57,13 @@ def drawer_kick(pin: int = 2, pulse_ms: int = 100) -> bytes:
     return bytes([0x1B, 0x70, 0 if pin == 2 else 1, on, min(255, on * 2)])
 
 
+def drawer_args(data: bytes) -> tuple[int, int]:
+    """``(pin, pulse_ms)`` back from the bytes of ``drawer_kick`` (a queued drawer job)."""
+    if len(data) != 5 or data[:2] != b"\x1bp":
+        raise ValueError("not a drawer kick")
+    return (2 if data[2] == 0 else 5), data[3] * 2
+
+
 class Printer(ABC):
     """One receipt printer. ``write`` raises ``PrinterError``; ``status`` never raises."""
 

@@ -352,7 +352,6 @@ def test_the_service_takes_over_from_the_till_and_back(tmp_path, sim):
 # -- 3. "Open decisions → paid" prints the slip with the PIN ------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="printing becomes a step of the sale in the next part")
 async def test_open_decision_paid_prints_the_pin_and_can_be_reprinted(tmp_path, sim):
     from tests.test_ui_support import config_text, login, on, sees, till, until
 

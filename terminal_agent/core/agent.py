@@ -22,6 +22,7 @@ from terminal_agent.core.journal import Journal
 from terminal_agent.core.outbox import Outbox, OutboxCounts
 from terminal_agent.core.owners import OwnerLock, Owners
 from terminal_agent.core.recovery import Recovery
+from terminal_agent.core.slips import Slips
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Store, open_configured
 from terminal_agent.core.vault import Vault, open_vault
@@ -87,7 +88,9 @@ class Agent:
         if not self.owner.held:
             self.owner.acquire()
         self.owners = Owners(store.path, self.owner)
-        self.journal = Journal(store, clock, vault)
+        self.slips = Slips(cfg, clock)  # the sale prints itself: receipts committed by its steps
+        self.journal = Journal(store, clock, vault, on_entered=self.slips.entered)
+        self.slips.journal = self.journal
         self.outbox = Outbox(store, cfg.forwarder, clock)
         self.recovery = Recovery(self.journal, self.outbox, self.owners)
         self.clock_watch = ClockWatch(store, wall=clock)

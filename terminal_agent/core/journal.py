@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -120,15 +121,22 @@ def short_reference(txn_id: str) -> str:
     return txn_id.replace("-", "")[:8].upper()
 
 
+# Told, inside the step that made it, that a transaction entered a state (``core/slips.py``:
+# the sale's receipt and the drawer kick are committed with the change that calls for them).
+Entered = Callable[[Db, str, Kind, State], None]
+
+
 class Journal:
     """The transactions table. What it stores of a request or an answer goes through the
     ``Keeper`` (core/vault.py): PIN blocks dropped, voucher PINs and ID numbers sealed; what it
     returns has them back while they are kept."""
 
-    def __init__(self, store: Store, clock: Any = time.time, vault: Vault | None = None) -> None:
+    def __init__(self, store: Store, clock: Any = time.time, vault: Vault | None = None, *,
+                 on_entered: Entered | None = None) -> None:
         self.store = store
         self.clock = clock
         self.keeper = Keeper(vault)
+        self.on_entered = on_entered
 
     def insert(self, db: Db, new: NewTxn) -> None:
         now = self.clock()
@@ -142,6 +150,7 @@ class Journal:
              json.dumps(new.detail), new.retry_of, new.owner, now, now, sealed),
         )
         self.event(db, new.id, "created", state=new.state, actor=new.cashier)
+        self._entered(db, new.id, new.kind, new.state)
 
     def transition(self, db: Db, txn_id: str, new: State, *,
                          actor: str | None = None, note: str | None = None,
@@ -152,7 +161,7 @@ class Journal:
         """Move ``txn_id`` to ``new`` (checked against the table) and record the event.
         ``amount``: the amount the switch approved, where it differs from what was asked (it is
         what the till takes, hands over and reports from then on)."""
-        row = db.execute("SELECT state, detail, sealed FROM transactions WHERE id=?",
+        row = db.execute("SELECT state, detail, sealed, kind FROM transactions WHERE id=?",
                          (txn_id,)).fetchone()
         if row is None:
             raise UnknownTransaction(f"no transaction {txn_id}")
@@ -171,6 +180,7 @@ class Journal:
              decision_deadline, amount, sealed, txn_id),
         )
         self.event(db, txn_id, "state", state=new, actor=actor, note=note)
+        self._entered(db, txn_id, Kind(row[3]), new)
         return old
 
     def settle_many(self, db: Db, items: list[Settlement]) -> None:
@@ -182,10 +192,13 @@ class Journal:
         ids = sorted({i.txn_id for i in items})
         marks = ",".join("?" * len(ids))
         cur = db.execute(
-            f"SELECT id, state, sealed FROM transactions WHERE id IN ({marks})", ids)  # noqa: S608
+            f"SELECT id, state, sealed, kind FROM transactions WHERE id IN ({marks})",  # noqa: S608
+            ids)
         rows = cur.fetchall()
         current = {row[0]: State(row[1]) for row in rows}
         sealed_now = {row[0]: row[2] for row in rows}
+        kinds = {row[0]: Kind(row[3]) for row in rows}
+        entered: list[tuple[str, State]] = []
         now = self.clock()
         updates: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
@@ -199,6 +212,7 @@ class Journal:
                 updates.append((item.target.value, now, response, item.http_status,
                                 item.error_type, sealed, item.txn_id))
                 events.append((item.txn_id, now, "state", item.target.value, item.actor, item.note))
+                entered.append((item.txn_id, item.target))
             else:
                 events.append((item.txn_id, now, item.what, None, item.actor, item.note))
         db.executemany(
@@ -208,6 +222,12 @@ class Journal:
         db.executemany(
             "INSERT INTO events (txn_id, at, what, state, actor, note) VALUES (?,?,?,?,?,?)",
             events)
+        for txn_id, state in entered:
+            self._entered(db, txn_id, kinds[txn_id], state)
+
+    def _entered(self, db: Db, txn_id: str, kind: Kind, state: State) -> None:
+        if self.on_entered is not None:
+            self.on_entered(db, txn_id, kind, state)
 
     def event(self, db: Db, txn_id: str, what: str, *, state: State | None = None,
               actor: str | None = None, note: str | None = None) -> None:

@@ -17,6 +17,9 @@ Rules:
 7. A receipt holding a voucher PIN is stored sealed with the till key (core/vault.py), bytes and
    text, and its content is dropped after the reprint window (core/retention.py); only the
    paper shows the PIN.
+8. A sale's receipt and its cash-drawer kick (``kind='drawer'``, the ``ESC p`` bytes) are
+   committed by the sale's own step (``core/slips.py``, through ``enqueue``); the queue prints
+   them in order like any job. A drawer kick is never reprinted.
 """
 
 from __future__ import annotations
@@ -27,13 +30,14 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from devices.printers import Printer
+from devices.printers import Printer, drawer_args
 from devices.status import PrinterError, PrinterStatus
 from terminal_agent.core.schema import MIGRATIONS
+from terminal_agent.core.store import Db
 from terminal_agent.core.vault import Vault, open_receipt, seal_receipt
 from terminal_agent.errors import AgentError
 from terminal_agent.receipts.model import Receipt
@@ -114,11 +118,55 @@ class PumpResult:
 StatusListener = Callable[[PrinterStatus, str | None], None]
 
 
+DRAWER = "drawer"  # print_jobs.kind of a cash-drawer kick
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to commit: the exact bytes for the printer and their plain-text copy."""
+
+    txn_id: str | None
+    reference: str
+    kind: str
+    content: bytes = field(repr=False)
+    text: str = field(repr=False)
+    columns: int = 48
+    contains_pin: bool = False
+
+
+def kept(vault: Vault | None, reference: str, content: bytes, text: str,
+         contains_pin: bool) -> tuple[bytes, bytes | str]:
+    """What the table holds of a receipt: a PIN receipt only sealed (rule 7)."""
+    if contains_pin:
+        return seal_receipt(vault, reference, content, text)
+    return bytes(content), text
+
+
+def enqueue(db: Db, job: NewJob, now: float, vault: Vault | None) -> int:
+    """Commit ``job`` inside the caller's step (the sale's own step, rule 8); returns its id."""
+    content, text = kept(vault, job.reference, job.content, job.text, job.contains_pin)
+    cur = db.execute(
+        "INSERT INTO print_jobs (txn_id, reference, kind, content, text, columns, contains_pin,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (job.txn_id, job.reference, job.kind, content, text, job.columns,
+         int(job.contains_pin), now))
+    return int(cur.lastrowid or 0)
+
+
+_ORIGINAL_SQL = ("SELECT * FROM print_jobs WHERE reference=? COLLATE NOCASE AND copy_of IS NULL"
+                 " AND kind != ? ORDER BY id DESC LIMIT 1")
+
+# Renders a paid transaction's receipt again when it has no original job (core/slips.py).
+RenderMissing = Callable[[str], Awaitable["NewJob | None"]]
+
+
 class PrintQueue:
     def __init__(self, store: Any, printer: Printer, *, clock: Callable[[], float] = time.time,
-                 on_status: StatusListener | None = None, vault: Vault | None = None) -> None:
+                 on_status: StatusListener | None = None, vault: Vault | None = None,
+                 render_missing: RenderMissing | None = None) -> None:
         self.store = store
         self.vault = vault or getattr(store, "vault", None)  # set by open_vault
+        self.render_missing = render_missing
         self.printer = printer
         self.clock = clock
         self.on_status = on_status
@@ -131,27 +179,15 @@ class PrintQueue:
                      text: str, contains_pin: bool = False, *, pump: bool = True) -> int:
         """Commit a job, then (unless ``pump=False``) try to print everything waiting.
         Returns the job id; printer trouble never raises here (see ``status``/``reason``)."""
-        content, stored_text = self._kept(reference, receipt_bytes, text, contains_pin)
-        async with self.store.transaction() as db:
-            cur = await db.execute(
-                "INSERT INTO print_jobs (txn_id, reference, kind, content, text, columns,"
-                " contains_pin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (txn_id, reference, kind, content, stored_text, self.printer.columns,
-                 int(contains_pin), self.clock()),
-            )
-            job_id = int(cur.lastrowid)
+        job = NewJob(txn_id, reference, kind, bytes(receipt_bytes), text, self.printer.columns,
+                     contains_pin)
+        job_id: int = await self.store.step(lambda db: enqueue(db, job, self.clock(),
+                                                                  self.vault))
         log.info("print job %d queued (%s, ref %s)", job_id, kind, reference)
         self._wake.set()
         if pump:
             await self.pump()
         return job_id
-
-    def _kept(self, reference: str, content: bytes, text: str,
-              contains_pin: bool) -> tuple[bytes, bytes | str]:
-        """What the table holds of a receipt: a PIN receipt only sealed (rule 7)."""
-        if contains_pin:
-            return seal_receipt(self.vault, reference, content, text)
-        return bytes(content), text
 
     def _job(self, row: sqlite3.Row) -> PrintJob:
         return PrintJob.from_row(row, self.vault)
@@ -163,6 +199,13 @@ class PrintQueue:
         text = to_text(data, self.printer.columns, profile=self.printer.profile)
         return await self.submit(txn_id, receipt.reference, receipt.kind, data, text,
                                  receipt.contains_pin, pump=pump)
+
+    async def receipt_of(self, txn_id: str) -> PrintJob | None:
+        """The original receipt of a transaction (committed by its tender or completion)."""
+        row = await self.store.fetchone(
+            "SELECT * FROM print_jobs WHERE txn_id=? AND copy_of IS NULL AND kind != ?"
+            " ORDER BY id LIMIT 1", (txn_id, DRAWER))
+        return self._job(row) if row else None
 
     async def pending(self) -> list[PrintJob]:
         rows = await self.store.fetchall(
@@ -206,7 +249,10 @@ class PrintQueue:
         """None when printed; else the status and reason it is still waiting."""
         label = f"{job.reference}-copy{job.copy_number}" if job.copy_of else job.reference
         try:
-            await self.printer.write(job.content, label=label)
+            if job.kind == DRAWER:
+                await self.printer.kick_drawer(*drawer_args(job.content))
+            else:
+                await self.printer.write(job.content, label=label)
         except PrinterError as exc:
             await self._wait(job, exc.status, str(exc), attempted=True)
             return exc.status, str(exc)
@@ -242,13 +288,24 @@ class PrintQueue:
     async def reprint(self, reference: str, authorised_by: str | None, *,
                       pump: bool = True) -> int:
         """Queue a ``COPY`` of the latest original receipt under ``reference``; returns the new
-        job id. A receipt with a voucher PIN needs ``authorised_by`` (a supervisor's id)."""
+        job id. A receipt with a voucher PIN needs ``authorised_by`` (a supervisor's id). A paid
+        transaction whose original was never queued (before printing was a step of the sale,
+        or its rendering failed) has it rendered now from the stored answer
+        (``render_missing``) and kept as the original, marked never printed."""
         ref = reference.strip()
-        async with self.store.transaction() as db:
-            cur = await db.execute(
-                "SELECT * FROM print_jobs WHERE reference=? COLLATE NOCASE AND copy_of IS NULL"
-                " ORDER BY id DESC LIMIT 1", (ref,))
-            row = await cur.fetchone()
+        missing = None
+        if self.render_missing is not None and await self.store.fetchone(
+                _ORIGINAL_SQL, (ref, DRAWER)) is None:
+            missing = await self.render_missing(ref)
+        now = self.clock()
+
+        def copy(db: Db) -> tuple[int, PrintJob, int]:
+            row = db.execute(_ORIGINAL_SQL, (ref, DRAWER)).fetchone()
+            if row is None and missing is not None:
+                kept_id = enqueue(db, missing, now, self.vault)
+                db.execute("UPDATE print_jobs SET state='printed', last_error=? WHERE id=?",
+                           ("rendered for a reprint; the original was never printed", kept_id))
+                row = db.execute(_ORIGINAL_SQL, (ref, DRAWER)).fetchone()
             if row is None:
                 raise UnknownReceipt(f"no receipt with reference {ref!r}")
             if row["contains_pin"] and "purged_at" in row.keys() and row["purged_at"]:
@@ -265,17 +322,19 @@ class PrintQueue:
             content = mark_copy(original.content, original.columns, number,
                                 profile=self.printer.profile)
             text = to_text(content, original.columns, profile=self.printer.profile)
-            stored, stored_text = self._kept(original.reference, content, text,
-                                             original.contains_pin)
-            await db.execute("UPDATE print_jobs SET reprints=? WHERE id=?", (number, original.id))
-            cur = await db.execute(
+            stored, stored_text = kept(self.vault, original.reference, content, text,
+                                       original.contains_pin)
+            db.execute("UPDATE print_jobs SET reprints=? WHERE id=?", (number, original.id))
+            cur = db.execute(
                 "INSERT INTO print_jobs (txn_id, reference, kind, content, text, columns,"
                 " contains_pin, copy_of, copy_number, authorised_by, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (original.txn_id, original.reference, original.kind, stored, stored_text,
                  original.columns, int(original.contains_pin), original.id, number,
-                 authorised_by or None, self.clock()))
-            job_id = int(cur.lastrowid)
+                 authorised_by or None, now))
+            return int(cur.lastrowid or 0), original, number
+
+        job_id, original, number = await self.store.step(copy)
         log.info("reprint %d of ref %s queued as job %d (authorised by %s)", number,
                  original.reference, job_id, authorised_by or "-")
         self._wake.set()

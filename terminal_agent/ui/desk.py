@@ -1,5 +1,6 @@
-"""The UI's receipt desk over the durable print queue (``core.printing.PrintQueue``): turns a
-finished transaction into receipt data, queues it, and reports in one sentence."""
+"""The UI's receipt desk over the durable print queue (``core.printing.PrintQueue``): reports in
+one sentence on the receipt a sale's own step committed (``core/slips.py``), reprints copies,
+and prints the shift report."""
 
 from __future__ import annotations
 
@@ -7,28 +8,19 @@ import asyncio
 import logging
 import time
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from devices.printers import Printer, open_printer
 from devices.status import PrinterStatus
 from terminal_agent.config import AgentConfig
-from terminal_agent.core.flows.base import FlowResult, response_of
-from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
+from terminal_agent.core.flows.base import FlowResult
 from terminal_agent.core.printing import PrintQueue, record_printer_status
-from terminal_agent.core.states import State
 from terminal_agent.errors import AgentError
 from terminal_agent.receipts import (
     Header,
-    PayoutSlip,
-    RedemptionSlip,
-    RefundDueSlip,
     ReportLine,
     ShiftReport,
-    SlipData,
-    TopupSlip,
-    TransferSendSlip,
-    VoucherSaleSlip,
-    layout,
     shift_report,
 )
 from terminal_agent.receipts.model import Receipt
@@ -43,50 +35,6 @@ SHORT = {
 }
 
 
-def _date(text: Any) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def slip_for(txn: Txn, result: FlowResult) -> Any | None:
-    """The receipt data of a finished transaction, or None when nothing is printed."""
-    response = response_of(txn)
-    slip = SlipData.from_message(getattr(response, "slip_data", None))
-    d = result.data
-    product = txn.product or KIND_LABELS[txn.kind]
-    if txn.state == State.REFUND_DUE:
-        return RefundDueSlip(what=KIND_LABELS[txn.kind], amount_minor=txn.amount,
-                             reason=result.message, slip=slip)
-    if txn.kind == Kind.VOUCHER_SALE and d.get("pin"):
-        return VoucherSaleSlip(product=product, amount_minor=txn.amount, pin=str(d["pin"]),
-                               serial=str(d.get("serial") or ""), expiry=_date(d.get("expiry")),
-                               instructions=tuple(d.get("instructions") or ()), slip=slip)
-    if txn.kind == Kind.TOPUP:
-        return TopupSlip(product=product, msisdn="*******" + str(d.get("msisdn_last4", "")),
-                         amount_minor=txn.amount,
-                         provider_reference=d.get("provider_reference") or None, slip=slip)
-    if txn.kind == Kind.MT_SEND and d.get("order_redeem_ref"):
-        return TransferSendSlip(order_ref=str(d["order_redeem_ref"]), amount_minor=txn.amount,
-                                fee_minor=txn.fee, total_minor=txn.amount + txn.fee,
-                                recipient_name=str(d.get("recipient_name") or ""),
-                                order_ref_alt=d.get("order_redeem_ref_alt"),
-                                sender_name=d.get("sender_name"),
-                                provider=d.get("receiver_name"), slip=slip)
-    if txn.kind == Kind.MT_PAYOUT:
-        return PayoutSlip(order_ref="****" + str(d.get("order_ref_last4", "")),
-                          amount_minor=int(d.get("payout_amount") or txn.amount),
-                          provider=d.get("receiver_name"), slip=slip)
-    if txn.kind == Kind.SUV_REDEEM:
-        return RedemptionSlip(voucher_code="****" + str(d.get("code_last4", "")),
-                              amount_minor=txn.amount, provider=d.get("provider"),
-                              balance_minor=d.get("balance"), slip=slip)
-    return None
-
-
 class CoreDesk:
     """``ReceiptDesk`` over ``PrintQueue`` and a ``devices.printers.Printer``."""
 
@@ -96,7 +44,8 @@ class CoreDesk:
         self.agent = agent
         self.printer = printer
         self.clock = clock
-        self.queue = PrintQueue(agent.store, printer, clock=clock)
+        self.queue = PrintQueue(agent.store, printer, clock=clock,
+                                render_missing=partial(agent.slips.render_missing, agent.journal))
         self._status: tuple[bool, str] = (True, "printer: -")
         self._asked = 0.0
         self._reported: PrinterStatus | None = None
@@ -113,11 +62,14 @@ class CoreDesk:
                                   when=datetime.fromtimestamp(self.clock()), reference=reference)
 
     async def print_result(self, result: FlowResult, cashier: str) -> PrintReport:
-        txn = await self.agent.journal.get(result.txn_id)
-        slip = slip_for(txn, result)
-        if slip is None:
+        """The sale's receipt was committed by its own step (core/slips.py): print what waits
+        and say how it went. Nothing is rendered here."""
+        job = await self.queue.receipt_of(result.txn_id)
+        if job is None:
             return PrintReport(False, "Nothing to print for this outcome.")
-        return await self._submit(layout(self.header(cashier, txn.reference), slip), txn.id)
+        if job.state != "printed":
+            await self.queue.pump()
+        return await self._report(job.id)
 
     async def reprint(self, reference: str, cashier: str,
                       authorised_by: str | None = None) -> PrintReport:
@@ -166,4 +118,4 @@ class CoreDesk:
         self.printer.close()
 
 
-__all__ = ["CoreDesk", "ReportLine", "ShiftReport", "slip_for"]
+__all__ = ["CoreDesk", "ReportLine", "ShiftReport"]

@@ -161,7 +161,7 @@ class TopUps(Flow):
         response = response_of(txn)
         data: dict[str, Any] = {"msisdn_last4": txn.detail.get("msisdn_last4", "")}
         if response is not None:
-            data["provider_reference"] = _provider_reference(response)
+            data["provider_reference"] = provider_reference(response)
             data["slip_lines"] = voucher_details(response).get("slip_lines", [])
         rows = await self.outbox.for_txn(txn_id)
         lookups = [r for r in rows if r.kind == AdviceKind.STATUS]
@@ -209,7 +209,7 @@ class TopUps(Flow):
         self.ctx.nudge()
 
 
-def _provider_reference(response: Any) -> str:
+def provider_reference(response: Any) -> str:
     for tpi in getattr(response, "third_party_identifiers", None) or []:
         if tpi.transaction_identifier:
             return str(tpi.transaction_identifier)

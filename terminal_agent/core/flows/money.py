@@ -220,7 +220,7 @@ class MoneyTransfer(Flow):
                                                "fee), then record it.") -> FlowResult:
         data = order_details(response_of(txn))
         data.update(total=txn.amount + txn.fee, receiver_name=txn.detail.get("receiver_name"),
-                    retry_of=txn.retry_of, **_party_names(txn))
+                    retry_of=txn.retry_of, **party_names(txn))
         if _reversed_unanswered(txn):
             data["retry"] = _retry_offer(txn)
         return self.result(txn, outcome, data=data, approved_message=approved_message)
@@ -437,7 +437,7 @@ def _payout_amount(message: Any) -> int | None:
     return amount if isinstance(amount, int) else None
 
 
-def _party_names(txn: Txn) -> dict[str, str | None]:
+def party_names(txn: Txn) -> dict[str, str | None]:
     """Sender's and recipient's names for the slip (from the request; nothing secret)."""
     try:
         request = codec.decode(mt.MoneyTransferAuthRequest, txn.request)

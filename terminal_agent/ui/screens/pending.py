@@ -24,6 +24,7 @@ class PendingScreen(TillScreen):
     def __init__(self, waiting: list[Txn]) -> None:
         super().__init__()
         self.waiting = list(waiting)
+        self.decided = 0
 
     def body(self) -> Iterable[Widget]:
         yield Static("These were approved by the switch but the till never recorded the "
@@ -44,8 +45,10 @@ class PendingScreen(TillScreen):
             table.add_row(when_text(txn.created_at, self.till.clock()), KIND_LABELS[txn.kind],
                           txn.product or "", money(txn.amount, self.till.symbol), txn.reference,
                           txn.cashier, key=txn.id)
-        if not self.waiting:
+        if not self.waiting and not self.decided:
             self.dismiss(None)
+        elif not self.waiting:  # the last one decided: leave its outcome (printed?) readable
+            self.query_one(".hint", Static).update("Every open decision is settled. Esc: back.")
 
     def selected(self) -> Txn | None:
         table = self.query_one(DataTable)
@@ -67,8 +70,13 @@ class PendingScreen(TillScreen):
         cashier = self.till.cashier_id
         method = getattr(flow, "paid_out", None) if txn.kind == Kind.MT_PAYOUT else None
         method = method or getattr(flow, "tender", None) or flow.confirm
-        self.run_core(lambda: method(txn.id, cashier), "Recording the payment…",
-                      lambda r: self.settled(txn, f"{txn.reference}: {r.message}"))
+
+        async def paid() -> str:
+            result = await method(txn.id, cashier)  # the receipt is committed in this step
+            printed = await self.till.printer.print_result(result, cashier)
+            return f"{txn.reference}: {result.message} {printed.message}"
+
+        self.run_core(paid, "Recording the payment…", lambda said: self.settled(txn, said))
 
     def action_cancel(self) -> None:
         txn = self.selected()
@@ -88,5 +96,6 @@ class PendingScreen(TillScreen):
 
     def settled(self, txn: Txn, message: str) -> None:
         self.waiting = [t for t in self.waiting if t.id != txn.id]
+        self.decided += 1
         self.say(message, "info")
         self.fill()

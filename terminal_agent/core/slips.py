@@ -1,0 +1,190 @@
+"""The sale prints itself: the step that records a tender, a payout or a completion also commits
+the transaction's receipt and the cash-drawer kick, in the same database step (DESIGN §5a).
+
+Rules:
+1. Entering ``TENDERED`` (cash taken, paid out, voucher accepted), ``COMPLETED`` (top-up on
+   the phone, single-messaging redemption) or ``REFUND_DUE`` (top-up failed after the tender)
+   commits the transaction's receipt: ESC/POS bytes rendered from the stored answer for the
+   configured paper (``[printer] columns``, ``profile``). The state table lets each of these be
+   entered once, so a transaction has one original receipt, whichever process made the step
+   (the UI's tender, the service's status lookup).
+2. Cash moving (``CASH_MOVES``: a voucher sale's or an order's cash in, a payout, a top-up's
+   tender taken first, its refund) queues a drawer kick (a device job, ``kind='drawer'``) in
+   the same step, when ``[printer] open_drawer``.
+3. Rendering never fails a money step: a receipt that cannot be made is logged (by reference,
+   never its contents) and rendered again from the stored answer when reprinted.
+4. A crash between the confirmation and the print job is impossible: they are one commit. The
+   print pump (``core/printing.py``, run by the UI's runtime) prints what is committed, in
+   order, and a screen only reports on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from devices.printers import drawer_kick
+from terminal_agent.config import AgentConfig
+from terminal_agent.core.flows.airtime import provider_reference, voucher_details
+from terminal_agent.core.flows.base import response_of
+from terminal_agent.core.flows.money import order_details, party_names
+from terminal_agent.core.journal import KIND_LABELS, Journal, Kind, Txn
+from terminal_agent.core.messages import decline_sentence
+from terminal_agent.core.printing import DRAWER, NewJob, enqueue
+from terminal_agent.core.states import State
+from terminal_agent.core.store import Db
+from terminal_agent.protocol.operations import SPECS, Op
+from terminal_agent.receipts import (
+    Header,
+    PayoutSlip,
+    RedemptionSlip,
+    RefundDueSlip,
+    SlipData,
+    TopupSlip,
+    TransferSendSlip,
+    VoucherSaleSlip,
+    layout,
+    render,
+    to_text,
+)
+from terminal_agent.receipts.model import Receipt
+
+log = logging.getLogger("terminal_agent.slips")
+
+RECEIPT_ON: frozenset[State] = frozenset({State.TENDERED, State.COMPLETED, State.REFUND_DUE})
+# a receipt can be reprinted (rendered again if it has no original job) in these states
+PAID: frozenset[State] = frozenset({State.TENDERED, State.CONFIRMING, State.CONFIRMED,
+                                    State.CONFIRM_FAILED, State.COMPLETED, State.REFUND_DUE,
+                                    State.REFUNDED})
+# (kind, state entered) -> cash goes in or out of the drawer in that step
+CASH_MOVES: frozenset[tuple[Kind, State]] = frozenset({
+    (Kind.VOUCHER_SALE, State.TENDERED), (Kind.MT_SEND, State.TENDERED),
+    (Kind.MT_PAYOUT, State.TENDERED), (Kind.TOPUP, State.TENDER_TAKEN),
+    (Kind.TOPUP, State.REFUNDED),
+})
+
+
+class Slips:
+    """Builds a transaction's receipt and queues it (with the drawer kick) inside a step."""
+
+    def __init__(self, cfg: AgentConfig, clock: Callable[[], float] = time.time) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self.journal: Journal | None = None  # the journal whose hook this is (set by Agent)
+
+    def _load(self, db: Db, txn_id: str) -> Txn:
+        assert self.journal is not None, "Slips.journal is set by the composition root"
+        return self.journal.load(db, txn_id)
+
+    def _enqueue(self, db: Db, job: NewJob) -> None:
+        vault = self.journal.keeper.vault if self.journal is not None else None
+        enqueue(db, job, self.clock(), vault)  # a PIN receipt sealed with the till key
+
+    # -- the journal's hook (rules 1, 2) --------------------------------------------------------
+
+    def entered(self, db: Db, txn_id: str, kind: Kind, state: State) -> None:
+        """Called by the journal inside the step that moved ``txn_id`` into ``state``."""
+        if (kind, state) in CASH_MOVES and self.cfg.printer.open_drawer:
+            self._kick(db, txn_id)
+        if state in RECEIPT_ON:
+            job = self.job_for(self._load(db, txn_id))
+            if job is not None:
+                self._enqueue(db, job)
+
+    def _kick(self, db: Db, txn_id: str) -> None:
+        p = self.cfg.printer
+        reference = self._load(db, txn_id).reference
+        self._enqueue(db, NewJob(txn_id, reference, DRAWER,
+                                 drawer_kick(p.drawer_pin, p.drawer_pulse_ms),
+                                 "cash drawer kick", p.columns))
+
+    # -- receipts from the stored answer (rules 1, 3) -------------------------------------------
+
+    def job_for(self, txn: Txn) -> NewJob | None:
+        """The receipt of ``txn`` rendered for this till's paper, or None (nothing to print,
+        or it could not be rendered: logged, never raised)."""
+        try:
+            receipt = self.receipt_for(txn)
+            if receipt is None:
+                return None
+            p = self.cfg.printer
+            data = render(receipt, p.columns, profile=p.profile or None)
+            text = to_text(data, p.columns, profile=p.profile or None)
+        except Exception as exc:  # rule 3: the money step goes on; a reprint renders again
+            log.error("receipt of %s could not be rendered: %s", txn.reference,
+                      type(exc).__name__, extra={"txn_id": txn.id})
+            return None
+        return NewJob(txn.id, txn.reference, txn.kind.value, data, text, p.columns,
+                      receipt.contains_pin)
+
+    async def render_missing(self, journal: Journal, reference: str) -> NewJob | None:
+        """For a reprint: the receipt of a paid transaction that has no original job."""
+        txn = await journal.find(reference)
+        if txn is None or txn.state not in PAID:
+            return None
+        return self.job_for(txn)
+
+    def receipt_for(self, txn: Txn) -> Receipt | None:
+        slip = slip_for(txn)
+        if slip is None:
+            return None
+        header = Header.from_config(self.cfg, cashier=txn.cashier,
+                                    when=datetime.fromtimestamp(self.clock()),
+                                    reference=txn.reference)
+        return layout(header, slip)
+
+
+def slip_for(txn: Txn) -> Any | None:
+    """The receipt data of a transaction from its stored answer, or None when nothing prints."""
+    response = response_of(txn)
+    slip = SlipData.from_message(getattr(response, "slip_data", None))
+    product = txn.product or KIND_LABELS[txn.kind]
+    if txn.kind == Kind.TOPUP and txn.state in (State.REFUND_DUE, State.REFUNDED):
+        reason = decline_sentence(txn.error_type, SPECS[Op(txn.op)].interface)
+        return RefundDueSlip(what=KIND_LABELS[txn.kind], amount_minor=txn.amount,
+                             reason=f"{reason} Refund the customer's payment.", slip=slip)
+    if txn.kind == Kind.VOUCHER_SALE:
+        d = voucher_details(response)
+        if not d.get("pin"):
+            return None
+        return VoucherSaleSlip(product=product, amount_minor=txn.amount, pin=str(d["pin"]),
+                               serial=str(d.get("serial") or ""), expiry=_date(d.get("expiry")),
+                               instructions=tuple(d.get("instructions") or ()), slip=slip)
+    if txn.kind == Kind.TOPUP:
+        return TopupSlip(product=product, msisdn="*******" + str(txn.detail.get("msisdn_last4", "")),
+                         amount_minor=txn.amount,
+                         provider_reference=provider_reference(response) or None, slip=slip)
+    if txn.kind == Kind.MT_SEND:
+        d = {**order_details(response), **party_names(txn)}
+        if not d.get("order_redeem_ref"):
+            return None
+        return TransferSendSlip(order_ref=str(d["order_redeem_ref"]), amount_minor=txn.amount,
+                                fee_minor=txn.fee, total_minor=txn.amount + txn.fee,
+                                recipient_name=str(d.get("recipient_name") or ""),
+                                order_ref_alt=d.get("order_redeem_ref_alt"),
+                                sender_name=d.get("sender_name"),
+                                provider=txn.detail.get("receiver_name"), slip=slip)
+    if txn.kind == Kind.MT_PAYOUT:
+        amount = getattr(getattr(response, "amount", None), "amount", None) or txn.amount
+        return PayoutSlip(order_ref="****" + str(txn.detail.get("order_ref_last4", "")),
+                          amount_minor=int(amount), provider=txn.detail.get("receiver_name"),
+                          slip=slip)
+    if txn.kind == Kind.SUV_REDEEM:
+        from terminal_agent.core.flows.suv import balance_after
+
+        return RedemptionSlip(voucher_code="****" + str(txn.detail.get("code_last4", "")),
+                              amount_minor=txn.amount, provider=txn.detail.get("provider"),
+                              balance_minor=balance_after(response), slip=slip)
+    return None
+
+
+def _date(text: Any) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None

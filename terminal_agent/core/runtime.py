@@ -19,8 +19,9 @@ and both run this same runtime, so they can never disagree about who does what:
    the sweep for orphaned work, expired decisions and the STATUS line; hourly the retention
    purge. Recovery never touches a live process's request (owner locks) and re-checks every
    row it writes (compare-and-set), so take-overs may race any sale.
-4. **The print pump** runs wherever the printer is (the UI), whatever the forwarder role: it
-   prints the jobs the sale's own steps committed, in this process or in the other one.
+4. **The devices** live where the cashier is (the UI), whatever the forwarder role: the print
+   pump prints the jobs the sale's own steps committed, in this process or in the other one;
+   a serial barcode scanner (``[scanner] url``) hands each code to ``on_scan``.
 5. **Nothing raises out of a loop.** A failing round is logged and tried again; a forwarder
    loop that died gives the lock back and the next round takes it again.
 6. **Watchdog.** The forwarder loop beats while it forwards, the stand-by loop while it waits;
@@ -64,13 +65,16 @@ class Runtime:
     def __init__(self, agent: Any, role: Role, *, forward: bool = True,
                  print_queue: Any | None = None, notify: Any | None = None,
                  on_beat: Callable[[], None] | None = None,
-                 describe: Callable[[Any], str] | None = None) -> None:
+                 describe: Callable[[Any], str] | None = None,
+                 on_scan: Callable[[Any], Any] | None = None) -> None:
         self.agent = agent
         self.role = role
         self.forward = forward
         self.print_queue = print_queue
         self.notify = notify
         self.describe = describe
+        self.on_scan = on_scan
+        self.scanner: Any = None  # devices.scanner.SerialScanner when one is configured
         self.lock: ForwarderLock = agent.lock
         if on_beat is not None:
             agent.forwarder.on_beat = on_beat
@@ -98,16 +102,27 @@ class Runtime:
             await self._settled.wait()
         if self.print_queue is not None:
             self._tasks.append(asyncio.create_task(self._print_pump(), name="print-pump"))
+        scanner = self.agent.config.scanner
+        if self.on_scan is not None and scanner.url:
+            from devices.scanner import SerialScanner
+
+            self.scanner = SerialScanner(scanner.url, baudrate=scanner.baudrate,
+                                         min_length=scanner.min_length,
+                                         reconnect_seconds=scanner.reconnect_seconds)
+            self._tasks.append(asyncio.create_task(self.scanner.run(self.on_scan),
+                                                   name="scanner"))
         return self
 
     async def stop(self) -> None:
         """Finish the batch in flight, give the forwarder lock back, stop the pump."""
         self._stop.set()
         for task in self._tasks:
-            if task.get_name() == "print-pump":
+            if task.get_name() in ("print-pump", "scanner"):
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self.scanner is not None:
+            self.scanner.close()
 
     async def __aenter__(self) -> Runtime:
         return await self.start()

@@ -70,9 +70,10 @@ class TillCommands(Provider):
         if not app.session_open:
             return []
         out: list[tuple[str, Callable[[], Any], str]] = [
-            (title, partial(app.open_service, name), f"{key.upper()} or {key[1:]}")
+            (title, partial(app.guard_open_sale, f"open {title}",
+                            partial(app.open_service, name)), f"{key.upper()} or {key[1:]}")
             for name, key, title, _ in SERVICES]
-        out += [("Lock the till", app.action_lock, "Ctrl+L"),
+        out += [("Lock the till", app.action_lock, "Ctrl+L"),  # the sale stays open: safe
                 ("Log out", app.action_logout, "F10")]
         return out
 
@@ -120,6 +121,7 @@ class TillApp(App[int]):
         self.last_activity = idle_clock()
         self.restart_requested = False
         self.runtime: Any = None  # core.runtime.Runtime, started on mount
+        self.open_sale: Any = None  # screens.tender.OpenSale while a tender dialog is up
         self._inflight: set[asyncio.Future[Any]] = set()
         self._latencies: deque[float] = deque(maxlen=40)
         self._depths: deque[float] = deque(maxlen=240)
@@ -184,7 +186,8 @@ class TillApp(App[int]):
         await self.push_screen(HomeScreen())
         # one call: forwarding (or standing by for the service), recovery, sweep, print pump
         self.runtime = Runtime(self.agent, Role.UI, forward=self.run_forwarder,
-                               print_queue=getattr(self.printer, "queue", None))
+                               print_queue=getattr(self.printer, "queue", None),
+                               on_scan=self.scanned)
         await self.core(self.runtime.start())
         self.show_login()
         await self.refresh_status()
@@ -209,6 +212,19 @@ class TillApp(App[int]):
         screens = [type(s) for s in self.screen_stack[1:]]
         quiet = all(kind in (HomeScreen, LoginScreen) for kind in screens)
         return quiet and not self._inflight
+
+    async def scanned(self, scan: Any) -> None:
+        """A serial scanner's code goes where a keyboard-wedge scanner's would: into the field
+        with the cursor, as if typed, then Enter."""
+        from textual.widgets import Input
+
+        field = self.focused
+        if isinstance(field, Input) and not field.disabled and self.session_open:
+            field.value = scan.code
+            await field.action_submit()
+        else:
+            self.notify("Scanned code not used: put the cursor in a field first.",
+                        severity="warning")
 
     @property
     def forwarder_mode(self) -> str:
@@ -242,8 +258,8 @@ class TillApp(App[int]):
         self.cashier = done.cashier
         self.locked = False
         self.last_activity = self.idle_clock()
-        if previous is not None and previous.id != done.cashier.id:
-            await self.go_home()
+        if previous is not None and previous.id != done.cashier.id and self.open_sale is None:
+            await self.go_home()  # (a sale waiting for its tender stays in front of them)
         await self.refresh_status()
         if not done.unlocked:
             await self.offer_pending_decisions()
@@ -251,6 +267,8 @@ class TillApp(App[int]):
     async def offer_pending_decisions(self) -> None:
         """Approved but not tendered (found at start-up or left by a locked session)."""
         waiting = await self.core(self.agent.journal.in_states({State.APPROVED}))
+        if self.open_sale is not None:  # its own dialog is up: not an open decision
+            waiting = [t for t in waiting if t.id != self.open_sale.result.txn_id]
         if waiting:
             from terminal_agent.ui.screens.pending import PendingScreen
 
@@ -269,6 +287,36 @@ class TillApp(App[int]):
     async def action_logout(self) -> None:
         if self.cashier is None or self.locked:
             return
+        self.guard_open_sale("log out", self._logout)
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: never abandons a sale awaiting its tender (``guard_open_sale``)."""
+        self.guard_open_sale("quit", self.exit)
+
+    def guard_open_sale(self, what: str, then: Callable[[], Any]) -> None:
+        """Run ``then`` at once, unless a sale waits for its tender: then ask first, and on yes
+        cancel it exactly as Esc on its dialog does (reversed; a supervisor for a money
+        transfer), and only then run ``then``. On no, back to the sale."""
+        sale = self.open_sale
+        if sale is None:
+            result = then()
+            if asyncio.iscoroutine(result):
+                self.run_worker(result)
+            return
+        from terminal_agent.ui.screens.modals import ConfirmModal
+
+        question = (f"A sale is waiting for its payment: {sale.summary}.\n"
+                    f"To {what}, the sale is cancelled and reversed first: hand nothing over, "
+                    "give back any cash you took for it.")
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.open_sale is sale:
+                sale.cancel_then(then)
+
+        self.push_screen(ConfirmModal(question, yes=f"cancel the sale and {what}",
+                                      no="back to the sale"), callback=answered)
+
+    async def _logout(self) -> None:
         await self.go_home()
         self.cashier = None
         await self.refresh_status()
@@ -283,6 +331,8 @@ class TillApp(App[int]):
 
     def open_service(self, name: str) -> None:
         if self.cashier is None or self.locked:
+            return
+        if self.open_sale is not None:  # only the palette can get here: it asked already
             return
         from terminal_agent.ui.screens import screen_for
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -14,20 +16,33 @@ from terminal_agent.ui.screens.base import Working
 from terminal_agent.ui.widgets import Field, Progress
 
 
-class TenderModal(ModalScreen[bool]):
+class TenderModal(ModalScreen[bool | None]):
     """"Collect R 29.00 — Enter: cash received, Esc: cancel" (or "Pay out R 500.00")."""
 
     BINDINGS = [Binding("enter", "received", "Cash received", priority=True),
                 Binding("escape", "cancel", "Cancel", priority=True)]
 
     def __init__(self, verb: str, amount_text: str, *, what: str = "",
-                 enter_text: str = "cash received", cancel_text: str = "cancel") -> None:
+                 enter_text: str = "cash received", cancel_text: str = "cancel",
+                 closed_behind: Callable[[], Awaitable[bool]] | None = None,
+                 check_every: float = 1.0) -> None:
         super().__init__(classes="tender")
         self.verb = verb
         self.amount_text = amount_text
         self.what = what
         self.enter_text = enter_text
         self.cancel_text = cancel_text
+        self.closed_behind = closed_behind  # True once the sale no longer waits (reversed)
+        self.check_every = check_every
+
+    def on_mount(self) -> None:
+        if self.closed_behind is not None:
+            self.set_interval(self.check_every, self._check)
+
+    async def _check(self) -> None:
+        """Dismissed with ``None`` when the sale was decided behind the dialog."""
+        if self.closed_behind is not None and self.is_current and await self.closed_behind():
+            self.dismiss(None)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="tender-box", classes="modal-box"):

@@ -5,8 +5,9 @@ The voucher PIN is shown only until the receipt has printed, masked afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 from textual.binding import Binding
 from textual.widget import Widget
@@ -60,8 +61,9 @@ class OutcomeScreen(TillScreen):
         Binding("t", "retry", "Try again as a new transaction"),
     ]
 
-    def __init__(self, outcome: SaleOutcome) -> None:
+    def __init__(self, outcome: SaleOutcome, *, after: Callable[[], Any] | None = None) -> None:
         super().__init__()
+        self.after = after  # what the cashier asked for next (quit, log out...), once shown
         self.outcome = outcome
         self.result = outcome.result
         self.printed = outcome.printed
@@ -80,6 +82,8 @@ class OutcomeScreen(TillScreen):
             self.print_receipt()
         if self.result.state == State.STATUS_PENDING:
             self.set_interval(1.0, self.poll)
+        if self.after is not None:
+            self.app.call_later(self.after)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         state = self.result.state

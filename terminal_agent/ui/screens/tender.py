@@ -4,11 +4,12 @@ reversal (Esc), then the outcome. One place for every dual-message service."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from terminal_agent.core.flows.base import FlowResult
 from terminal_agent.core.journal import Kind
+from terminal_agent.core.states import State
 from terminal_agent.ui.format import money
 from terminal_agent.ui.messages import SaleOutcome
 from terminal_agent.ui.screens.base import Working
@@ -21,29 +22,52 @@ class Tender:
     enter_text: str
     paid: Callable[[Any], Callable[[str, str], Awaitable[FlowResult]]]
     cancel: Callable[[Any], Callable[[str, str], Awaitable[FlowResult]]]
+    flow: Callable[[Any], Any]    # the flow that describes the transaction afterwards
     supervisor_cancels: bool = False
 
 
 TENDERS: dict[Kind, Tender] = {
     Kind.VOUCHER_SALE: Tender("Collect", "cash received", lambda a: a.vouchers.tender,
-                              lambda a: a.vouchers.cancel),
+                              lambda a: a.vouchers.cancel, lambda a: a.vouchers),
     Kind.MT_SEND: Tender("Collect", "cash received", lambda a: a.money.tender,
-                         lambda a: a.money.cancel, supervisor_cancels=True),
+                         lambda a: a.money.cancel, lambda a: a.money, supervisor_cancels=True),
     Kind.MT_PAYOUT: Tender("Pay out", "cash handed over", lambda a: a.money.paid_out,
-                           lambda a: a.money.cancel, supervisor_cancels=True),
+                           lambda a: a.money.cancel, lambda a: a.money.payouts,
+                           supervisor_cancels=True),
     Kind.SUV_REDEEM: Tender("Accept voucher for", "sale complete", lambda a: a.suv.complete,
-                            lambda a: a.suv.cancel),
+                            lambda a: a.suv.cancel, lambda a: a.suv),
 }
 
 
-def show_outcome(screen: Working, result: FlowResult, **extra: Any) -> None:
+@dataclass
+class OpenSale:
+    """An approved sale whose tender dialog is up (``TillApp.open_sale``). Quit, log out and
+    the command palette go through ``TillApp.guard_open_sale`` while it is set: the sale is
+    cancelled exactly as Esc on the dialog would (a supervisor for a money transfer), then
+    ``then`` runs; or nothing happens."""
+
+    result: FlowResult
+    summary: str                                  # "Collect R 29.00, ref 1A2B3C4D"
+    modal: TenderModal
+    then: Callable[[], Any] | None = field(default=None)
+
+    def cancel_then(self, then: Callable[[], Any]) -> None:
+        self.then = then
+        self.modal.dismiss(False)
+
+
+def show_outcome(screen: Working, result: FlowResult, *, after: Callable[[], Any] | None = None,
+                 **extra: Any) -> None:
+    """Replace ``screen`` by the outcome; ``after`` runs once the outcome is up."""
     from terminal_agent.ui.screens.outcome import OutcomeScreen
 
-    screen.app.switch_screen(OutcomeScreen(SaleOutcome(result, **extra)))  # type: ignore[attr-defined]
+    screen.app.switch_screen(OutcomeScreen(SaleOutcome(result, **extra), after=after))  # type: ignore[attr-defined]
 
 
 def ask_tender(screen: Working, approved: FlowResult, what: str = "") -> None:
-    """Push "Collect R 29.00 — Enter: cash received, Esc: cancel" for an approved result."""
+    """Push "Collect R 29.00 — Enter: cash received, Esc: cancel" for an approved result. The
+    dialog closes by itself when the sale is reversed behind it (deadline, supervisor) and the
+    outcome says what to do with any cash already taken."""
     till = screen.till
     tender = TENDERS[approved.kind]
     due = approved.amount + (approved.fee if approved.kind == Kind.MT_SEND else 0)
@@ -51,29 +75,52 @@ def ask_tender(screen: Working, approved: FlowResult, what: str = "") -> None:
     # the switch approved another amount than the one entered: say so before cash moves
     note = approved.data.get("amount_note")
     line = f"{label}  ref {approved.reference}".strip()
+    agent = till.agent
+
+    async def reversed_behind() -> bool:
+        return bool((await agent.journal.get(approved.txn_id)).state != State.APPROVED)
+
     modal = TenderModal(tender.verb, money(due, till.symbol),
                         what=f"{note}\n{line}" if note else line,
                         enter_text=tender.enter_text,
-                        cancel_text="cancel (reverses it)")
+                        cancel_text="cancel (reverses it)", closed_behind=reversed_behind)
+    sale = OpenSale(approved, f"{tender.verb} {money(due, till.symbol)}, ref "
+                              f"{approved.reference}", modal)
+    till.open_sale = sale
+
+    def finished(result: FlowResult) -> None:
+        # then: what the cashier asked for instead (quit, log out, another service)
+        show_outcome(screen, result, after=sale.then)
 
     def decided(paid: bool | None) -> None:
-        agent, cashier = till.agent, till.cashier_id
+        till.open_sale = None
+        cashier = till.cashier_id
+        if paid is None:  # reversed behind the dialog: say so, and what to do with the cash
+            screen.run_core(lambda: describe(agent, approved.txn_id, tender),
+                            "The sale was reversed…", finished)
+            return
         if paid:
             screen.run_core(lambda: tender.paid(agent)(approved.txn_id, cashier),
-                            "Recording it…", lambda r: show_outcome(screen, r))
+                            "Recording it…", finished)
             return
         if not tender.supervisor_cancels:
             screen.run_core(lambda: tender.cancel(agent)(approved.txn_id, cashier),
-                            "Cancelling: reversing it…", lambda r: show_outcome(screen, r))
+                            "Cancelling: reversing it…", finished)
             return
 
         def cancel_as(supervisor_id: str) -> None:
             screen.run_core(lambda: tender.cancel(agent)(approved.txn_id, supervisor_id),
-                            "Cancelling: reversing it…", lambda r: show_outcome(screen, r))
+                            "Cancelling: reversing it…", finished)
 
-        # without a supervisor the question stays open: ask again
+        # without a supervisor the question stays open: ask again (and quit does not happen)
         till.need_supervisor("cancel an approved money transfer", approved.reference,
                              lambda sup: cancel_as(sup.id),
                              otherwise=lambda: ask_tender(screen, approved, what))
 
     screen.app.push_screen(modal, callback=decided)  # type: ignore[attr-defined]
+
+
+async def describe(agent: Any, txn_id: str, tender: Tender) -> FlowResult:
+    """The transaction as it stands, in the words of its flow (a reversal says what to do)."""
+    result: FlowResult = tender.flow(agent).result(await agent.journal.get(txn_id), None)
+    return result

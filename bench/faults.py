@@ -4,9 +4,10 @@
     python -m bench.faults --quick       # tiny sizes, for the smoke test
     python -m bench.faults --only fuzz,printer
 
-1. crash    the crash matrix: a real till process (every flow + its forwarder, bench.workload)
-            SIGKILLed at random instants, restarted, finally drained; journal vs simulator
-            ledger: lost, both confirmed and reversed, left in limbo.
+1. crash    the crash matrix as deployed (bench/crash.py): a till process and `terminal-agent
+            forward` on one database SIGKILLed independently, together and during start-up,
+            restarted while the other goes on, finally drained; journal vs simulator ledger:
+            lost, both confirmed and reversed, left in limbo, exceptions to the till, slips.
 2. outage   a day's advices queued while the switch is unreachable, then the switch comes back:
             time to drain, per-transaction order from the simulator's record file.
 3. fuzz     generated switch answers (status 100-599, broken/odd bodies, transport errors) fed
@@ -26,10 +27,8 @@ import asyncio
 import json
 import logging
 import random
-import signal
 import sqlite3
 import string
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +39,6 @@ from typing import Any
 import httpx
 
 from bench.common import (
-    ROOT,
     SimProcess,
     create_db,
     fmt,
@@ -54,71 +52,12 @@ from bench.common import (
 # -- 1. the crash matrix ---------------------------------------------------------------------------
 
 
-def fault_crash(tmp: Path, kills: int = 500, seed: int = 20261121,
-                settle_max: float = 0.5) -> dict[str, Any]:
-    """The crash matrix (also run by tests/test_crash_matrix.py: same driver, faults and check),
-    sized for the figures. ``settle_max``: longest pause after READY before the kill."""
-    from bench.workload import FAULTS, check, start_sim, wait_ready
-    from bench.workload import write_config as crash_config
+def fault_crash(tmp: Path, kills: int = 1000, seed: int = 20261121) -> dict[str, Any]:
+    """The crash matrix as deployed: a till process and ``terminal-agent forward`` on one
+    database (``bench/crash.py``; also run by tests/test_crash_matrix.py)."""
+    from bench.crash import crash_matrix
 
-    work = tmp / "crash"
-    work.mkdir(parents=True, exist_ok=True)
-    rnd = random.Random(seed)
-    started = time.perf_counter()
-    sim, url = start_sim(work)
-    phases = {"startup": 0, "running": 0}
-    try:
-        assert httpx.post(url + "/_sim/faults", json=FAULTS).status_code < 300
-        db = work / "agent.db"
-        run_cfg = crash_config(work / "run.toml", url, db, drain=False)
-        done = 0
-        while done < kills:
-            out = work / "driver.out"
-            out.unlink(missing_ok=True)
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.workload", "--config", str(run_cfg), "run",
-                 "--seed", str(done)], cwd=ROOT, stdout=open(out, "wb"),  # noqa: SIM115
-                stderr=open(work / "driver.err", "ab"))  # noqa: SIM115
-            if rnd.random() < 0.2:
-                time.sleep(rnd.uniform(0.05, 0.6))  # during start-up and recovery
-                phases["startup"] += 1
-            else:
-                if not wait_ready(out, proc):
-                    raise RuntimeError((work / "driver.err").read_text()[-3000:])
-                time.sleep(rnd.uniform(0.0, settle_max))  # sales and advices in flight
-                phases["running"] += 1
-            if proc.poll() is not None:
-                raise RuntimeError("driver exited by itself: "
-                                   + (work / "driver.err").read_text()[-3000:])
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            done += 1
-        assert httpx.delete(url + "/_sim/faults").status_code < 300
-        drain_cfg = crash_config(work / "drain.toml", url, db, drain=True)
-        t0 = time.perf_counter()
-        rc = subprocess.run([sys.executable, "-m", "bench.workload", "--config", str(drain_cfg),
-                             "drain"], cwd=ROOT, timeout=300, capture_output=True).returncode
-        drain_s = time.perf_counter() - t0
-        ledger = httpx.get(url + "/_sim/ledger", timeout=60).json()
-        result = check(str(db), ledger)
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
-    con = sqlite3.connect(db)
-    kinds = dict(con.execute("SELECT kind, COUNT(*) FROM transactions GROUP BY kind").fetchall())
-    refunded = {r[0] for r in con.execute(
-        "SELECT id FROM transactions WHERE kind='topup' AND state IN ('REFUND_DUE','REFUNDED')")}
-    con.close()
-    # a top-up refunded at the till must not have been approved by the switch (value twice)
-    refunded_but_approved = sum(1 for o in ledger.get("originals", [])
-                                if o["id"] in refunded and o["outcome"] == "approved")
-    return {"kills": done, "kills_at_startup": phases["startup"],
-            "kills_while_running": phases["running"], "drain_rc": rc,
-            "drain_seconds": drain_s, "switch_originals": len(ledger.get("originals", [])),
-            "by_kind": kinds, "topups_refunded": len(refunded),
-            "topups_refunded_but_approved": refunded_but_approved, **result.as_dict(),
-            "ok": rc == 0 and result.ok and refunded_but_approved == 0,
-            "seconds": time.perf_counter() - started}
+    return crash_matrix(tmp, kills, seed)
 
 
 # -- 2. the day-long outage ----------------------------------------------------------------------
@@ -771,15 +710,19 @@ def render(res: dict[str, Any]) -> str:
              f"SQLite {m['sqlite']}; total {res['seconds']:.0f} s", ""]
     c = res.get("crash")
     if c:
-        parts += ["1. Crash matrix (real till process SIGKILLed, restarted, drained; journal vs "
-                  "simulator ledger)", "",
-                  table(["kills", "at start-up / running", "transactions", "advices delivered",
-                         "lost", "both confirmed and reversed", "left in limbo", "parked",
-                         "top-ups refunded / of them approved at switch", "drain s", "run s"],
-                        [[c["kills"], f"{c['kills_at_startup']} / {c['kills_while_running']}",
+        parts += ["1. Crash matrix as deployed (a till process and `forward` on one database, "
+                  "SIGKILLed apart and together, restarted while the other goes on; drained; "
+                  "journal vs simulator ledger)", "",
+                  table(["kills", "till / forward / double", "at start-up / running",
+                         "transactions", "advices delivered", "lost", "both confirmed and "
+                         "reversed", "left in limbo", "parked", "exceptions to the till",
+                         "tendered vouchers / slip missing", "drain s", "run s"],
+                        [[c["kills"], f"{c['kills_till']} / {c['kills_forward']} / "
+                          f"{c['double_kills']}",
+                          f"{c['kills_at_startup']} / {c['kills_while_running']}",
                           c["transactions"], c["advices"], c["lost"], c["both"], c["limbo"],
-                          c["parked"], f"{c.get('topups_refunded', '-')} / "
-                          f"{c.get('topups_refunded_but_approved', '-')}",
+                          c["parked"], c["till_exceptions"],
+                          f"{c['tendered_vouchers']} / {c['unprinted']}",
                           f"{c['drain_seconds']:.1f}", f"{c['seconds']:.0f}"]]), ""]
     o = res.get("outage")
     if o:
@@ -821,7 +764,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger().addHandler(logging.NullHandler())  # the agent's own warnings: quiet
     only = args.only.split(",")
     sizes = ({"kills": 3, "sales": 40, "cases": 80, "jobs": 40} if args.quick else
-             {"kills": 500, "sales": 5000, "cases": 10_000, "jobs": 1000})
+             {"kills": 1000, "sales": 5000, "cases": 10_000, "jobs": 1000})
     if args.kills:
         sizes["kills"] = args.kills
     started = time.perf_counter()

@@ -88,23 +88,36 @@ async def _confirmed_order(agent: Agent) -> tuple[str, int] | None:
     return None
 
 
-async def one(agent: Agent, kind: str, rnd: random.Random, products: tuple[Product, Product]
-              ) -> None:
+async def one(agent: Agent, kind: str, rnd: random.Random, products: tuple[Product, Product],
+              think: float = 0.0) -> None:
+    """One sale of ``kind``; ``think``: the cashier's mean pause between approval and tender
+    (a long one may outlast the approved sale's deadline: the sale is reversed behind them)."""
     voucher, topup = products
+
+    async def pause() -> None:
+        if think > 0:
+            await asyncio.sleep(min(10 * think, rnd.expovariate(1 / think)))
+
+    def said(result: Any) -> None:
+        if result.verdict == "reversed":  # the deadline passed while the cashier thought
+            print(f"REVERSED-BEFORE-TENDER {result.txn_id}", flush=True)
+
     if kind in ("voucher", "voucher_cancel"):
         value = voucher.product_values[0].amount if voucher.product_values else 1000
         r = await agent.vouchers.sell(voucher, value, CASHIER)
         if r.approved:
+            await pause()
             if kind == "voucher_cancel":
                 await agent.vouchers.cancel(r.txn_id, CASHIER)
             else:
-                await agent.vouchers.tender(r.txn_id, CASHIER)
+                said(await agent.vouchers.tender(r.txn_id, CASHIER))
     elif kind == "topup":
         await agent.topups.purchase(topup, "0821234567", 2000, CASHIER)
     elif kind == "mt_send":
         r = await agent.money.create_order(10000, 1000, SENDER, RECIPIENT, CASHIER, receiver=MUKURU)
         if r.approved:
-            await agent.money.tender(r.txn_id, CASHIER)
+            await pause()
+            said(await agent.money.tender(r.txn_id, CASHIER))
     elif kind == "mt_payout":
         found = await _confirmed_order(agent)
         if found is None:
@@ -112,11 +125,13 @@ async def one(agent: Agent, kind: str, rnd: random.Random, products: tuple[Produ
         ref, amount = found
         r = await agent.money.redeem(ref, amount, CASHIER, receiver=MUKURU)
         if r.approved:
-            await agent.money.paid_out(r.txn_id, CASHIER)
+            await pause()
+            said(await agent.money.paid_out(r.txn_id, CASHIER))
     elif kind == "suv":
         r = await agent.suv.redeem(SUV_CODE, 100, CASHIER)
         if r.approved and r.state == State.APPROVED:
-            await agent.suv.complete(r.txn_id, CASHIER)
+            await pause()
+            said(await agent.suv.complete(r.txn_id, CASHIER))
 
 
 def till_runtime(agent: Agent) -> Runtime:
@@ -127,7 +142,13 @@ def till_runtime(agent: Agent) -> Runtime:
     return Runtime(agent, Role.UI, print_queue=PrintQueue(agent.store, printer))
 
 
-async def run(cfg: AgentConfig, seed: int, count: int) -> int:
+async def run(cfg: AgentConfig, seed: int, count: int, think: float = 0.0) -> int:
+    """The till: sales of every kind, one after the other, with the runtime the UI starts.
+    Any exception a flow raises to it is printed as ``EXCEPTION`` (the crash matrix counts
+    them: there must be none) and the till goes on."""
+    from terminal_agent.logs import setup_logging
+
+    setup_logging(cfg.logging, process="till")
     rnd = random.Random(seed)
     async with Agent.open(cfg, password="", role="ui") as agent, till_runtime(agent):
         agent.money.resend_pause = agent.money.payouts.resend_pause = 0.0
@@ -137,9 +158,9 @@ async def run(cfg: AgentConfig, seed: int, count: int) -> int:
         for i in range(count):
             kind = KINDS[(seed + i) % len(KINDS)] if rnd.random() < 0.7 else rnd.choice(KINDS)
             try:
-                await one(agent, kind, rnd, products)
-            except AgentError as exc:  # a refusal by the flow (e.g. validation): keep going
-                print(f"refused {kind}: {exc}", file=sys.stderr)
+                await one(agent, kind, rnd, products, think)
+            except Exception as exc:  # noqa: BLE001 - counted by the crash matrix
+                print(f"EXCEPTION {kind}: {type(exc).__name__}: {exc}", flush=True)
             print(f"TXN {i} {kind}", flush=True)
     return 0
 
@@ -171,6 +192,8 @@ async def drain(cfg: AgentConfig, timeout: float = 120.0) -> int:
                 f"SELECT COUNT(*) FROM transactions WHERE state NOT IN ({finals})")  # noqa: S608
             pending = (await agent.outbox.counts()).pending
             if open_ is not None and open_[0] == 0 and pending == 0:
+                # what the till's print pump had not printed yet prints at its next start
+                await PrintQueue(agent.store, open_printer("dummy://", 48)).pump()
                 return 0
             await asyncio.sleep(0.02)
         rows = await agent.store.fetchall(
@@ -189,11 +212,18 @@ class Check:
     parked: int = 0
     topup_unsettled: int = 0
     refunds_due: int = 0  # top-ups that failed after the tender: settled, the cashier refunds
+    tendered_vouchers: int = 0
+    unprinted: int = 0           # a tendered voucher sale without its printed PIN slip
+    receipts_unpaid: int = 0     # a receipt for a transaction that was never paid (reversed...)
+    duplicate_receipts: int = 0  # more than one original receipt for one transaction
+    till_exceptions: int = 0     # exceptions a flow raised to the live till (set by the caller)
     problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.both or self.limbo or self.parked or self.topup_unsettled)
+        return not (self.lost or self.both or self.limbo or self.parked or self.topup_unsettled
+                    or self.unprinted or self.receipts_unpaid or self.duplicate_receipts
+                    or self.till_exceptions)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -202,6 +232,32 @@ class Check:
 
 
 _SIM_FINAL_FOR = {State.CONFIRMED: "confirmed", State.REVERSED: "reversed"}
+TENDERED = ("TENDERED", "CONFIRMING", "CONFIRMED", "CONFIRM_FAILED")
+
+
+def _check_receipts(con: sqlite3.Connection, result: Check) -> None:
+    """Every tendered voucher sale has one original slip, printed, with its PIN on it; no
+    transaction that was never paid has a receipt."""
+    receipts: dict[str, list[sqlite3.Row]] = {}
+    for job in con.execute("SELECT txn_id, kind, contains_pin, state, text FROM print_jobs"
+                           " WHERE copy_of IS NULL AND kind != 'drawer' AND txn_id IS NOT NULL"):
+        receipts.setdefault(job["txn_id"], []).append(job)
+    for row in con.execute("SELECT id, kind, state, response FROM transactions"):
+        jobs = receipts.get(row["id"], [])
+        result.duplicate_receipts += len(jobs) > 1
+        if row["state"] not in (*TENDERED, "COMPLETED", "REFUND_DUE", "REFUNDED") and jobs:
+            result.receipts_unpaid += 1
+            result.problems.append(f"receipt for {row['state']}: {row['id']}")
+        if row["kind"] != Kind.VOUCHER_SALE or row["state"] not in TENDERED:
+            continue
+        result.tendered_vouchers += 1
+        pin = "".join(ch for ch in str((json.loads(row["response"] or b"{}").get("voucher")
+                                        or {}).get("pin", "")) if ch.isdigit())
+        printed = [j for j in jobs if j["state"] == "printed" and j["contains_pin"]
+                   and pin and pin in "".join(ch for ch in j["text"] if ch.isdigit())]
+        if not printed:
+            result.unprinted += 1
+            result.problems.append(f"tendered voucher without its printed PIN slip: {row['id']}")
 
 
 def check(db_path: str, ledger: dict[str, Any]) -> Check:
@@ -221,6 +277,7 @@ def check(db_path: str, ledger: dict[str, Any]) -> Check:
             result.problems.append(f"limbo: {row['id']} {row['kind']} {row['state']}")
         if row["kind"] == Kind.TOPUP and row["state"] in ("STATUS_PENDING", "TENDER_TAKEN"):
             result.topup_unsettled += 1
+    _check_receipts(con, result)
     con.close()
     for original in ledger.get("originals", []):
         ok_kinds = {a["kind"] for a in original.get("advices", []) if 200 <= a["status"] < 300}
@@ -235,7 +292,7 @@ def check(db_path: str, ledger: dict[str, Any]) -> Check:
         state = State(local["state"])
         if original["outcome"] != "approved":
             continue
-        if state == State.REFUND_DUE:  # refunded at the till, yet the airtime went out
+        if state in (State.REFUND_DUE, State.REFUNDED):  # refunded, yet the airtime went out
             result.lost += 1
             result.problems.append(f"refund due at till, approved at switch: {local['id']}")
         expected = _SIM_FINAL_FOR.get(state)
@@ -286,8 +343,13 @@ backoff_max = 0.2
 status_first_delay = 0.05
 poll_interval = 0.02
 lease_seconds = 5.0
-approved_deadline_seconds = {0.0 if drain else 600.0}
+approved_deadline_seconds = {0.0 if drain else 0.6}
 auto_reverse_payouts = {"true" if drain else "false"}
+sweep_seconds = 0.2
+[printer]
+url = "dummy://"
+[logging]
+target = "stderr"
 """)
     path.chmod(0o600)
     if not db.exists():  # the crash till's database, made once on purpose
@@ -364,12 +426,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold", action="store_true")
     parser.add_argument("--order-ref", default="")
     parser.add_argument("--amount", type=int, default=0)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="run: mean seconds between approval and tender")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--count", type=int, default=1_000_000)
     args = parser.parse_args(argv)
     cfg = config_mod.load(args.config)
     if args.mode == "run":
-        return asyncio.run(run(cfg, args.seed, args.count))
+        return asyncio.run(run(cfg, args.seed, args.count, args.think))
     if args.mode == "sell":
         return asyncio.run(sell(cfg, args.kind, hold=args.hold, order_ref=args.order_ref,
                                 amount=args.amount))

@@ -138,7 +138,7 @@ class Runtime:
     async def _duty(self) -> None:
         while not self._stop.is_set():
             try:
-                if self.lock.acquire(self.role.value):
+                if self._my_turn() and self.lock.acquire(self.role.value):
                     await self._forwarding()
                 else:
                     await self._standing_by()
@@ -183,6 +183,10 @@ class Runtime:
         finally:
             self.lock.release()
             self.duty = Duty.STANDBY
+
+    def _my_turn(self) -> bool:
+        """A UI never takes the lock while the service waits for it (rule 2)."""
+        return self.role == Role.SERVICE or not self.lock.someone_waiting()
 
     def _hand_over(self) -> bool:
         """A UI that forwards gives way to a service standing by (rule 2)."""

@@ -337,8 +337,10 @@ def test_the_service_takes_over_from_the_till_and_back(tmp_path, sim):
     assert _forwarding(cfg) == "ui"
     with service(cfg) as svc:  # the service stands by; the till hands over at its next sweep
         wait_for(lambda: _forwarding(cfg) == "service", what="the hand-over", also=svc[0])
+        assert status_json(cfg)["forwarder_role"] == "service"
         svc[0].kill()           # the service dies: the till takes over within seconds
         wait_for(lambda: _forwarding(cfg) == "ui", what="the till taking over", also=till)
+        assert "cashier UI" in cli("status", "--config", str(cfg)).stdout
         svc[0].stop()
         svc[0] = start_forward(cfg)
         wait_for(lambda: _forwarding(cfg) == "service", what="the service back", also=svc[0])

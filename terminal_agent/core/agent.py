@@ -41,6 +41,7 @@ class StatusSnapshot:
     in_flight: int        # sent by a process still running, answer not yet committed
     orphaned: int         # sent by a process that is gone: the forwarder recovers them
     forwarder_running: bool
+    forwarder_role: str | None  # who forwards: "service" or "ui" (None if unknown / none)
     switch_latency: float | None
     switch_status: int | None
     switch_error: str | None
@@ -71,6 +72,7 @@ class StatusSnapshot:
                              "status_pending": self.status_pending,
                              "in_flight": self.in_flight, "orphaned": self.orphaned},
             "forwarder_running": self.forwarder_running,
+            "forwarder_role": self.forwarder_role,
             "forwarder_note": self.forwarder_note,
             "clock_went_back": self.clock_went_back,
         }
@@ -142,6 +144,7 @@ class Agent:
             status_pending=by.get(State.STATUS_PENDING.value, 0),
             in_flight=len(live), orphaned=len(orphaned),
             forwarder_running=self.lock.held or self.lock.held_elsewhere(),
+            forwarder_role=self.lock.role if self.lock.held else self.lock.holder_role(),
             switch_latency=self.switch.last_latency, switch_status=self.switch.last_status,
             switch_error=self.switch.last_error, now=self.clock(),
             forwarder_note=(self.forwarder.trouble or "") if self.lock.held

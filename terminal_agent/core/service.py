@@ -189,6 +189,9 @@ def run_status(args: argparse.Namespace) -> int:
     last = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(o.last_delivery_at))
             if o.last_delivery_at else "never")
     running = "running" if snap.forwarder_running else "NOT RUNNING"
+    if snap.forwarder_role:
+        running += " in the " + {"ui": "cashier UI (the service is down)"}.get(
+            snap.forwarder_role, snap.forwarder_role)
     if snap.forwarder_note:
         running += f" ({snap.forwarder_note})"
     if snap.clock_went_back and age is not None:

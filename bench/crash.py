@@ -162,7 +162,10 @@ def crash_matrix(tmp: Path, kills: int = 1000, seed: int = 20261121, settle_max:
             "drain_rc": drained.returncode, "drain_seconds": drain_s,
             "drain_tail": drained.stderr[-500:] if drained.returncode else "",
             "switch_originals": len(ledger.get("originals", [])),
-            "runtime_errors": _runtime_errors(till, service), **result.as_dict(),
+            "runtime_errors": _runtime_errors(till, service),
+            "forwarding_interrupted": sum(c.log.read_text(errors="replace").count(
+                "forwarding interrupted") for c in (till, service)),
+            **result.as_dict(),
             "ok": drained.returncode == 0 and result.ok and not _runtime_errors(till, service),
             "seconds": time.perf_counter() - started}
 

@@ -121,6 +121,9 @@ class Runtime:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self.forward:  # stopped while waiting after a failure: nobody forwards from here
+            self.lock.release()
+            self.lock.stop_waiting()
         if self.scanner is not None:
             self.scanner.close()
 
@@ -138,51 +141,68 @@ class Runtime:
     async def _duty(self) -> None:
         while not self._stop.is_set():
             try:
-                if self._my_turn() and self.lock.acquire(self.role.value):
+                if self._take():
                     await self._forwarding()
                 else:
                     await self._standing_by()
-            except AgentError as exc:  # a busy, full or unreadable database: said, tried again
-                log.error("forwarding interrupted: %s; trying again in %.0f s", exc,
-                          self.interval)
-                await self._after_failure()
-            except Exception:  # rule 5: log, give the lock back, try again next round
-                log.exception("forwarder duty failed; trying again in %.0f s", self.interval)
-                await self._after_failure()
+            except Exception as exc:  # noqa: BLE001 - rule 5: said, and tried again
+                await self._failed(exc)
 
-    async def _after_failure(self) -> None:
-        self.lock.release()
-        self._settled.set()
-        self._beat()
-        await self._pause()
+    def _take(self) -> bool:
+        if not self._my_turn():
+            return False
+        if self.lock.held:  # taken before the database opened (forward's waiting loop)
+            self.lock.role = self.role.value
+            return True
+        return self.lock.acquire(self.role.value)
 
     async def _forwarding(self) -> None:
+        """Forward until stopped or handing over. A failure leaves the lock held (this process
+        is still the forwarder, waiting for what failed) and goes to ``_failed``."""
         self.lock.stop_waiting()
         self.duty = Duty.FORWARDING
         self.took_over += 1
-        forwarder = self.agent.forwarder
+        await self.agent.clock_watch.check()  # before any deadline is judged
+        await self.agent.outbox.drop_leases()
+        self.last_report = report = await self.agent.recovery.run()
+        self.lock.note("")
+        log.info("forwarding (%s): %d reversals queued, %d status lookups, %d awaiting "
+                 "decision", self.role, len(report.reversed), len(report.status_lookups),
+                 len(report.awaiting_decision))
+        self._settled.set()
+        until = asyncio.Event()
+        loop = asyncio.create_task(self.agent.forwarder.run(until), name="forwarder")
         try:
-            await self.agent.clock_watch.check()  # before any deadline is judged
-            await self.agent.outbox.drop_leases()
-            self.last_report = report = await self.agent.recovery.run()
-            log.info("forwarding (%s): %d reversals queued, %d status lookups, %d awaiting "
-                     "decision", self.role, len(report.reversed), len(report.status_lookups),
-                     len(report.awaiting_decision))
-            self._settled.set()
-            until = asyncio.Event()
-            loop = asyncio.create_task(forwarder.run(until), name="forwarder")
-            try:
-                while not (self._stop.is_set() or loop.done() or self._hand_over()):
-                    await self._housekeeping()
-                    await self._pause(also=loop)
-            finally:
-                until.set()
-                await asyncio.gather(loop, return_exceptions=True)
-            if loop.done() and not loop.cancelled() and loop.exception() is not None:
-                raise loop.exception()  # type: ignore[misc]
+            while not (self._stop.is_set() or loop.done() or self._hand_over()):
+                await self._housekeeping()
+                await self._pause(also=loop)
         finally:
-            self.lock.release()
-            self.duty = Duty.STANDBY
+            until.set()
+            await asyncio.gather(loop, return_exceptions=True)
+        if loop.done() and not loop.cancelled() and loop.exception() is not None:
+            raise loop.exception()  # type: ignore[misc]
+        self.lock.release()
+        self.duty = Duty.STANDBY
+
+    async def _failed(self, exc: Exception) -> None:
+        """Rule 5: say why (log, the lock's note for `status`, STATUS=), keep beating, try
+        again after a pause. A UI gives the lock up if the service waits for it."""
+        if isinstance(exc, AgentError):
+            log.error("forwarding interrupted: %s; trying again in %.0f s", exc, self.interval)
+            why = f"waiting for the database: {exc}"
+        else:
+            log.exception("forwarder duty failed; trying again in %.0f s", self.interval)
+            why = f"forwarding failed ({type(exc).__name__}); trying again"
+        if self.lock.held:
+            self.lock.note(why)
+            if self.role == Role.UI and self.lock.someone_waiting():
+                self.lock.release()
+                self.duty = Duty.STANDBY
+        if self.notify is not None:
+            self.notify.status(why)
+        self._settled.set()
+        self._beat()
+        await self._pause()
 
     def _my_turn(self) -> bool:
         """A UI never takes the lock while the service waits for it (rule 2)."""

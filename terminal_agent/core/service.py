@@ -189,11 +189,11 @@ def run_status(args: argparse.Namespace) -> int:
     last = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(o.last_delivery_at))
             if o.last_delivery_at else "never")
     running = "running" if snap.forwarder_running else "NOT RUNNING"
-    if snap.forwarder_role:
-        running += " in the " + {"ui": "cashier UI (the service is down)"}.get(
-            snap.forwarder_role, snap.forwarder_role)
     if snap.forwarder_note:
         running += f" ({snap.forwarder_note})"
+    if snap.forwarder_role:
+        running += "; forwarding: " + {"ui": "the cashier UI (the service is down)"}.get(
+            snap.forwarder_role, f"the {snap.forwarder_role}")
     if snap.clock_went_back and age is not None:
         age_txt = f" (oldest dated {-age:.0f} s in the future: the clock went back)"
     else:

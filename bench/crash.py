@@ -118,8 +118,9 @@ def crash_matrix(tmp: Path, kills: int = 1000, seed: int = 20261121, settle_max:
                                     "--config", str(cfg)],
                         work / "forward.log", re.compile(r"forwarding \(service\)|standing by"))
         children = {"till": till, "forward": service}
-        for child in children.values():
-            child.start(rnd.randrange(1 << 30))
+        till.start(rnd.randrange(1 << 30))
+        till.wait_ready()  # the first start makes the till key; both use it from then on
+        service.start(rnd.randrange(1 << 30))
         done = 0
         while done < kills:
             action = rnd.choices([a for a, _ in ACTIONS], [w for _, w in ACTIONS])[0]
@@ -136,10 +137,14 @@ def crash_matrix(tmp: Path, kills: int = 1000, seed: int = 20261121, settle_max:
                 figures["kills_at_startup" if early else "kills_while_running"] += 1
                 done += 1
             figures["double_kills"] += action == "both"
+            if done % 50 < len(targets):
+                print(f"[crash] {done} kills, {time.perf_counter() - started:.0f} s",
+                      file=sys.stderr, flush=True)
             for child in targets:  # restarted while the other goes on (both at once: racing)
                 child.start(rnd.randrange(1 << 30))
         for child in children.values():  # the end of the day: both stop
             child.kill(signal.SIGTERM)
+        figures["kill_phase_seconds"] = round(time.perf_counter() - started, 1)
         assert httpx.delete(url + "/_sim/faults").status_code < 300
         drain_cfg = crash_config(work / "drain.toml", url, db, drain=True)
         t0 = time.perf_counter()

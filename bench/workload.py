@@ -235,14 +235,22 @@ _SIM_FINAL_FOR = {State.CONFIRMED: "confirmed", State.REVERSED: "reversed"}
 TENDERED = ("TENDERED", "CONFIRMING", "CONFIRMED", "CONFIRM_FAILED")
 
 
-def _check_receipts(con: sqlite3.Connection, result: Check) -> None:
+def _check_receipts(con: sqlite3.Connection, result: Check, db_path: str) -> None:
     """Every tendered voucher sale has one original slip, printed, with its PIN on it; no
-    transaction that was never paid has a receipt."""
-    receipts: dict[str, list[sqlite3.Row]] = {}
-    for job in con.execute("SELECT txn_id, kind, contains_pin, state, text FROM print_jobs"
-                           " WHERE copy_of IS NULL AND kind != 'drawer' AND txn_id IS NOT NULL"):
-        receipts.setdefault(job["txn_id"], []).append(job)
-    for row in con.execute("SELECT id, kind, state, response FROM transactions"):
+    transaction that was never paid has a receipt. PINs and PIN slips are stored sealed: read
+    with the till key beside the database, as the till does."""
+    from terminal_agent.core.vault import Keeper, Vault, load_key, open_receipt
+
+    vault = Vault(load_key(db_path, create=False))
+    receipts: dict[str, list[tuple[str, bool, str]]] = {}
+    for job in con.execute("SELECT txn_id, reference, contains_pin, state, content, text"
+                           " FROM print_jobs WHERE copy_of IS NULL AND kind != 'drawer'"
+                           " AND txn_id IS NOT NULL"):
+        text = open_receipt(vault, job["reference"], job["content"], job["text"])[1]
+        receipts.setdefault(job["txn_id"], []).append(
+            (job["state"], bool(job["contains_pin"]), text))
+    for row in con.execute("SELECT id, kind, state, request, response, sealed"
+                           " FROM transactions"):
         jobs = receipts.get(row["id"], [])
         result.duplicate_receipts += len(jobs) > 1
         if row["state"] not in (*TENDERED, "COMPLETED", "REFUND_DUE", "REFUNDED") and jobs:
@@ -251,13 +259,18 @@ def _check_receipts(con: sqlite3.Connection, result: Check) -> None:
         if row["kind"] != Kind.VOUCHER_SALE or row["state"] not in TENDERED:
             continue
         result.tendered_vouchers += 1
-        pin = "".join(ch for ch in str((json.loads(row["response"] or b"{}").get("voucher")
-                                        or {}).get("pin", "")) if ch.isdigit())
-        printed = [j for j in jobs if j["state"] == "printed" and j["contains_pin"]
-                   and pin and pin in "".join(ch for ch in j["text"] if ch.isdigit())]
-        if not printed:
+        _, response = Keeper(vault).restore(row["id"], row["request"], row["response"],
+                                            row["sealed"])
+        voucher = json.loads(response or b"{}").get("voucher") or {}
+        pin = _digits(str(voucher.get("pin", "")))
+        if not any(state == "printed" and has_pin and pin and pin in _digits(text)
+                   for state, has_pin, text in jobs):
             result.unprinted += 1
             result.problems.append(f"tendered voucher without its printed PIN slip: {row['id']}")
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
 
 
 def check(db_path: str, ledger: dict[str, Any]) -> Check:
@@ -277,7 +290,7 @@ def check(db_path: str, ledger: dict[str, Any]) -> Check:
             result.problems.append(f"limbo: {row['id']} {row['kind']} {row['state']}")
         if row["kind"] == Kind.TOPUP and row["state"] in ("STATUS_PENDING", "TENDER_TAKEN"):
             result.topup_unsettled += 1
-    _check_receipts(con, result)
+    _check_receipts(con, result, db_path)
     con.close()
     for original in ledger.get("originals", []):
         ok_kinds = {a["kind"] for a in original.get("advices", []) if 200 <= a["status"] < 300}

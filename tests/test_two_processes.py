@@ -376,9 +376,11 @@ async def test_open_decision_paid_prints_the_pin_and_can_be_reprinted(tmp_path, 
                              " AND kind='voucher_sale'", (sale_id,))
             assert len(jobs) == 1 and jobs[0]["contains_pin"] == 1, [dict(j) for j in jobs]
             assert jobs[0]["state"] == "printed"
-            pin = _pin(db, sale_id)
-            assert pin and pin in "".join(ch for ch in jobs[0]["text"] if ch.isdigit())
             desk = pilot.app.printer  # type: ignore[attr-defined]
+            slip = await desk.queue.receipt_of(sale_id)  # stored sealed: read with the till key
+            txn = await pilot.app.agent.journal.get(sale_id)  # type: ignore[attr-defined]
+            pin = _digits(json.loads(txn.response or b"{}").get("voucher", {}).get("pin", ""))
+            assert pin and slip is not None and pin in _digits(slip.text)
             reference = query(db, "SELECT reference FROM transactions WHERE id=?",
                               (sale_id,))[0][0]
             copy = await desk.reprint(reference, "1001", authorised_by="9001")
@@ -387,7 +389,5 @@ async def test_open_decision_paid_prints_the_pin_and_can_be_reprinted(tmp_path, 
     assert original(sim, sale_id)["final"] == "confirmed"
 
 
-def _pin(db: Path, txn_id: str) -> str:
-    body = query(db, "SELECT response FROM transactions WHERE id=?", (txn_id,))[0][0]
-    voucher = json.loads(body).get("voucher") or {}
-    return "".join(ch for ch in str(voucher.get("pin", "")) if ch.isdigit())
+def _digits(text: str) -> str:
+    return "".join(ch for ch in str(text) if ch.isdigit())

@@ -105,8 +105,9 @@ def render(prom: PrometheusServer, start: float, end: float, out: Path = PICTURE
         ax.tick_params(colors="#8e8e8e", labelsize=7)
         series = [(t, s) for t in p["targets"]
                   for s in prom.query_range(_query(t["expr"], end - start), start, end, step)]
-        if p["type"] in ("stat", "table"):
-            _last_values(ax, p, series)
+        if p["type"] in ("stat", "table"):  # an instant query at the end: series still there
+            _last_values(ax, p, [(t, s) for t, s in series
+                                 if float(s["values"][-1][0]) >= end - 2 * step])
             continue
         for target, s in series:
             xs = [float(v[0]) - start for v in s["values"]]

@@ -107,6 +107,10 @@ class AirtimeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # confirmations and reversals (for providers that run PIN products through purchases).
     voucher_route: str = "vouchers"
     trial_before_topup: bool = True
+    # The switch's product list is asked again after this long; a failed load is retried
+    # in the background this often until the switch answers (core/catalogue.py).
+    products_ttl_seconds: float = 3600.0
+    products_retry_seconds: float = 15.0
 
 
 class SuvProvider(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -305,6 +309,8 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "forwarder.approved_deadline_seconds": (0, 86_400),
     "forwarder.sweep_seconds": (0.05, 3600),
     "forwarder.max_rate": (0, 100_000),  # advices/s; 0 = no limit
+    "airtime.products_ttl_seconds": (10, 86_400),
+    "airtime.products_retry_seconds": (1, 3600),
     "printer.columns": (32, 48),
     "printer.drawer_pin": (2, 5),
     "printer.drawer_pulse_ms": (2, 510),

@@ -57,10 +57,30 @@ def test_nothing_runs_off_the_paper(name: str, columns: int) -> None:
 def test_every_receipt_has_the_frame(name: str, columns: int) -> None:
     h = header()
     text = to_text(render(receipts()[name], columns), columns)
-    for must in [*h.merchant, h.terminal_id, h.cashier, "2025-03-14 09:26", h.reference,
-                 *h.footer]:
+    for must in [*h.merchant, h.terminal_id, h.cashier, "2025-03-14 09:26", h.reference]:
         assert must in text, (must, name)
+    # the merchant's "thank you" footer is for a customer's receipt, not a refund claim or a
+    # report (issue 16, defect 9)
+    for line in h.footer:
+        assert (line in text) == (name not in NO_FOOTER), (line, name)
     assert text.rstrip().splitlines()[-1].startswith("8<")  # ends with a cut
+
+
+NO_FOOTER = {"refund_due", "shift_report"}
+
+
+def test_report_is_the_tills_printed_by_someone_with_each_cashier() -> None:
+    """Issue 16, defect 9: a till-wide report signed by one cashier."""
+    text = to_text(render(receipts()["shift_report"], 42), 42)
+    assert "Printed by" in text and "Cashier   " not in text.split("All cashiers")[0]
+    assert "All cashiers of this till" in text
+    assert "Cashier 1001" in text and "Cashier 1002" in text and "of which fees" in text
+
+
+def test_refund_slip_says_why_to_the_customer_with_phone_and_network() -> None:
+    text = to_text(render(receipts()["refund_due"], 42), 42)
+    assert "*******4567" in text and "MTN" in text
+    assert "Refund the customer" not in text and "Give back" not in text
 
 
 def test_slipdata_lines_are_printed() -> None:

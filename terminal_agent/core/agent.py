@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 
 from terminal_agent.config import AgentConfig
+from terminal_agent.core.catalogue import Catalogue
 from terminal_agent.core.clock import ClockWatch
-from terminal_agent.core.flows.airtime import Catalogue, TopUps, VoucherSales
+from terminal_agent.core.flows.airtime import TopUps, VoucherSales
 from terminal_agent.core.flows.base import FlowContext
 from terminal_agent.core.flows.money import MoneyTransfer
 from terminal_agent.core.flows.suv import VoucherRedemptions

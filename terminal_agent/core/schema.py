@@ -150,6 +150,17 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX transactions_kind_state ON transactions(kind, state);
     """,
+    # 9: closed shifts (core/cashup.py): each Z report's figures, numbered, never changed
+    """
+    CREATE TABLE shift_reports (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,  -- the Z number
+        opened_at  REAL,                               -- the previous close (NULL: the first)
+        closed_at  REAL NOT NULL,
+        closed_by  TEXT NOT NULL,                      -- the supervisor who closed it
+        figures    TEXT NOT NULL                       -- CashUp as JSON
+    );
+    CREATE INDEX events_state_at ON events(state, at);
+    """,
 ]
 
 OWNER_SINCE = 5  # the schema version that added transactions.owner

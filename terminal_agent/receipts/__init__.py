@@ -40,6 +40,7 @@ from terminal_agent.receipts.model import (
 from terminal_agent.receipts.preview import PreviewError, parse, to_text
 from terminal_agent.receipts.render import copy_banner, mark_copy, render
 from terminal_agent.receipts.slips import (
+    CashierLine,
     DeclinedSlip,
     Header,
     PayoutSlip,
@@ -55,7 +56,7 @@ from terminal_agent.receipts.slips import (
 )
 
 __all__ = [
-    "QR", "Align", "Barcode", "Blank", "Block", "Cut", "DeclinedSlip", "Header", "Pair",
+    "QR", "Align", "Barcode", "Blank", "Block", "CashierLine", "Cut", "DeclinedSlip", "Header", "Pair",
     "PayoutSlip", "PreviewError", "Receipt", "RedemptionSlip", "RefundDueSlip", "ReportLine",
     "Rule", "ShiftReport", "Size", "SlipData", "SlipLine", "Text", "TopupSlip",
     "TransferSendSlip", "VoucherSaleSlip", "copy_banner", "declined", "format_amount",

@@ -41,7 +41,7 @@ Slip = (VoucherSaleSlip | TopupSlip | TransferSendSlip | PayoutSlip | Redemption
         | DeclinedSlip | RefundDueSlip | ShiftReport)
 
 
-def _top(h: Header, title: str, *, alarm: bool = False) -> list[Block]:
+def _top(h: Header, title: str, *, alarm: bool = False, who: str = "Cashier") -> list[Block]:
     blocks: list[Block] = []
     for i, line in enumerate(h.merchant):
         blocks.append(Text(line, bold=i == 0, size=Size.TALL if i == 0 else Size.NORMAL,
@@ -49,7 +49,7 @@ def _top(h: Header, title: str, *, alarm: bool = False) -> list[Block]:
     blocks += [
         Rule(),
         Pair("Terminal", h.terminal_id),
-        Pair("Cashier", h.cashier),
+        Pair(who, h.cashier),
         Pair("Date", h.when.strftime(h.date_format)),
         Pair("Ref", h.reference, bold=True),
         Rule(),
@@ -76,7 +76,9 @@ def _slip_line(line: SlipLine) -> list[Block]:
     return out
 
 
-def _bottom(h: Header, slip: SlipData | None = None) -> list[Block]:
+def _bottom(h: Header, slip: SlipData | None = None, *, footer: bool = True) -> list[Block]:
+    """The switch's slip lines, then the merchant's footer (a customer's receipt only: not on a
+    refund claim or a report, where "thank you for shopping" reads wrong)."""
     blocks: list[Block] = [Rule()]
     if slip is not None and (slip.lines or slip.issuer_reference):
         for line in slip.lines:
@@ -84,7 +86,8 @@ def _bottom(h: Header, slip: SlipData | None = None) -> list[Block]:
         if slip.issuer_reference:
             blocks.append(Pair("Issuer ref", slip.issuer_reference))
         blocks.append(Rule())
-    blocks += [Text(line, align=Align.CENTER) for line in h.footer]
+    if footer:
+        blocks += [Text(line, align=Align.CENTER) for line in h.footer]
     blocks += [Cut()]
     return blocks
 
@@ -162,8 +165,12 @@ def payout(h: Header, s: PayoutSlip) -> Receipt:
     if s.provider:
         b.append(Pair("Provider", s.provider))
     b.append(Pair("Order ref", s.order_ref))
+    if s.sender_name:
+        b.append(Pair("Sender", s.sender_name))
     if s.recipient_name:
-        b.append(Pair("Recipient", s.recipient_name))
+        b.append(Pair("Paid to", s.recipient_name))
+    if s.recipient_id:
+        b.append(Pair("ID seen", s.recipient_id))
     b += [Text("Amount paid", align=Align.CENTER), _big(_money(h, s.amount_minor)), Blank(),
           Text("Received by (signature):"), Blank(2), Rule("_")]
     return _receipt("mt_payout", h, b + _bottom(h, s.slip))
@@ -191,24 +198,44 @@ def declined(h: Header, s: DeclinedSlip) -> Receipt:
 
 def refund_due(h: Header, s: RefundDueSlip) -> Receipt:
     b = _top(h, "REFUND DUE", alarm=True)
-    b += [Text(s.what, bold=True), Text(f"Reason: {s.reason}"), Blank(),
-          Text("Give back to the customer", align=Align.CENTER), _big(_money(h, s.amount_minor)),
+    b.append(Text(s.what, bold=True))
+    if s.network:
+        b.append(Pair("Network", s.network))
+    if s.msisdn:
+        b.append(Pair("Phone", mask_msisdn(s.msisdn)))
+    b += [Text(f"Reason: {s.reason}"), Blank(),
+          Text("Amount to refund", align=Align.CENTER), _big(_money(h, s.amount_minor)),
           Blank(), Text("Customer signature:"), Blank(2), Rule("_")]
-    return _receipt("refund_due", h, b + _bottom(h, s.slip))
+    return _receipt("refund_due", h, b + _bottom(h, s.slip, footer=False))
 
 
 def shift_report(h: Header, r: ShiftReport) -> Receipt:
-    b = _top(h, r.title)
-    b += [Pair("From", _when(h, r.start)), Pair("To", _when(h, r.end)), Rule()]
+    b = _top(h, r.title, who="Printed by")
+    b += [Text("All cashiers of this till", align=Align.CENTER),
+          Pair("From", _when(h, r.start)), Pair("To", _when(h, r.end))]
+    if r.closed_by:
+        b.append(Pair("Closed by", r.closed_by))
+    b.append(Rule())
     for line in r.lines:
         b.append(Pair(f"{line.label} x{line.count}", _money(h, line.amount_minor)))
-    b += [Rule(), Pair("Cash in", _money(h, r.cash_in_minor)),
-          Pair("Cash out", _money(h, r.cash_out_minor)),
+    b += [Rule(), Pair("Cash in", _money(h, r.cash_in_minor))]
+    if r.fees_minor is not None:
+        b.append(Pair("  of which fees", _money(h, r.fees_minor)))
+    b += [Pair("Cash out", _money(h, r.cash_out_minor)),
           Pair("Net cash", _money(h, r.cash_in_minor - r.cash_out_minor), bold=True)]
+    if r.vouchers_minor:
+        b.append(Pair("Vouchers taken", _money(h, r.vouchers_minor)))
+    for c in r.cashiers:
+        b += [Rule(), Text(f"Cashier {c.cashier}", bold=True),
+              Pair("Cash in", _money(h, c.cash_in_minor))]
+        if c.fees_minor:
+            b.append(Pair("  of which fees", _money(h, c.fees_minor)))
+        b += [Pair("Cash out", _money(h, c.cash_out_minor)),
+              Pair("Drawer should hold", _money(h, c.cash_in_minor - c.cash_out_minor))]
     if r.counters:
         b.append(Rule())
         b += [Pair(label, str(value)) for label, value in r.counters]
-    return _receipt("shift_report", h, b + _bottom(h))
+    return _receipt("shift_report", h, b + _bottom(h, footer=False))
 
 
 def _when(h: Header, when: datetime) -> str:

@@ -16,6 +16,7 @@ from terminal_agent.receipts.preview import to_text
 from terminal_agent.receipts.preview_png import to_png
 from terminal_agent.receipts.render import mark_copy, render
 from terminal_agent.receipts.slips import (
+    CashierLine,
     DeclinedSlip,
     Header,
     PayoutSlip,
@@ -75,6 +76,7 @@ SLIPS: dict[str, Slip] = {
     "mt_payout": PayoutSlip(
         order_ref="12345678901234567890", amount_minor=150000,
         recipient_name="Nomvula Precious Dlamini-Mahlangu", provider="Demo Money Transfer",
+        recipient_id="*********9087", sender_name="Sipho Khumalo",
     ),
     "suv_redeem": RedemptionSlip(
         voucher_code="9876 5432 1098 7654", amount_minor=10000, provider="Demo Vouchers",
@@ -85,15 +87,17 @@ SLIPS: dict[str, Slip] = {
         reason="The provider is not available right now. Try again in a few minutes.",
     ),
     "refund_due": RefundDueSlip(
-        what="Direct top-up: MTN R50 to *******4567", amount_minor=5000,
-        reason="The top-up failed after the customer paid.",
+        what="Direct top-up: MTN Airtime", amount_minor=5000,
+        reason="The network declined the top-up: nothing was loaded on the phone.",
+        msisdn="27831234567", network="MTN",
     ),
     "shift_report": ShiftReport(
         start=datetime(2025, 3, 14, 7, 0), end=datetime(2025, 3, 14, 17, 30),
         lines=(ReportLine("Airtime vouchers", 42, 121800), ReportLine("Direct top-ups", 17, 61000),
                ReportLine("Send money", 3, 463500), ReportLine("Payouts", 2, 300000),
                ReportLine("Voucher redemptions", 5, 45000)),
-        cash_in_minor=646300, cash_out_minor=345000,
+        cash_in_minor=646300, cash_out_minor=345000, fees_minor=13500,
+        cashiers=(CashierLine("1001", 400000, 300000), CashierLine("1002", 246300, 45000, 13500)),
         counters=(("Declined", 4), ("Refunds due", 1), ("Reprints", 2), ("Receipts waiting", 0)),
     ),
 }

@@ -142,6 +142,8 @@ class PayoutSlip:
     recipient_name: str | None = None
     provider: str | None = None
     slip: SlipData = field(default_factory=SlipData)
+    recipient_id: str | None = None      # the ID document seen, masked ("*********9087")
+    sender_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,10 @@ class DeclinedSlip:
 class RefundDueSlip:
     what: str
     amount_minor: int
-    reason: str
+    reason: str          # for the customer: why the money comes back (never a cashier's task)
     slip: SlipData = field(default_factory=SlipData)
+    msisdn: str | None = None            # the phone that was not topped up (masked on paper)
+    network: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,20 @@ class ReportLine:
 
 
 @dataclass(frozen=True)
+class CashierLine:
+    """One cashier's drawer in a shift report."""
+
+    cashier: str
+    cash_in_minor: int
+    cash_out_minor: int
+    fees_minor: int = 0
+
+
+@dataclass(frozen=True)
 class ShiftReport:
+    """The till's report over every cashier (X: the open shift; Z: a closed one). The header's
+    cashier is the person who printed it, shown as such, never as the report's owner."""
+
     start: datetime
     end: datetime
     lines: tuple[ReportLine, ...]
@@ -186,3 +203,7 @@ class ShiftReport:
     cash_out_minor: int
     counters: tuple[tuple[str, int], ...] = ()  # ("Declined", 2), ("Reprints", 1), ...
     title: str = "END OF DAY"
+    cashiers: tuple[CashierLine, ...] = ()
+    fees_minor: int | None = None               # money-transfer fees, included in cash in
+    vouchers_minor: int = 0                     # digital vouchers taken as payment (not cash)
+    closed_by: str | None = None                # a Z report: the supervisor who closed it

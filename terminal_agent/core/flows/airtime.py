@@ -19,7 +19,7 @@ from terminal_agent.core.states import State
 from terminal_agent.core.store import Db
 from terminal_agent.errors import ValidationError
 from terminal_agent.protocol import builders, codec
-from terminal_agent.protocol.airtime import MsisdnInfoResponse, Product, PurchaseRequest, VoucherRequest
+from terminal_agent.protocol.airtime import Product, PurchaseRequest, VoucherRequest
 from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.outcome import Asked, Verdict
 
@@ -216,32 +216,5 @@ def provider_reference(response: Any) -> str:
     return ""
 
 
-class Catalogue:
-    """Products from the switch (``/products``), falling back to the simulator-like defaults."""
-
-    def __init__(self, ctx: Any) -> None:
-        self.ctx = ctx
-        self._cache: list[Product] | None = None
-
-    async def products(self, refresh: bool = False) -> list[Product]:
-        if self._cache is not None and not refresh:
-            return self._cache
-        outcome = await self.ctx.switch.call(
-            Op.LIST_PRODUCTS, query={"channelName": self.ctx.config.terminal.channel_name})
-        products: list[Product] = []
-        if outcome.verdict == Verdict.APPROVED and isinstance(outcome.message, list):
-            products = [p for p in outcome.message if isinstance(p, Product)]
-        self._cache = products
-        return products
-
-    async def msisdn_info(self, msisdn: str) -> MsisdnInfoResponse | None:
-        number = normalise_msisdn(msisdn)
-        outcome = await self.ctx.switch.call(Op.MSISDN_LOOKUP, query={"msisdn": number})
-        if outcome.verdict == Verdict.APPROVED and isinstance(outcome.message,
-                                                              MsisdnInfoResponse):
-            return outcome.message
-        return None
-
-
-__all__ = ["Catalogue", "TopUps", "VoucherSales", "codec", "normalise_msisdn",
+__all__ = ["TopUps", "VoucherSales", "codec", "normalise_msisdn",
            "voucher_details"]

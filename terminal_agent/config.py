@@ -132,6 +132,10 @@ class MoneyTransferConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     receivers: list[Receiver] = msgspec.field(default_factory=lambda: [
         Receiver("30000001", "Mukuru Money Transfer"), Receiver("30000002", "Hello Paisa"),
         Receiver("30000003", "Shoprite Money Transfer")])
+    # The 12-digit account number of the ISO 9564 format 0 PIN blocks this till forms from the
+    # PIN a customer types (pay out, send money): agreed with the provider; the block is not
+    # encrypted under a key (no PIN pad), it travels inside TLS.
+    pin_account_number: str = "000000000000"
 
 
 class PrinterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -381,6 +385,8 @@ def _check_values(cfg: AgentConfig, text: str, where: str) -> None:
          "must be at most 32 letters, digits, '.', '_' or '-'"),
         ("moneytransfer.receivers", bool(cfg.moneytransfer.receivers),
          "must list at least one provider"),
+        ("moneytransfer.pin_account_number", len(cfg.moneytransfer.pin_account_number) == 12
+         and cfg.moneytransfer.pin_account_number.isdigit(), "must be 12 digits"),
     ]
     for key, ok, why in rules:
         if not ok:

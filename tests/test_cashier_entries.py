@@ -28,7 +28,7 @@ def test_amounts_read_with_either_decimal_mark(typed, minor):
 
 @pytest.mark.parametrize(("typed", "says"), [
     ("-5", "no sign"), ("5-", "no sign"), ("+5", "no sign"),          # never dropped silently
-    ("1,250", "thousands or cents"), ("1.250", "thousands or cents"),  # ambiguous: refused
+    ("1,250", "could mean thousands or cents"), ("1.250", "could mean thousands or cents"),  # ambiguous: refused
     ("1,250.00", "one decimal mark"), ("1.2.3", "one decimal mark"),
     ("5,5555", "at most 2 decimals"), ("1 25", "groups of three"), ("abc", "digits"),
     ("0", "more than zero"), ("", "enter an amount"), ("5,5a", "digits"),

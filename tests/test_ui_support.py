@@ -26,11 +26,14 @@ FIXED_NOW = 1_767_261_600.0  # 2026-01-01 10:00 UTC
 
 
 def config_text(state_dir: Path, sim_url: str, *, read_timeout: float = 1.0,
-                extra: str = "") -> str:
+                extra: str = "", printer_url: str | None = None) -> str:
     text = demo_config_text(state_dir, sim_url).replace("read_timeout = 5.0",
                                                         f"read_timeout = {read_timeout}")
     text = text.replace("status_first_delay = 2.0", "status_first_delay = 0.3")
     text = text.replace("backoff_initial = 0.5", "backoff_initial = 0.2")
+    if printer_url is not None:
+        text = text.replace(f'url = "preview://{state_dir / "receipts"}"',
+                            f'url = "{printer_url}"')
     return text + extra
 
 
@@ -38,13 +41,19 @@ def config_text(state_dir: Path, sim_url: str, *, read_timeout: float = 1.0,
 async def till(state_dir: Path, sim_url: str, *, extra: str = "", run_forwarder: bool = True,
                clock: Callable[[], float] | None = None, size: tuple[int, int] = (120, 40),
                status_interval: float = 0.2,
-               prepare: Callable[[Agent], Any] | None = None) -> AsyncIterator[Pilot[Any]]:
+               prepare: Callable[[Agent], Any] | None = None,
+               agent_clock: Callable[[], float] = time.time,
+               printer_url: str | None = None) -> AsyncIterator[Pilot[Any]]:
+    """The real app over a real agent. ``agent_clock``: the journal's and outbox's clock (a
+    frozen one makes the screens' times deterministic); ``printer_url``: instead of the demo's
+    preview folder (``dummy://`` keeps file paths off the screen)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     state_dir.chmod(0o700)
-    cfg = loads(config_text(state_dir, sim_url, extra=extra), str(state_dir / "config.toml"))
+    cfg = loads(config_text(state_dir, sim_url, extra=extra, printer_url=printer_url),
+                str(state_dir / "config.toml"))
     if not Path(cfg.store.path).exists():
         create_database(cfg.store.path, cfg.terminal.terminal_id)
-    async with Agent.open(cfg, password="") as agent:
+    async with Agent.open(cfg, password="", clock=agent_clock) as agent:
         cashiers = Cashiers(agent.store, cfg.ui)
         for cashier_id, pin, role, name in (DEMO_CASHIER, DEMO_SUPERVISOR):
             await cashiers.ensure(cashier_id, pin, role=role, name=name)
@@ -150,3 +159,62 @@ def agent_of(pilot: Pilot[Any]) -> Agent:
 
 async def settle(seconds: float = 0.1) -> None:
     await asyncio.sleep(seconds)
+
+
+# -- layout: nothing a cashier needs may be clipped away ---------------------------------------
+
+# the least a widget must show of itself (columns) to be usable
+MIN_WIDTH = {"Input": 8, "Select": 12, "Button": 8, "OptionList": 24, "DataTable": 24}
+
+
+def _shown(widget: Any) -> bool:
+    return all(getattr(w, "display", True) and getattr(w, "visible", True)
+               for w in widget.ancestors_with_self)
+
+
+def _visible(screen: Any, widget: Any) -> tuple[int, int]:
+    """Columns and rows of ``widget`` the cashier actually sees (its region inside every
+    container's clip), 0 x 0 when it is off the screen."""
+    try:
+        geometry = screen.find_widget(widget)
+    except Exception:  # not in the compositor's map: not on the screen at all
+        return 0, 0
+    seen = geometry.region.intersection(geometry.clip)
+    return seen.width, seen.height
+
+
+async def layout_problems(pilot: Pilot[Any]) -> list[str]:
+    """Every field, button, list, table and piece of text on the current screen that is clipped
+    to nothing (or to less than it needs), after scrolling it into view as focusing it would;
+    tables whose columns do not fit; status bar words cut. Empty when all is usable."""
+    from textual.widgets import Label, Select
+
+    from terminal_agent.ui.widgets import StatusBar
+
+    screen, found = pilot.app.screen, []
+    for widget in list(screen.query("*")):
+        kind = type(widget).__name__
+        if not _shown(widget) or widget.region.area == 0 and kind not in MIN_WIDTH \
+                and not isinstance(widget, Static):
+            continue
+        if isinstance(widget, Static) and not str(widget.render()).strip():
+            continue
+        if any(isinstance(a, Select) for a in widget.ancestors):
+            continue  # a Select's own parts are judged as the Select
+        if widget.focusable or kind in MIN_WIDTH:
+            screen.scroll_to_widget(widget, animate=False)
+            await pilot.pause(0)
+        width, height = _visible(screen, widget)
+        need = MIN_WIDTH.get(kind, 1)
+        if isinstance(widget, Label) and isinstance(widget.parent, StatusBar) or \
+                "field-label" in widget.classes:
+            need = max(need, min(len(str(widget.render()).rstrip()), 40))
+        if width < need or height < 1:
+            found.append(f"{kind}#{widget.id or '-'} shows {width}x{height}, needs {need}x1"
+                         f" ({str(widget.render())[:30]!r})")
+        if isinstance(widget, DataTable) and widget.columns:
+            cols = sum(c.get_render_width(widget) for c in widget.columns.values())
+            if cols > widget.scrollable_content_region.width:
+                found.append(f"DataTable#{widget.id}: columns need {cols} columns, "
+                             f"{widget.scrollable_content_region.width} shown")
+    return found

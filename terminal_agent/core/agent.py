@@ -12,14 +12,15 @@ from typing import Any
 import httpx
 
 from terminal_agent.config import AgentConfig
+from terminal_agent.core.cashup import CashUps
 from terminal_agent.core.catalogue import Catalogue
 from terminal_agent.core.clock import ClockWatch
 from terminal_agent.core.flows.airtime import TopUps, VoucherSales
-from terminal_agent.core.flows.base import FlowContext
+from terminal_agent.core.flows.base import FlowContext, FlowResult
 from terminal_agent.core.flows.money import MoneyTransfer
 from terminal_agent.core.flows.suv import VoucherRedemptions
 from terminal_agent.core.forwarder import Forwarder, ForwarderLock
-from terminal_agent.core.journal import Journal
+from terminal_agent.core.journal import Journal, Kind
 from terminal_agent.core.outbox import Outbox, OutboxCounts
 from terminal_agent.core.owners import OwnerLock, Owners
 from terminal_agent.core.recovery import Recovery
@@ -107,6 +108,7 @@ class Agent:
         self.money = MoneyTransfer(ctx)
         self.suv = VoucherRedemptions(ctx)
         self.catalogue = Catalogue(ctx)
+        self.cashups = CashUps(store, clock)
 
     @classmethod
     @asynccontextmanager
@@ -129,6 +131,15 @@ class Agent:
         finally:
             owner.release()
             await store.close()
+
+    async def describe(self, txn_id: str) -> FlowResult:
+        """Any transaction as its flow words it now (an outcome screen follows a reversal being
+        delivered, or a pending top-up, with it)."""
+        txn = await self.journal.get(txn_id)
+        flows: dict[Kind, Any] = {Kind.VOUCHER_SALE: self.vouchers, Kind.TOPUP: self.topups,
+                 Kind.MT_SEND: self.money, Kind.MT_PAYOUT: self.money, Kind.SUV_REDEEM: self.suv}
+        result: FlowResult = await flows[txn.kind].describe(txn_id)
+        return result
 
     async def status(self) -> StatusSnapshot:
         counts = await self.outbox.counts()

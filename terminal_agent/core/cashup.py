@@ -23,6 +23,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from terminal_agent.core import audit
@@ -30,6 +31,7 @@ from terminal_agent.core.audit import AuditEntry
 from terminal_agent.core.journal import KIND_LABELS, Kind
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Db, Store
+from terminal_agent.receipts import CashierLine, ReportLine, ShiftReport
 
 S = State
 PAID = frozenset({S.TENDERED, S.CONFIRMING, S.CONFIRMED, S.CONFIRM_FAILED, S.RESOLVED,
@@ -97,6 +99,26 @@ class CashUp:
     @property
     def is_z(self) -> bool:
         return self.number is not None
+
+    def slip(self) -> ShiftReport:
+        """The printed form (``receipts.ShiftReport``), in the till's local time."""
+        start = datetime.fromtimestamp(self.opened_at) if self.opened_at is not None \
+            else datetime.fromtimestamp(0)
+        title = (f"Z REPORT No. {self.number}: SHIFT CLOSED" if self.is_z else
+                 "X REPORT: SHIFT STILL OPEN")
+        t = self.totals
+        return ShiftReport(
+            start=start, end=datetime.fromtimestamp(self.closed_at),
+            lines=tuple(ReportLine(f"{ln.service} {ln.outcome}", ln.count, ln.amount)
+                        for ln in self.lines),
+            cash_in_minor=t.cash_in, cash_out_minor=t.cash_out, fees_minor=t.fees,
+            vouchers_minor=t.vouchers, title=title, closed_by=self.closed_by,
+            cashiers=tuple(CashierLine(c.cashier, c.cash_in, c.cash_out, c.fees)
+                           for c in self.cashiers),
+            counters=(("Awaiting decision", self.awaiting_decision),
+                      ("Refunds due", self.refunds_due),
+                      ("Advices pending", self.advices_pending),
+                      ("Advices parked", self.advices_parked)))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

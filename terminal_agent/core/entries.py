@@ -59,8 +59,8 @@ def _split_decimal(field: str, text: str) -> tuple[str, str]:
     if cents and not _DIGITS.fullmatch(cents):
         raise ValidationError(field, "digits and one decimal mark only, like 29,50")
     if len(cents) == 3:
-        raise ValidationError(field, f"{text} could be thousands or cents: type it without "
-                                     f"the mark (1250) or with 2 decimals (1,25)")
+        raise ValidationError(field, f"{text} could mean thousands or cents: type it without "
+                                     f"the mark, or with 2 decimals like {whole or 0},50")
     if len(cents) > 3:
         raise ValidationError(field, "at most 2 decimals")
     return whole.replace(" ", ""), cents

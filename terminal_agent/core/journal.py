@@ -68,6 +68,11 @@ class Txn:
     updated_at: float
     owner: str | None = None   # the process that sent it (core/owners.py)
 
+    @property
+    def total(self) -> int:
+        """What the customer pays (a send: the amount and its fee) or is paid, minor units."""
+        return self.amount + self.fee
+
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Txn:
         return cls(

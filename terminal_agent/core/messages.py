@@ -81,17 +81,20 @@ INTERFACE_SENTENCES: dict[str, dict[str, str]] = {
 GENERIC_DECLINE = "The switch declined the request. Tell the customer it did not go through."
 
 UNKNOWN_SENTENCE = {
-    "voucher_sale": ("No answer from the switch. The sale was reversed automatically. "
-                     "Do not hand over airtime."),
-    "mt_send": ("No answer from the switch. The order was reversed automatically. "
-                "Do not take the cash; you can retry as a new order."),
-    "mt_payout": ("No answer from the switch. The payout was reversed automatically. "
-                  "Do not hand over cash; you can retry."),
-    "suv_redeem": ("No answer from the switch. The redemption was reversed automatically. "
-                   "Do not accept the voucher as payment."),
+    "voucher_sale": ("No answer from the switch. The till reverses the sale by itself (it keeps "
+                     "sending the reversal until the switch takes it). Do not hand over airtime."),
+    "mt_send": ("No answer from the switch. The till reverses the order by itself. Do not take "
+                "the cash; you can retry as a new order."),
+    "mt_payout": ("No answer from the switch. The till reverses the payout by itself. Do not "
+                  "hand over cash; you can retry."),
+    "suv_redeem": ("No answer from the switch. The till reverses the redemption by itself. Do "
+                   "not accept the voucher as payment."),
     "topup": ("No final answer yet. The till keeps asking the switch; do not give a refund "
               "or a second top-up until it settles."),
 }
+
+# Said once the reversal of a sale with no answer is delivered (the switch took it).
+REVERSAL_DONE = "The switch has taken the reversal: nothing was charged."
 
 
 def decline_sentence(error_type: str | None, interface: str | None = None) -> str:
@@ -114,3 +117,27 @@ REVERSED_BEFORE_TENDER = {
                    "its value; take payment another way."),
     "topup": "This top-up was reversed. Do not give airtime; give back any cash you took.",
 }
+
+
+# Why a paid top-up failed, in the customer's words (the refund slip): never a cashier's task.
+CUSTOMER_REASONS: dict[str, str] = {
+    "INVALID_MSISDN": "the phone number is not valid for this network",
+    "DECLINED_BY_MNO": "the network declined it",
+    "OUT_OF_STOCK": "the product is out of stock",
+    "INVALID_PRODUCT": "the product is not available",
+    "LIMIT_EXCEEDED": "a limit was reached for this number",
+    "INVALID_AMOUNT": "the amount is not allowed for this product",
+}
+
+# Declines that a registered customer would not get: the UI leads the cashier to registration.
+REGISTER_FIRST = frozenset({"CUSTOMER_NOT_FOUND", "CUSTOMER_CHECK_FAILED"})
+
+
+def refund_reason(error_type: str | None) -> str:
+    """The refund slip's reason for a top-up that failed after the customer paid."""
+    why = CUSTOMER_REASONS.get(error_type or "", "the network could not complete it")
+    return f"The top-up could not be made ({why}). Nothing was loaded on the phone."
+
+
+def needs_registration(error_type: str | None) -> bool:
+    return (error_type or "") in REGISTER_FIRST

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from terminal_agent.config import TerminalConfig
+from terminal_agent.errors import ValidationError
 from terminal_agent.protocol import airtime as at
 from terminal_agent.protocol import codec, suv
 from terminal_agent.protocol import common as cm
@@ -214,6 +215,21 @@ def create_order(identity: Identity, receiver: cm.Institution, amount: int,
         amount=ledger(amount, cur), amounts=request_amounts(amount, cur), sender_details=sender,
         recipient_details=recipient, fee=None if fee is None else ledger(fee, cur), pin=pin,
         new_customer=new_customer, customer_profile_id=customer_profile_id, quote_id=quote_id)
+
+
+def pin_block_format0(pin: str, account_number: str) -> cm.EncryptedPin:
+    """An ISO 9564-1 format 0 PIN block: the PIN field (``0``, its length, the digits, ``F``
+    padding) XOR the account field (``0000`` and the 12-digit account number). It is the clear
+    block: a till without a PIN pad cannot encrypt it under a key, so it relies on TLS to the
+    switch, like every other field (the provider must accept that)."""
+    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+        raise ValidationError("pin", "4 to 12 digits")
+    if not (account_number.isdigit() and len(account_number) == 12):
+        raise ValidationError("pin.encryptionParameters.accountNumber", "12 digits")
+    pin_field = int(f"0{len(pin):X}{pin}".ljust(16, "F"), 16)
+    block = pin_field ^ int(f"0000{account_number}", 16)
+    return cm.EncryptedPin(pin_block=f"{block:016X}", encryption_parameters=cm.EncryptionParameters(
+        account_number=account_number, pin_block_format=cm.PinBlockFormat.ISO_9564_FORMAT_0))
 
 
 def order_lookup_query(identity: Identity, receiver_id: str, order_redeem_ref: str

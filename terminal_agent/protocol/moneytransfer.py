@@ -247,6 +247,10 @@ class MoneyTransferLookupResponse(Model, kw_only=True):
     order_redeem_ref: str | None = None
     order_redeem_ref_alt: str | None = None
     order_id: str | None = None
+    # Not in v2.22.0's lookup model: read when a provider adds them (as its order-status update
+    # carries ``senderDetails``), so the cashier can check the names against the ID; never sent.
+    sender_details: PersonalDetails | None = None
+    recipient_details: PersonalDetails | None = None
     RULES: ClassVar[Rules] = {
         "amount": (r.required,),
         "receiver": (r.required,),

@@ -30,13 +30,13 @@ from textual.reactive import reactive
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.cashiers import Cashier, Cashiers
 from terminal_agent.core.states import State
-from terminal_agent.ui.format import age_text, clock_text
+from terminal_agent.ui.format import clock_text
 from terminal_agent.ui.messages import LoggedIn, StatusView
 from terminal_agent.ui.printing import NoPrinter, ReceiptDesk
 
 log = logging.getLogger("terminal_agent.ui")
 T = TypeVar("T")
-CLOCK_FORMAT = "%Y-%m-%d %H:%M"  # minutes: a clock with seconds repaints every second
+CLOCK_FORMAT = "%a %H:%M"  # minutes: a clock with seconds repaints every second
 # Status-bar ticks between reads of the database and printer (the clock redraws every tick):
 # reading them every second cost an idle UI about 1 % of a core (bench/cashier.py, idle).
 STATUS_EVERY = 5
@@ -93,6 +93,10 @@ class TillApp(App[int]):
     CSS_PATH = "till.tcss"
     TITLE = "Till"
     COMMANDS = {TillCommands}
+    # screen classes for the room there is: the layout is made for 80x25 and spreads out on a
+    # bigger console (till.tcss)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     BINDINGS = [
         Binding("ctrl+l", "lock", "Lock", show=False),
         Binding("f10", "logout", "Log out", show=False),
@@ -264,8 +268,9 @@ class TillApp(App[int]):
         if not done.unlocked:
             await self.offer_pending_decisions()
 
-    async def offer_pending_decisions(self) -> None:
-        """Approved but not tendered (found at start-up or left by a locked session)."""
+    async def offer_pending_decisions(self) -> bool:
+        """Approved but not tendered (found at start-up or left by a locked session): put in
+        front of the cashier. False when there is none."""
         waiting = await self.core(self.agent.journal.in_states({State.APPROVED}))
         if self.open_sale is not None:  # its own dialog is up: not an open decision
             waiting = [t for t in waiting if t.id != self.open_sale.result.txn_id]
@@ -273,6 +278,7 @@ class TillApp(App[int]):
             from terminal_agent.ui.screens.pending import PendingScreen
 
             await self.push_screen(PendingScreen(waiting))
+        return bool(waiting)
 
     async def go_home(self) -> None:
         from terminal_agent.ui.screens.home import HomeScreen
@@ -399,51 +405,82 @@ class TillApp(App[int]):
         self.status_view = self.build_view(snap)
 
     def build_view(self, snap: Any) -> StatusView:
+        """The cashier's line (link, outbox, printer, who, time) and the supervisor's panel
+        (HTTP answers and latencies, forwarder) from one status snapshot."""
         sw = self.agent.switch
         if sw.last_answer_at is not None and sw.last_answer_at != self._last_answer_at:
             self._last_answer_at = sw.last_answer_at
             if sw.last_latency is not None:
                 self._latencies.append(sw.last_latency * 1000)
-        if sw.last_error:
-            switch_text, switch_ok = f"switch: no answer ({sw.last_error})", False
-        elif sw.last_status is None:
-            switch_text, switch_ok = "switch: not asked yet", None
-        else:
-            ms = (sw.last_latency or 0) * 1000
-            switch_text = f"switch: {sw.last_status} in {ms:.0f} ms"
-            switch_ok = sw.last_status < 500
-        box = snap.outbox
-        self._depths.append(float(box.pending))
-        age = snap.oldest_pending_age
-        outbox_text = f"outbox: {box.pending} pending, {box.parked} parked"
-        if snap.clock_went_back:
-            outbox_text += ", CLOCK WENT BACK"
-        elif box.pending:
-            outbox_text += f", oldest {age_text(age)}"
-        alarm = box.parked > 0 or snap.clock_went_back or (age is not None and age > 300)
-        forwarder_text, forwarder_ok = {
-            "ui": ("forwarder: in UI (service not running)", True),
-            "service": ("forwarder: service running", True),
-            "off": ("forwarder: NOT running (advices wait)", False),
-        }[self.forwarder_mode]
+        self._depths.append(float(snap.outbox.pending))
+        link_text, link_ok = link_words(sw.last_status, sw.last_error)
+        switch_text, switch_ok = switch_words(sw.last_status, sw.last_error, sw.last_latency)
+        outbox_text, alarm = outbox_words(snap, self.forwarder_mode)
+        forwarder_text, forwarder_ok = FORWARDER_WORDS[self.forwarder_mode]
         ok, printer_text = self._printer_state
-        who = "not logged in"
-        if self.cashier is not None:
-            who = f"{self.cashier.label} {self.cashier.role.value}"
-            if self.locked:
-                who += " (locked)"
         return StatusView(
-            switch_text=switch_text, switch_ok=switch_ok, latencies_ms=tuple(self._latencies),
-            outbox_text=outbox_text, outbox_alarm=alarm, outbox_depths=tuple(self._depths),
+            link_text=link_text, link_ok=link_ok, outbox_text=outbox_text, outbox_alarm=alarm,
             printer_text=printer_text if printer_text.startswith("printer") else
-            f"printer: {printer_text}", printer_ok=ok, forwarder_text=forwarder_text,
-            forwarder_ok=forwarder_ok, cashier_text=who,
-            clock_text=clock_text(self.clock(), CLOCK_FORMAT))
+            f"printer: {printer_text}", printer_ok=ok, cashier_text=self.who(),
+            clock_text=clock_text(self.clock(), CLOCK_FORMAT),
+            switch_text=switch_text, switch_ok=switch_ok, latencies_ms=tuple(self._latencies),
+            outbox_depths=tuple(self._depths), forwarder_text=forwarder_text,
+            forwarder_ok=forwarder_ok)
+
+    def who(self) -> str:
+        if self.cashier is None:
+            return "not logged in"
+        role = " supervisor" if self.cashier.is_supervisor else ""
+        return f"{self.cashier.label}{role}" + (" (locked)" if self.locked else "")
 
     def reset_status_history(self) -> None:
         """Forget the sparklines' history (for screenshots that must not depend on timing)."""
         self._latencies.clear()
         self._depths.clear()
+
+
+# -- the status words ----------------------------------------------------------------------------
+
+FORWARDER_WORDS = {
+    "ui": ("forwarder: in this UI (service not running)", True),
+    "service": ("forwarder: service running", True),
+    "off": ("forwarder: NOT running (advices wait)", False),
+}
+
+
+def link_words(status: int | None, error: str | None) -> tuple[str, bool | None]:
+    """The cashier's words for the link to the switch (no HTTP codes, no milliseconds)."""
+    if error:
+        return "link DOWN", False
+    if status is None:
+        return "link: not tried yet", None
+    if status >= 500:
+        return "link: switch trouble", False
+    return "link up", True
+
+
+def switch_words(status: int | None, error: str | None,
+                 latency: float | None) -> tuple[str, bool | None]:
+    """The supervisor's words: the last HTTP answer and how long it took."""
+    if error:
+        return f"switch: no answer ({error})", False
+    if status is None:
+        return "switch: not asked yet", None
+    return f"switch: HTTP {status} in {(latency or 0) * 1000:.0f} ms", status < 500
+
+
+def outbox_words(snap: Any, forwarder_mode: str) -> tuple[str, bool]:
+    """What waits to be sent to the switch, in a cashier's words, and whether it is alarming."""
+    box, age = snap.outbox, snap.oldest_pending_age
+    if snap.clock_went_back:
+        return "outbox: CLOCK WENT BACK", True
+    if forwarder_mode == "off" and box.pending:
+        return f"outbox: {box.pending} NOT sent (call a supervisor)", True
+    parts = [f"{box.pending} waiting"] if box.pending else []
+    if box.parked:
+        parts.append(f"{box.parked} stuck")
+    text = "outbox: " + (", ".join(parts) if parts else "all sent")
+    return text, box.parked > 0 or (age is not None and age > 300)
 
 
 # -- commands ------------------------------------------------------------------------------------

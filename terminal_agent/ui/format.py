@@ -1,35 +1,12 @@
-"""Cashier-facing text: amounts typed in major units, money shown in the configured currency."""
+"""Cashier-facing text: money shown in the configured currency, times, masked PINs. (What a
+cashier types is read by the core: ``core/entries.py``.)"""
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
 
-from terminal_agent.errors import ValidationError
 from terminal_agent.receipts import format_amount
-
-_AMOUNT_RE = re.compile(r"\d+(\.\d*)?|\.\d+")
-
-
-def parse_amount(text: str, *, field: str = "amount", maximum: int | None = None) -> int:
-    """ "29" → 2900, "29.5" → 2950, "1 250,00" is refused (one decimal point, no separators).
-
-    Raises ``ValidationError`` with a plain message for the cashier."""
-    cleaned = text.strip().replace(" ", "")
-    if not cleaned:
-        raise ValidationError(field, "enter an amount")
-    if not _AMOUNT_RE.fullmatch(cleaned):
-        raise ValidationError(field, "digits and one decimal point only, like 29.50")
-    whole, _, cents = cleaned.partition(".")
-    if len(cents) > 2:
-        raise ValidationError(field, "at most 2 decimals")
-    minor = int(whole or "0") * 100 + int((cents + "00")[:2])
-    if minor <= 0:
-        raise ValidationError(field, "must be more than zero")
-    if maximum is not None and minor > maximum:
-        raise ValidationError(field, f"at most {format_amount(maximum, '')}")
-    return minor
 
 
 def money(minor: int, symbol: str = "R") -> str:

@@ -10,20 +10,25 @@ from terminal_agent.core.flows.base import FlowResult
 
 @dataclass(frozen=True)
 class StatusView:
-    """What the status bar shows, refreshed by the app about once a second."""
+    """What the status bar (cashier) and the switch panel (supervisor) show, refreshed by the
+    app about once a second."""
 
+    # the cashier's status bar
+    link_text: str = "link: not tried yet"
+    link_ok: bool | None = None
+    outbox_text: str = "outbox: -"
+    outbox_alarm: bool = False
+    printer_text: str = "printer: -"
+    printer_ok: bool = True
+    cashier_text: str = "not logged in"
+    clock_text: str = ""
+    # the supervisor's switch panel
     switch_text: str = "switch: not asked yet"
     switch_ok: bool | None = None
     latencies_ms: tuple[float, ...] = ()
-    outbox_text: str = "outbox: -"
-    outbox_alarm: bool = False
     outbox_depths: tuple[float, ...] = ()
-    printer_text: str = "printer: -"
-    printer_ok: bool = True
     forwarder_text: str = "forwarder: -"
     forwarder_ok: bool = True
-    cashier_text: str = "not logged in"
-    clock_text: str = ""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ class ReceiptDesk(Protocol):
 
     async def print_report(self, report: ShiftReport, cashier: str) -> PrintReport: ...
 
+    async def last_receipt(self) -> tuple[str, bool] | None: ...
+
     async def status(self) -> tuple[bool, str]: ...
 
 
@@ -43,6 +45,9 @@ class NoPrinter:
 
     async def print_report(self, report: ShiftReport, cashier: str) -> PrintReport:
         return PrintReport(False, "No printer is configured.")
+
+    async def last_receipt(self) -> tuple[str, bool] | None:
+        return None
 
     async def status(self) -> tuple[bool, str]:
         return False, "no printer"

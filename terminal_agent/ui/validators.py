@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from textual.validation import ValidationResult, Validator
 
+from terminal_agent.core import entries
 from terminal_agent.core.flows.airtime import normalise_msisdn
 from terminal_agent.errors import ValidationError
-from terminal_agent.ui.format import parse_amount
 
 
 class Checked(Validator):
@@ -27,11 +27,32 @@ class Checked(Validator):
 
 
 def amount(maximum: int | None = None) -> Checked:
-    return Checked(lambda text: parse_amount(text, maximum=maximum))
+    return Checked(lambda text: entries.parse_amount(text, maximum=maximum))
 
 
 def msisdn() -> Checked:
     return Checked(normalise_msisdn)
+
+
+def order_reference() -> Checked:
+    return Checked(entries.order_reference)
+
+
+def voucher_code() -> Checked:
+    return Checked(entries.voucher_code)
+
+
+def id_number() -> Checked:
+    return Checked(entries.id_number)
+
+
+def name() -> Checked:
+    return Checked(entries.person_name)
+
+
+# what an amount field lets through: digits, both decimal marks, spaces, and the signs (so that a
+# minus is refused with a sentence, never dropped silently)
+AMOUNT_KEYS = r"[\d.,\s+-]*"
 
 
 def required(what: str, *, minimum: int = 1, maximum: int = 120,

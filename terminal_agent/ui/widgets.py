@@ -1,8 +1,10 @@
-"""Widgets shared by the screens: the status bar, labelled fields that validate as you type,
-the progress line, and the outcome banner."""
+"""Widgets shared by the screens: the cashier's status bar, the supervisor's switch panel,
+one-line labelled fields that validate as you type, the progress line with its countdown, and
+the outcome banner. Every field is one line high, so each screen fits 80 columns by 25 rows."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from textual.app import ComposeResult
@@ -14,59 +16,70 @@ from textual.widgets import Input, Label, LoadingIndicator, Sparkline, Static
 from terminal_agent.ui.messages import StatusView
 
 
-class StatusBar(Vertical):
-    """Switch link, outbox, printer, forwarder, cashier and clock: always visible. The
-    sparklines show recent switch latency and the outbox depth over the shift."""
+def _put(label: Label, text: str, bad: bool | None = None) -> None:
+    """Repaint a status label only when it says something new (an idle till redraws its clock
+    and nothing else: a label update relayouts the bar; at one tick a second that was most of
+    the idle CPU), and relayout only when its width changed."""
+    before = getattr(label, "_shown", None)
+    if before == (text, bad):
+        return
+    same_width = isinstance(before, tuple) and len(before[0]) == len(text)
+    label._shown = (text, bad)  # type: ignore[attr-defined]
+    label.update(text, layout=not same_width)
+    label.set_class(bad is True, "bad")
+    label.set_class(bad is False, "good")
+
+
+class StatusBar(Horizontal):
+    """What a cashier needs at a glance, on one line: is the link to the switch up, is anything
+    waiting to be sent, can the printer print, who is logged in, the time. HTTP codes and
+    latencies are the supervisor's (``SwitchPanel``, on the outbox screen)."""
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="sb-row"):
-            yield Label("", id="sb-switch")
-            yield Sparkline([], id="sb-latency")
-            yield Label("", id="sb-outbox")
-            yield Sparkline([], id="sb-depth")
-            yield Label("", id="sb-printer")
-        with Horizontal(classes="sb-row"):
-            yield Label("", id="sb-forwarder")
-            yield Label("", id="sb-cashier")
-            yield Label("", id="sb-clock")
+        for wid in ("sb-link", "sb-outbox", "sb-printer", "sb-cashier", "sb-clock"):
+            yield Label("", id=wid)
 
     def on_mount(self) -> None:
-        self._shown: dict[str, object] = {}  # what each part shows now
         self.watch(self.app, "status_view", self.show, init=True)
 
     def show(self, view: StatusView) -> None:
-        """Repaint only what changed: an idle till redraws its clock and nothing else (a label
-        update relayouts the bar; at one tick a second that was most of the idle CPU)."""
-        shown = self._shown
+        _put(self.query_one("#sb-link", Label), view.link_text,
+             None if view.link_ok is None else not view.link_ok)
+        _put(self.query_one("#sb-outbox", Label), view.outbox_text, view.outbox_alarm)
+        _put(self.query_one("#sb-printer", Label), view.printer_text, not view.printer_ok)
+        _put(self.query_one("#sb-cashier", Label), view.cashier_text)
+        _put(self.query_one("#sb-clock", Label), view.clock_text)
 
-        def put(wid: str, text: str, bad: bool | None = None) -> None:
-            if shown.get(wid) == (text, bad):
-                return
-            before = shown.get(wid)
-            same_width = isinstance(before, tuple) and len(before[0]) == len(text)
-            shown[wid] = (text, bad)
-            label = self.query_one(f"#{wid}", Label)
-            label.update(text, layout=not same_width)
-            label.set_class(bad is True, "bad")
-            label.set_class(bad is False, "good")
 
-        put("sb-switch", view.switch_text, None if view.switch_ok is None else not view.switch_ok)
-        put("sb-outbox", view.outbox_text, view.outbox_alarm)
-        put("sb-printer", view.printer_text, not view.printer_ok)
-        put("sb-forwarder", view.forwarder_text, not view.forwarder_ok)
-        put("sb-cashier", view.cashier_text)
-        put("sb-clock", view.clock_text)
-        for wid, data in (("sb-latency", view.latencies_ms), ("sb-depth", view.outbox_depths)):
-            if shown.get(wid) == data:
-                continue
-            shown[wid] = data
+class SwitchPanel(Vertical):
+    """The supervisor's view of the link: last HTTP answer and its latency, the latency and
+    outbox-depth sparklines, and who forwards the advices."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="sp-row"):
+            yield Label("", id="sp-switch")
+            yield Sparkline([], id="sp-latency")
+        with Horizontal(classes="sp-row"):
+            yield Label("", id="sp-forwarder")
+            yield Sparkline([], id="sp-depth")
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "status_view", self.show, init=True)
+
+    def show(self, view: StatusView) -> None:
+        _put(self.query_one("#sp-switch", Label), view.switch_text,
+             None if view.switch_ok is None else not view.switch_ok)
+        _put(self.query_one("#sp-forwarder", Label), view.forwarder_text, not view.forwarder_ok)
+        for wid, data in (("sp-latency", view.latencies_ms), ("sp-depth", view.outbox_depths)):
             spark = self.query_one(f"#{wid}", Sparkline)
-            spark.data = list(data)
-            spark.visible = len(data) > 1
+            if spark.data != list(data):
+                spark.data = list(data)
+                spark.visible = len(data) > 1
 
 
 class Field(Vertical):
-    """A label, an input and a plain message under it saying what is wrong (as you type)."""
+    """A label and a one-line input on one row, and under them, only while there is one, a
+    plain message saying what is wrong (as you type)."""
 
     def __init__(self, label: str, *, id: str, placeholder: str = "",
                  validators: Iterable[Validator] = (), password: bool = False,
@@ -76,15 +89,17 @@ class Field(Vertical):
         self._input = Input(value=value, placeholder=placeholder, id=id,
                             validators=list(validators), password=password,
                             restrict=restrict, max_length=max_length,
-                            validate_on=["changed", "submitted"])
+                            validate_on=["changed", "submitted"], compact=True)
 
     def compose(self) -> ComposeResult:
-        yield Label(self._label, classes="field-label")
-        yield self._input
+        with Horizontal(classes="field-row"):
+            yield Label(self._label, classes="field-label")
+            yield self._input
         yield Label("", classes="field-message")
 
     def on_mount(self) -> None:
         self._input.cursor_blink = bool(getattr(self.app, "cursor_blink", True))
+        self.say("")
 
     @property
     def input(self) -> Input:
@@ -96,15 +111,15 @@ class Field(Vertical):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         result = event.validation_result
-        if event.value == "":
+        if event.value == "" or result is None or result.is_valid:
             self.say("")
-        elif result is not None and not result.is_valid:
-            self.say(result.failure_descriptions[0])
         else:
-            self.say("")
+            self.say(result.failure_descriptions[0])
 
     def say(self, message: str) -> None:
-        self.query_one(".field-message", Label).update(message)
+        label = self.query_one(".field-message", Label)
+        label.update(message)
+        label.display = bool(message)
 
     def check(self) -> bool:
         """Validate now (on Enter); show the message; True when the value is good."""
@@ -117,21 +132,48 @@ class Field(Vertical):
 
 
 class Progress(Horizontal):
-    """"Asking the switch…" with a spinner, shown while a worker runs."""
+    """"Asking the switch…" with a spinner while a worker runs; for a request with money, the
+    seconds left before the till gives up waiting (the switch's deadline)."""
 
     message: reactive[str] = reactive("")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._deadline: float | None = None
+        self._started = 0.0
+        self._cancellable = False
 
     def compose(self) -> ComposeResult:
         yield LoadingIndicator()
         yield Label("", id="progress-text")
 
+    def start(self, message: str, budget: float | None = None, *,
+              cancellable: bool = False) -> None:
+        self._started = time.monotonic()
+        self._deadline = self._started + budget if budget else None
+        self._cancellable = cancellable
+        self.message = message
+
     def watch_message(self, message: str) -> None:
         self.display = bool(message)
-        if self.is_mounted:
-            self.query_one("#progress-text", Label).update(message)
+        self._show()
 
     def on_mount(self) -> None:
         self.display = bool(self.message)
+        self.set_interval(1.0, self._show)
+
+    def _show(self) -> None:
+        if not self.is_mounted or not self.message:
+            return
+        now = time.monotonic()
+        if self._deadline is not None:
+            left = max(0, round(self._deadline - now))
+            tail = f"  ({left} s left)"
+        else:
+            waited = round(now - self._started)
+            give_up = "; Esc gives up" if self._cancellable else ""
+            tail = f"  ({waited} s{give_up})" if waited >= 3 else ""
+        self.query_one("#progress-text", Label).update(self.message + tail)
 
 
 class Banner(Static):

@@ -72,11 +72,16 @@ class VoucherSales(Flow):
         return self.result(txn, None, data=voucher_details(response_of(txn)),
                            approved_message="Paid. Hand the voucher to the customer.")
 
+    async def describe(self, txn_id: str) -> FlowResult:
+        txn = await self.journal.get(txn_id)
+        return self.result(txn, None, data=voucher_details(response_of(txn)),
+                           approved_message="Paid. Hand the voucher to the customer.")
+
     async def cancel(self, txn_id: str, cashier: str) -> FlowResult:
         txn = await self.reverse(txn_id, cashier)
         return FlowResult(txn.id, txn.reference, txn.kind, txn.state, "cancelled",
-                          "Sale cancelled. The voucher was reversed automatically; "
-                          "do not hand it over.", amount=txn.amount)
+                          "Sale cancelled: the till reverses the voucher by itself. Do not "
+                          "hand it over; give back any cash you took.", amount=txn.amount)
 
 
 def voucher_details(response: Any) -> dict[str, Any]:
@@ -126,7 +131,8 @@ class TopUps(Flow):
         txn_id, body = await self._prepare(
             Op.PURCHASE, request, path=path, amount=amount, cashier=cashier,
             product=product.name or product.product_id, state=State.TENDER_TAKEN,
-            detail={"product_id": product.product_id, "msisdn_last4": number[-4:]})
+            detail={"product_id": product.product_id, "msisdn_last4": number[-4:],
+                    "network": getattr(product.operator, "name", None) or ""})
         # Direct top-up: UPSTREAM_UNAVAILABLE / OUTCOME_UNKNOWN mean unknown (seed 003), and no
         # voucher is expected in the answer.
         asked = Asked(request_id=txn_id, amount=amount, direct_topup=True)

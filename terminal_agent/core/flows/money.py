@@ -21,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
+from terminal_agent.core.entries import last4, order_reference
 from terminal_agent.core.flows.base import Flow, FlowContext, FlowError, FlowResult, response_of
 from terminal_agent.core.flows.requests import (
     RESEND_ATTEMPTS,
@@ -42,6 +44,40 @@ from terminal_agent.protocol import moneytransfer as mt
 from terminal_agent.protocol.common import Amounts, EncryptedPin, Institution
 from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.outcome import Outcome
+
+
+@dataclass(frozen=True)
+class Person:
+    """A customer, sender or recipient in plain values, as typed at the till or told by the
+    switch. ``id_number`` is personal data: shown and printed only as its last 4 characters."""
+
+    first_name: str = ""
+    last_name: str = ""
+    id_number: str = ""
+    phone: str = ""               # E.164 digits, e.g. 27821234567
+    profile_id: str | None = None  # the provider's customer profile, once registered
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    def details(self) -> mt.PersonalDetails:
+        return mt.PersonalDetails(first_name=self.first_name or None,
+                                  last_name=self.last_name or None,
+                                  id_number=self.id_number or None,
+                                  id_type=mt.IdType.NATIONAL_ID if self.id_number.isdigit()
+                                  and len(self.id_number) == 13 else None,
+                                  contact_number=self.phone or None)
+
+    @classmethod
+    def from_details(cls, details: mt.PersonalDetails | None,
+                     profile_id: str | None = None) -> Person:
+        d = details or mt.PersonalDetails()
+        return cls(d.first_name or "", d.last_name or "", d.id_number or "",
+                   d.contact_number or "", profile_id)
+
+
+NOT_FOUND = frozenset({"UNABLE_TO_LOCATE_RECORD", "CUSTOMER_NOT_FOUND"})
 
 
 def _check_amount(name: str, amount: int, *, zero_ok: bool = False) -> None:
@@ -113,8 +149,22 @@ class MoneyTransfer(Flow):
         """``GET /admin/customers``: the customer's profile (``value.customer_profile_id``)."""
         query = builders.customer_info_query(self.ctx.identity, receiver.id, id_number.strip(),
                                              id_type=id_type, id_country_code=id_country_code)
-        return await self._ask(Op.MT_CUSTOMER_INFO, query=query, receiver_id=receiver.id,
-                               what="customer look-ups", attempts=attempts)
+        answer = await self._ask(Op.MT_CUSTOMER_INFO, query=query, receiver_id=receiver.id,
+                                 what="customer look-ups", attempts=attempts)
+        if answer.verdict == "declined" and answer.error_type in NOT_FOUND:
+            return dataclasses.replace(answer, data={"not_found": True}, message=(
+                f"{receiver.name or 'The provider'} has no customer with this ID number: "
+                "register the customer."))
+        return _with_customer(answer, id_number.strip())
+
+    async def register_customer(self, receiver: Institution, person: Person) -> Answer:
+        """Create (or update, with ``person.profile_id``) the provider's customer record;
+        ``data["customer"]`` is the ``Person`` with the profile the provider gave."""
+        answer = await self.upsert_customer(receiver, person.details(),
+                                            customer_profile_id=person.profile_id)
+        if answer.ok:
+            answer = dataclasses.replace(answer, message="Customer registered.")
+        return _with_customer(answer, person.id_number, fallback=person)
 
     async def upsert_customer(self, receiver: Institution, customer: mt.PersonalDetails, *,
                               customer_profile_id: str | None = None) -> Answer:
@@ -201,6 +251,15 @@ class MoneyTransfer(Flow):
                             fee_amount=builders.ledger(fee, currency)))
         return await self._send_order(request, cashier, retry_of=retry_of)
 
+    async def send(self, amount: int, fee: int, sender: Person, recipient: Person,
+                   cashier: str, *, receiver: Institution,
+                   quote_id: str | None = None) -> FlowResult:
+        """createOrder from plain values: a registered sender (``profile_id``) is named by
+        profile, a new one is registered by the order (``newCustomer``)."""
+        return await self.create_order(amount, fee, sender.details(), recipient.details(),
+                                       cashier, receiver=receiver, quote_id=quote_id,
+                                       customer_profile_id=sender.profile_id or None)
+
     async def _send_order(self, request: mt.MoneyTransferAuthRequest, cashier: str, *,
                           retry_of: str | None) -> FlowResult:
         op = Op.MT_ORDER_CREATE
@@ -260,6 +319,13 @@ class MoneyTransfer(Flow):
             order_redeem_ref, amount, cashier, receiver=receiver, pin=pin, recipient=recipient,
             customer_profile_id=customer_profile_id, cashier_comment=cashier_comment)
 
+    async def pay_out(self, order_ref: str, amount: int, cashier: str, *,
+                      receiver: Institution, recipient: Person, pin: str = "",
+                      sender_name: str = "") -> FlowResult:
+        return await self.payouts.pay_out(order_ref, amount, cashier, receiver=receiver,
+                                          recipient=recipient, pin=pin,
+                                          sender_name=sender_name)
+
     async def paid_out(self, txn_id: str, cashier: str) -> FlowResult:
         return await self.payouts.paid_out(txn_id, cashier)
 
@@ -303,7 +369,7 @@ class Payouts(Flow):
         """``GET /orders``: re-sent until answered. ``data["payable"]`` is True only
         for an ``UNREDEEMED`` order; ``data["amount"]`` is what to redeem."""
         query = builders.order_lookup_query(self.ctx.identity, receiver.id,
-                                            order_redeem_ref.strip())
+                                            order_reference(order_redeem_ref))
         answer = await ask(self.ctx.switch, Op.MT_ORDER_LOOKUP, query=query,
                            attempts=self.resend_attempts, pause=self.resend_pause,
                            what="order look-ups")
@@ -312,11 +378,16 @@ class Payouts(Flow):
             return answer
         status = found.status or ""
         payable = status == mt.OrderStatus.UNREDEEMED
+        sender = Person.from_details(found.sender_details).name
+        recipient = Person.from_details(found.recipient_details).name
         data = {"status": status, "payable": payable,
                 "amount": found.amount.amount if found.amount else 0,
                 "currency": found.amount.currency if found.amount else "",
-                "order_id": found.order_id, "receiver_name": receiver.name}
-        message = ("Order found. Ask for the PIN and the ID, then pay out." if payable else
+                "order_id": found.order_id, "receiver_name": receiver.name,
+                "sender_name": sender, "recipient_name": recipient}
+        check = (f"Check the ID is {recipient}'s" if recipient else
+                 "The provider gives no names: ask who sent it and to whom, check the ID")
+        message = (f"Order found. {check}, ask for the PIN, then pay out." if payable else
                    f"This order is {status.lower().replace('_', ' ') or 'not payable'}: "
                    "do not pay out.")
         return dataclasses.replace(answer, message=message, data=data)
@@ -325,9 +396,11 @@ class Payouts(Flow):
                      receiver: Institution, pin: EncryptedPin | None = None,
                      recipient: mt.PersonalDetails | None = None,
                      customer_profile_id: str | None = None,
-                     cashier_comment: str | None = None) -> FlowResult:
+                     cashier_comment: str | None = None,
+                     seen: dict[str, str] | None = None) -> FlowResult:
         """redeemOrder for ``amount`` (the looked-up order amount). APPROVED waits for
-        ``paid_out`` or a supervisor's ``cancel`` with no deadline unless configured."""
+        ``paid_out`` or a supervisor's ``cancel`` with no deadline unless configured.
+        ``seen``: what the cashier checked (names, the ID's last 4) for the slip."""
         _check_amount("amount", amount)
         ref = order_redeem_ref.strip()
         if not ref:
@@ -338,15 +411,33 @@ class Payouts(Flow):
             cashier_comment=cashier_comment)
         if customer_profile_id:
             request = msgspec.structs.replace(request, customer_profile_id=customer_profile_id)
-        return await self._send_redeem(request, cashier, retry_of=None)
+        return await self._send_redeem(request, cashier, retry_of=None, seen=seen)
+
+    async def pay_out(self, order_ref: str, amount: int, cashier: str, *,
+                      receiver: Institution, recipient: Person, pin: str = "",
+                      sender_name: str = "") -> FlowResult:
+        """redeemOrder from plain values: the recipient as on the ID document the cashier saw
+        (sent as ``recipientDetails``; the slip shows the name and the ID's last 4), and the
+        PIN the recipient typed, if any (an ISO 9564 format 0 block, never stored or logged)."""
+        block = (builders.pin_block_format0(pin, self.ctx.config.moneytransfer.pin_account_number)
+                 if pin else None)
+        if not (recipient.name and recipient.id_number):
+            raise ValidationError("recipientDetails", "the recipient's name and ID number, as on "
+                                                      "the ID document")
+        return await self.redeem(order_reference(order_ref), amount, cashier, receiver=receiver,
+                                 pin=block, recipient=recipient.details(),
+                                 seen={"recipient_name": recipient.name,
+                                       "recipient_id_last4": last4(recipient.id_number),
+                                       "sender_name": sender_name})
 
     async def _send_redeem(self, request: mt.MoneyTransferRedeemRequest, cashier: str, *,
-                           retry_of: str | None) -> FlowResult:
+                           retry_of: str | None,
+                           seen: dict[str, str] | None = None) -> FlowResult:
         op = Op.MT_REDEEM
         receiver = request.receiver
         detail = {"receiver_id": receiver.id if receiver else "",
                   "receiver_name": receiver.name if receiver else "",
-                  "order_ref_last4": request.order_redeem_ref[-4:]}
+                  "order_ref_last4": request.order_redeem_ref[-4:], **(seen or {})}
         fwd = self.ctx.config.forwarder
         amount = request.amount.amount if request.amount else 0
         # MT §6.2 "Hand over exactly the amount in the redeem response": that amount rules the
@@ -364,6 +455,7 @@ class Payouts(Flow):
         response = response_of(txn)
         data: dict[str, Any] = {"order_ref_last4": txn.detail.get("order_ref_last4", ""),
                                 "receiver_name": txn.detail.get("receiver_name"),
+                                "recipient_name": txn.detail.get("recipient_name"),
                                 "retry_of": txn.retry_of}
         if response is not None:
             data.update(payout_amount=txn.amount, order_id=response.order_id,
@@ -452,6 +544,19 @@ def party_names(txn: Txn) -> dict[str, str | None]:
             "recipient_name": name(request.recipient_details)}
 
 
+def _with_customer(answer: Answer, id_number: str, *, fallback: Person | None = None) -> Answer:
+    """``data["customer"]``: the customer the answer names (a ``Person``), when it names one."""
+    value = answer.value if answer.ok else None
+    if value is None:
+        return answer
+    person = Person.from_details(getattr(value, "customer_details", None),
+                                 getattr(value, "customer_profile_id", None))
+    if fallback is not None and not person.name:
+        person = dataclasses.replace(fallback, profile_id=person.profile_id)
+    person = dataclasses.replace(person, id_number=person.id_number or id_number)
+    return dataclasses.replace(answer, data={**answer.data, "customer": person})
+
+
 def _slip_lines(response: Any) -> list[str]:
     slip = getattr(response, "slip_data", None)
     return [ln.text for ln in slip.message_lines or []] if slip else []
@@ -468,4 +573,4 @@ def order_details(response: Any) -> dict[str, Any]:
             "slip_lines": _slip_lines(response)}
 
 
-__all__ = ["Answer", "MoneyTransfer", "Payouts", "ask", "order_details"]
+__all__ = ["Answer", "MoneyTransfer", "Payouts", "Person", "ask", "order_details"]

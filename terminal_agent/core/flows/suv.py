@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from terminal_agent.core.entries import voucher_code
 from terminal_agent.core.flows.base import Flow, FlowContext, FlowResult, response_of
 from terminal_agent.core.flows.requests import RESEND_ATTEMPTS, RESEND_PAUSE, Answer, ask
 from terminal_agent.core.journal import Kind, Txn
@@ -29,10 +30,8 @@ from terminal_agent.receipts.formatting import mask_code
 
 
 def _code(text: str) -> str:
-    code = "".join(text.split())
-    if not code or len(code) > 40:
-        raise ValidationError("voucher.code", "enter the voucher code (up to 40 characters)")
-    return code
+    """The code as printed or scanned, groups dropped (``core/entries.py``)."""
+    return voucher_code(text)
 
 
 class VoucherRedemptions(Flow):

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from terminal_agent.errors import AgentError, SwitchError
 from terminal_agent.ui.widgets import Progress, StatusBar
@@ -37,35 +37,50 @@ class Working:
 
     working = False
     cancellable = False
+    said_tone = ""
 
     @property
     def till(self) -> TillApp:
         return self.app  # type: ignore[attr-defined, no-any-return]
 
-    def progress(self, message: str) -> None:
+    def progress(self, message: str, budget: float | None = None) -> None:
         for widget in self.query(Progress):  # type: ignore[attr-defined]
-            widget.message = message
+            if message:
+                widget.start(message, budget, cancellable=self.cancellable)
+            else:
+                widget.message = ""
 
     def say(self, message: str, tone: str = "bad") -> None:
+        self.said_tone = tone if message else ""
         for widget in self.query("#message"):  # type: ignore[attr-defined]
             assert isinstance(widget, Static)
             widget.update(message)
             for name in ("ok", "bad", "warn", "info"):
                 widget.set_class(name == tone, name)
 
+    def switch_budget(self) -> float:
+        """How long a request with money may take before the till stops waiting (connect +
+        the whole exchange): the countdown the cashier sees."""
+        sw = self.till.cfg.switch
+        return float(sw.connect_timeout + sw.read_timeout)
+
     def run_core(self, work: Callable[[], Awaitable[T]], message: str,
                  done: Callable[[T], Awaitable[None] | None],
                  failed: Callable[[BaseException], Awaitable[None] | None] | None = None,
-                 *, cancellable: bool = False) -> bool:
+                 *, cancellable: bool = False, countdown: bool = False,
+                 quiet: bool = False) -> bool:
         """Start ``work()`` unless something is already running. ``done`` gets its result.
         ``cancellable``: a request without money (lookup, admin), re-sent until the switch
-        answers; Esc gives up on it. Anything else runs to its end even if the screen closes."""
+        answers; Esc gives up on it. Anything else runs to its end even if the screen closes.
+        ``countdown``: a request to the switch with money: the seconds left are shown.
+        ``quiet``: a refresh in the background: no progress line, the message stays."""
         if self.working:
             return False
         self.working = True
         self.cancellable = cancellable
-        self.progress(message)
-        self.say("")
+        if not quiet:
+            self.progress(message, self.switch_budget() if countdown else None)
+            self.say("")
 
         async def job() -> None:
             try:
@@ -82,7 +97,8 @@ class Working:
                     self.say(explain(exc))
                 return
             self.working = False
-            self.progress("")
+            if not quiet:
+                self.progress("")
             after = done(result)
             if after is not None:
                 await after
@@ -121,6 +137,12 @@ class TillScreen(Working, Screen[Any]):
 
     def set_title(self, text: str) -> None:
         self.query_one("#title", Static).update(text)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """A sentence about what went wrong belongs to the input it was about: once the cashier
+        types again it is gone (no old error under new input)."""
+        if self.said_tone in ("bad", "warn") and event.input.has_focus and event.value:
+            self.say("")
 
     async def done_then_home(self) -> None:
         await self.till.go_home()

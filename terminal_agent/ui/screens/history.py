@@ -13,13 +13,25 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets.select import NoSelection
 
+from terminal_agent.core.entries import txn_reference
 from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
 from terminal_agent.core.states import State
-from terminal_agent.ui.format import money, when_text
+from terminal_agent.ui.format import clock_text, money, when_text
 from terminal_agent.ui.printing import PrintReport
 from terminal_agent.ui.screens.base import TillScreen, Working
 
 PERIODS = [("Today", "today"), ("Last 7 days", "week"), ("Everything", "all")]
+SHORT_KINDS = {Kind.VOUCHER_SALE: "Voucher", Kind.TOPUP: "Top-up", Kind.MT_SEND: "Send",
+               Kind.MT_PAYOUT: "Pay out", Kind.SUV_REDEEM: "Redeem"}
+
+
+def state_words(state: State) -> str:
+    return state.value.lower().replace("_", " ")
+
+
+def short_when(at: float, now: float) -> str:
+    """14:05 today, 03-12 on another day (the column is 5 wide)."""
+    return clock_text(at, "%H:%M" if when_text(at, now).count(":") == 2 else "%m-%d")
 
 
 def since_for(period: str, now: float) -> float | None:
@@ -63,19 +75,24 @@ class HistoryScreen(TillScreen):
 
     def body(self) -> Iterable[Widget]:
         with Horizontal(id="filters"):
-            yield Select(PERIODS, value="today", allow_blank=False, id="period")
+            yield Select(PERIODS, value="today", allow_blank=False, id="period", compact=True)
             yield Select([(label, k.value) for k, label in KIND_LABELS.items()],
-                         prompt="Any service", id="kind")
-            yield Select([(s.value.lower().replace("_", " "), s.value) for s in State],
-                         prompt="Any state", id="state")
-            yield Input(placeholder="Reference", id="reference", max_length=36)
+                         prompt="Any service", id="kind", compact=True)
+            yield Select([(state_words(s), s.value) for s in State],
+                         prompt="Any state", id="state", compact=True)
+            yield Input(placeholder="Reference", id="reference", max_length=36, compact=True)
         yield DataTable(id="history", cursor_type="row")
 
     def on_mount(self) -> None:
         self.query_one("#reference", Input).cursor_blink = self.till.cursor_blink
         table = self.query_one(DataTable)
-        table.add_columns("When", "Service", "Product", "Amount", "State", "Reference",
-                          "Cashier")
+        table.add_column("When", width=5)
+        table.add_column("Service", width=9)
+        table.add_column("Product", width=14)
+        table.add_column("Paid (+fee)", width=11)
+        table.add_column("State", width=10)
+        table.add_column("Ref", width=8)
+        table.add_column("Cashier", width=7)
         self.action_reload()
         table.focus()
 
@@ -87,7 +104,7 @@ class HistoryScreen(TillScreen):
         journal = self.till.agent.journal
         since = since_for(self.value("period") or "today", self.till.clock())
         kind, state = self.value("kind"), self.value("state")
-        ref = self.query_one("#reference", Input).value.strip() or None
+        ref = txn_reference(self.query_one("#reference", Input).value) or None
         self.run_core(lambda: journal.history(since=since, kind=kind, state=state,
                                               reference=ref), "Loading…", self.fill)
 
@@ -97,17 +114,20 @@ class HistoryScreen(TillScreen):
         table.clear()
         now = self.till.clock()
         for t in txns:
-            table.add_row(when_text(t.created_at, now), KIND_LABELS[t.kind], t.product or "",
-                          money(t.amount, self.till.symbol), t.state.value, t.reference,
-                          t.cashier, key=t.id)
+            table.add_row(short_when(t.created_at, now), SHORT_KINDS[t.kind], t.product or "",
+                          money(t.total, self.till.symbol), state_words(t.state),
+                          t.reference, t.cashier, key=t.id)
         if not txns:
             self.say("Nothing matches these filters.", "info")
+        elif self.said_tone == "info":
+            self.say("")
 
     def on_select_changed(self, _: Select.Changed) -> None:
         if self.is_mounted:
             self.action_reload()
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        super().on_input_changed(event)
         if event.input.id == "reference":
             self.action_reload()
 
@@ -150,16 +170,17 @@ class DetailScreen(TillScreen):
         t = self.txn
         self.set_title(f"{KIND_LABELS[t.kind]} {t.reference}")
         sym = self.till.symbol
-        lines = [f"{'State':<12}{t.state.value}", f"{'Amount':<12}{money(t.amount, sym)}"]
+        lines = [f"{'State':<14}{state_words(t.state)}", f"{'Amount':<14}{money(t.amount, sym)}"]
         if t.fee:
-            lines.append(f"{'Fee':<12}{money(t.fee, sym)}")
-        lines += [f"{'Product':<12}{t.product or '-'}", f"{'Cashier':<12}{t.cashier}",
-                  f"{'Created':<12}{when_text(t.created_at, self.till.clock())}",
-                  f"{'Id':<12}{t.id}"]
+            lines += [f"{'Fee':<14}{money(t.fee, sym)}",
+                      f"{'Customer paid':<14}{money(t.total, sym)}"]
+        lines += [f"{'Product':<14}{t.product or '-'}", f"{'Cashier':<14}{t.cashier}",
+                  f"{'Created':<14}{when_text(t.created_at, self.till.clock())}",
+                  f"{'Id':<14}{t.id}"]
         if t.error_type:
-            lines.append(f"{'Declined':<12}{t.error_type}")
+            lines.append(f"{'Declined':<14}{t.error_type}")
         if t.retry_of:
-            lines.append(f"{'Retry of':<12}{t.retry_of}")
+            lines.append(f"{'Retry of':<14}{t.retry_of}")
         self.query_one("#detail-text", Static).update("\n".join(lines))
         table = self.query_one(DataTable)
         table.add_columns("When", "What", "State / answer", "By", "Note")

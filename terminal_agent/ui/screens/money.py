@@ -1,44 +1,33 @@
-"""Money transfer: send money (create order → cash in → confirmation), pay out (look up →
-redeem → cash out → confirmation), and customers with the fee quote."""
+"""Money transfer: send money (create order → cash in → confirmation), pay out (look up → check
+the ID, the PIN → redeem → cash out → confirmation), and customers (look up, register, fee
+quote; a customer found or registered is carried into Send money)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Select, Static
 
+from terminal_agent.core.entries import id_number, order_reference, parse_amount
 from terminal_agent.core.flows.airtime import normalise_msisdn
 from terminal_agent.core.flows.base import FlowResult
-from terminal_agent.errors import ValidationError
-from terminal_agent.protocol import moneytransfer as mt
+from terminal_agent.core.flows.money import Person
+from terminal_agent.core.messages import needs_registration
 from terminal_agent.protocol.common import Institution
+from terminal_agent.receipts.formatting import mask_tail
 from terminal_agent.ui import validators
-from terminal_agent.ui.format import money, parse_amount
+from terminal_agent.ui.format import money
 from terminal_agent.ui.screens.base import TillScreen
 from terminal_agent.ui.screens.tender import ask_tender, show_outcome
 from terminal_agent.ui.widgets import Field
 
-_ID_RE = re.compile(r"[A-Za-z0-9]{6,20}")
-
-
-def id_number(text: str) -> str:
-    value = text.strip().upper()
-    if not _ID_RE.fullmatch(value):
-        raise ValidationError("idNumber", "6 to 20 letters or digits, as on the document")
-    return value
-
-
-def name(text: str) -> str:
-    value = text.strip()
-    if not 1 <= len(value) <= 40:
-        raise ValidationError("name", "1 to 40 characters")
-    return value
+PHONE_KEYS = r"[\d +]*"
+REF_KEYS = r"[\dA-Za-z \-]*"
 
 
 class MoneyForm(TillScreen):
@@ -54,7 +43,7 @@ class MoneyForm(TillScreen):
 
     def receiver_select(self) -> Widget:
         return Select([(n, i) for i, n in self.receivers], value=self.receivers[0][0],
-                      allow_blank=False, id="receiver")
+                      allow_blank=False, id="receiver", compact=True)
 
     @property
     def receiver(self) -> Institution:
@@ -69,6 +58,9 @@ class MoneyForm(TillScreen):
 
     def val(self, wid: str) -> str:
         return self.query_one(f"#{wid}", Input).value.strip()
+
+    def put(self, wid: str, value: str) -> None:
+        self.query_one(f"#{wid}", Input).value = value
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if self.working:
@@ -90,53 +82,82 @@ class MoneyForm(TillScreen):
         button.display = True
         button.focus()
 
+    def show(self, wid: str, text: str) -> None:
+        self.query_one(f"#{wid}", Static).update(text)
+
 
 class SendMoneyScreen(MoneyForm):
     TITLE_TEXT = "Send money"
     FIELDS = ("s-first", "s-last", "s-id", "s-phone", "r-first", "r-last", "r-phone", "amount")
 
-    def __init__(self) -> None:
+    def __init__(self, sender: Person | None = None) -> None:
         super().__init__()
         self.amount = 0
         self.fee = 0
         self.quote_id: str | None = None
+        self.sender = sender or Person()
 
     def body(self) -> Iterable[Widget]:
         with VerticalScroll():
             yield self.receiver_select()
-            yield Static("Sender", classes="hint")
-            with Horizontal(classes="row"):
-                yield Field("First name", id="s-first", validators=[validators.Checked(name)])
-                yield Field("Last name", id="s-last", validators=[validators.Checked(name)])
-            with Horizontal(classes="row"):
-                yield Field("ID number", id="s-id", validators=[validators.Checked(id_number)])
-                yield Field("Phone", id="s-phone", restrict=r"[\d +]*",
-                            validators=[validators.msisdn()])
-            yield Static("Recipient", classes="hint")
-            with Horizontal(classes="row"):
-                yield Field("First name", id="r-first", validators=[validators.Checked(name)])
-                yield Field("Last name", id="r-last", validators=[validators.Checked(name)])
-            yield Field("Recipient phone", id="r-phone", restrict=r"[\d +]*",
+            yield Static("Sender", classes="section")
+            yield Field("First name", id="s-first", validators=[validators.name()])
+            yield Field("Last name", id="s-last", validators=[validators.name()])
+            yield Field("ID number", id="s-id", validators=[validators.id_number()])
+            yield Field("Phone", id="s-phone", restrict=PHONE_KEYS,
                         validators=[validators.msisdn()])
-            yield Field("Amount to send", id="amount", restrict=r"[\d.]*",
+            yield Static("", id="profile", classes="hint")
+            yield Static("Recipient", classes="section")
+            yield Field("First name", id="r-first", validators=[validators.name()])
+            yield Field("Last name", id="r-last", validators=[validators.name()])
+            yield Field("Phone", id="r-phone", restrict=PHONE_KEYS,
+                        validators=[validators.msisdn()])
+            yield Field("Amount to send", id="amount", restrict=validators.AMOUNT_KEYS,
                         validators=[validators.amount(maximum=500_000)])
-            yield Button("Send", id="go", variant="primary")
             yield Static("", id="summary")
+            yield Button("Send", id="go", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#go").display = False
-        self.query_one("#s-first", Input).focus()
+        self.use_sender(self.sender)
+
+    def use_sender(self, person: Person) -> None:
+        """A customer found or registered in Customers (F6) fills the sender's fields."""
+        self.sender = person
+        for wid, value in (("s-first", person.first_name), ("s-last", person.last_name),
+                           ("s-id", person.id_number), ("s-phone", person.phone)):
+            if value:
+                self.put(wid, value)
+        self.show("profile", f"Registered customer, profile {person.profile_id}."
+                  if person.profile_id else "")
+        first_empty = next((w for w in self.FIELDS if not self.val(w)), "amount")
+        self.query_one(f"#{first_empty}", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        super().on_input_changed(event)
+        if self.query_one("#go").display and event.input.has_focus:
+            self.query_one("#go").display = False  # the details changed: ask the fee again
+            self.show("summary", "")
+
+    def person(self, side: str) -> Person:
+        who = Person(self.val(f"{side}-first"), self.val(f"{side}-last"),
+                     id_number(self.val("s-id")) if side == "s" else "",
+                     normalise_msisdn(self.val(f"{side}-phone")))
+        if side == "s" and self.sender.profile_id and who.id_number == self.sender.id_number:
+            return Person(who.first_name, who.last_name, who.id_number, who.phone,
+                          self.sender.profile_id)
+        return who
 
     def submitted(self, wid: str) -> None:
         if not self.fields_ok(self.FIELDS):
             return
         self.amount = parse_amount(self.val("amount"))
         receiver, amount = self.receiver, self.amount
+        sender, recipient = self.person("s"), self.person("r")
         flow = self.till.agent.money
-        self.run_core(lambda: flow.fee_quote(receiver, amount,
-                                             sender_cell=normalise_msisdn(self.val("s-phone")),
-                                             recipient_cell=normalise_msisdn(self.val("r-phone"))),
-                      "Asking for the fee… (Esc: give up)", self.quoted, cancellable=True)
+        self.run_core(lambda: flow.fee_quote(receiver, amount, sender_cell=sender.phone,
+                                             recipient_cell=recipient.phone),
+                      "Asking for the fee…", self.quoted, cancellable=True)
 
     def quoted(self, answer: Any) -> None:
         sym = self.till.symbol
@@ -146,133 +167,276 @@ class SendMoneyScreen(MoneyForm):
         self.fee = int(answer.data.get("fee", 0)) if answer.ok else 0
         self.quote_id = answer.data.get("quote_id") if answer.ok else None
         total = self.amount + self.fee
-        self.query_one("#summary", Static).update(
-            f"Fee {money(self.fee, sym)}: the customer pays {money(total, sym)}."
-            + ("" if answer.ok else f" {answer.message}"))
+        self.show("summary", f"Fee {money(self.fee, sym)}: the customer pays "
+                             f"{money(total, sym)}." + ("" if answer.ok else f" {answer.message}"))
         self.go(f"Send {money(self.amount, sym)} + fee = {money(total, sym)} (Enter)")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id != "go":
             return
         event.button.display = False
-        sender = mt.PersonalDetails(first_name=self.val("s-first"), last_name=self.val("s-last"),
-                                    id_number=id_number(self.val("s-id")),
-                                    contact_number=normalise_msisdn(self.val("s-phone")))
-        recipient = mt.PersonalDetails(first_name=self.val("r-first"),
-                                       last_name=self.val("r-last"),
-                                       contact_number=normalise_msisdn(self.val("r-phone")))
+        sender, recipient = self.person("s"), self.person("r")
         receiver, amount, fee, quote = self.receiver, self.amount, self.fee, self.quote_id
         flow, cashier = self.till.agent.money, self.till.cashier_id
-        self.run_core(lambda: flow.create_order(amount, fee, sender, recipient, cashier,
-                                                receiver=receiver, quote_id=quote),
-                      "Creating the order…", self.answered)
+        self.run_core(lambda: flow.send(amount, fee, sender, recipient, cashier,
+                                        receiver=receiver, quote_id=quote),
+                      "Creating the order…", self.answered, countdown=True)
 
     def answered(self, result: FlowResult) -> None:
         if result.approved:
             ask_tender(self, result, f"to {self.val('r-first')} {self.val('r-last')}")
+        elif result.verdict == "declined":
+            self.declined(result)
         else:
             show_outcome(self, result)
 
+    def declined(self, result: FlowResult) -> None:
+        """The decline over the form: Esc comes back to every field as typed; a decline that
+        wants the customer registered leads to Customers with the sender's details."""
+        from terminal_agent.ui.messages import SaleOutcome
+        from terminal_agent.ui.screens.outcome import OutcomeScreen
+
+        register = needs_registration(result.error_type)
+
+        def back(choice: str | None) -> None:
+            self.say(result.message)
+            if choice == "register":
+                self.app.push_screen(CustomerScreen(prefill=self.person_typed(),
+                                                    for_send=True), callback=self.registered)
+
+        self.app.push_screen(OutcomeScreen(SaleOutcome(result), over_form=True,
+                                           can_register=register), callback=back)
+
+    def person_typed(self) -> Person:
+        return Person(self.val("s-first"), self.val("s-last"), self.val("s-id"),
+                      self.val("s-phone"))
+
+    def registered(self, person: Person | None) -> None:
+        if person is not None:
+            self.use_sender(person)
+            self.say("Customer registered: press Enter on the amount to send again.", "info")
+
 
 class PayoutScreen(MoneyForm):
+    """Look the order up, check the recipient's ID against the names, take the PIN, pay out."""
+
     TITLE_TEXT = "Pay out"
-    FIELDS = ("order-ref",)
+    FIELDS = ("p-first", "p-last", "p-id", "p-pin")  # after the look-up, in order
 
     def __init__(self) -> None:
         super().__init__()
         self.amount = 0
+        self.sender_name = ""
 
     def body(self) -> Iterable[Widget]:
-        yield self.receiver_select()
-        yield Field("Order reference", id="order-ref", max_length=40,
-                    validators=[validators.required("order reference", minimum=4, maximum=40)])
-        yield Static("", id="summary")
-        yield Button("Pay out", id="go", variant="primary")
+        with VerticalScroll():
+            yield self.receiver_select()
+            yield Field("Collection reference", id="order-ref", max_length=60, restrict=REF_KEYS,
+                        placeholder="as on the slip", validators=[validators.order_reference()])
+            yield Static("", id="summary")
+            yield Static("Recipient, as on the ID document", classes="section", id="p-title")
+            yield Field("First name", id="p-first", validators=[validators.name()])
+            yield Field("Last name", id="p-last", validators=[validators.name()])
+            yield Field("ID number", id="p-id", validators=[validators.id_number()])
+            yield Field("PIN (if one was set)", id="p-pin", password=True, restrict=r"\d*",
+                        max_length=12, validators=[validators.Checked(_optional_pin)])
+            yield Button("Pay out", id="go", variant="primary", compact=True)
+
+    RECIPIENT = ("#p-title", "#p-first-field", "#p-last-field", "#p-id-field", "#p-pin-field")
 
     def on_mount(self) -> None:
-        self.query_one("#go").display = False
+        self.recipient_shown(False)
         self.query_one("#order-ref", Input).focus()
 
+    def recipient_shown(self, shown: bool) -> None:
+        for wid in (*self.RECIPIENT, "#go"):
+            self.query_one(wid).display = shown and wid != "#go"
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        super().on_input_changed(event)
+        if event.input.id == "order-ref" and event.input.has_focus:
+            self.recipient_shown(False)  # another reference: look it up again
+            self.show("summary", "")
+        elif self.query_one("#go").display and event.input.has_focus:
+            self.query_one("#go").display = False
+
     def submitted(self, wid: str) -> None:
-        if not self.fields_ok(self.FIELDS):
+        if wid == "order-ref":
+            receiver, ref = self.receiver, order_reference(self.val("order-ref"))
+            self.run_core(lambda: self.till.agent.money.lookup_order(ref, receiver),
+                          "Looking up the order…", self.found, cancellable=True)
             return
-        receiver, ref = self.receiver, self.val("order-ref")
-        self.query_one("#go").display = False
-        self.run_core(lambda: self.till.agent.money.lookup_order(ref, receiver),
-                      "Looking up the order… (Esc: give up)", self.found, cancellable=True)
+        if self.fields_ok(self.FIELDS):
+            self.go(f"Pay out {money(self.amount, self.till.symbol)} to "
+                    f"{self.val('p-first')} {self.val('p-last')} (Enter)")
 
     def found(self, answer: Any) -> None:
-        self.query_one("#summary", Static).update(answer.message)
-        if not answer.ok or not answer.data.get("payable"):
-            self.say(answer.message)
+        d = answer.data
+        if not answer.ok or not d.get("payable"):
+            self.say(answer.message)  # once, on the message line
             return
-        self.amount = int(answer.data["amount"])
-        self.go(f"Pay out {money(self.amount, self.till.symbol)} (Enter)")
+        self.amount = int(d["amount"])
+        self.sender_name = d.get("sender_name") or ""
+        names = []
+        if self.sender_name:
+            names.append(f"from {self.sender_name}")
+        if d.get("recipient_name"):
+            names.append(f"to {d['recipient_name']}")
+        self.show("summary", f"Order of {money(self.amount, self.till.symbol)} "
+                             f"{' '.join(names)}\n{answer.message}".replace("  ", " "))
+        self.recipient_shown(True)
+        first, _, last = (d.get("recipient_name") or "").partition(" ")
+        self.put("p-first", first)
+        self.put("p-last", last)
+        self.query_one("#p-id" if first and last else "#p-first", Input).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id != "go":
             return
         event.button.display = False
-        receiver, ref, amount = self.receiver, self.val("order-ref"), self.amount
-        flow, cashier = self.till.agent.money, self.till.cashier_id
-        self.run_core(lambda: flow.redeem(ref, amount, cashier, receiver=receiver),
-                      "Redeeming the order…", self.answered)
+        recipient = Person(self.val("p-first"), self.val("p-last"), id_number(self.val("p-id")))
+        receiver, ref, amount, pin = (self.receiver, self.val("order-ref"), self.amount,
+                                      self.val("p-pin"))
+        self.put("p-pin", "")  # never kept on screen
+        flow, cashier, sender = self.till.agent.money, self.till.cashier_id, self.sender_name
+        self.run_core(lambda: flow.pay_out(ref, amount, cashier, receiver=receiver,
+                                           recipient=recipient, pin=pin, sender_name=sender),
+                      "Redeeming the order…", self.answered, countdown=True)
 
     def answered(self, result: FlowResult) -> None:
         if result.approved:
-            ask_tender(self, result)
+            ask_tender(self, result, f"to {result.data.get('recipient_name') or ''}")
         else:
             show_outcome(self, result)
 
 
+def _optional_pin(text: str) -> str:
+    from terminal_agent.errors import ValidationError
+
+    if text and not (text.isdigit() and 4 <= len(text) <= 12):
+        raise ValidationError("pin", "4 to 12 digits, or empty if the order has no PIN")
+    return text
+
+
 class CustomerScreen(MoneyForm):
+    """Look a customer up by ID number; register one the provider does not know; carry either
+    into Send money (F3); quote a fee."""
+
     TITLE_TEXT = "Customers and fee quote"
-    FIELDS = ("c-id",)
+    FIELDS = ("c-first", "c-last", "c-phone")  # the registration, in order
+    BINDINGS = [Binding("escape", "back", "Back"),
+                Binding("f3", "send", "Send money for this customer")]
+
+    def __init__(self, prefill: Person | None = None, *, for_send: bool = False) -> None:
+        super().__init__()
+        self.customer: Person | None = None
+        self.prefill = prefill
+        self.for_send = for_send  # opened from a declined send: F3 goes back to it
 
     def body(self) -> Iterable[Widget]:
-        yield self.receiver_select()
-        yield Field("Customer ID number (Enter: look up)", id="c-id",
-                    validators=[validators.Checked(id_number)])
-        yield Static("", id="customer")
-        yield Field("Amount to send (Enter: fee quote)", id="q-amount", restrict=r"[\d.]*",
-                    validators=[validators.amount(maximum=500_000)])
-        yield Static("", id="quote")
+        with VerticalScroll():
+            yield self.receiver_select()
+            yield Field("Customer ID number", id="c-id", validators=[validators.id_number()],
+                        placeholder="Enter: look up")
+            yield Static("", id="customer")
+            yield Static("Register the customer", classes="section", id="c-title")
+            yield Field("First name", id="c-first", validators=[validators.name()])
+            yield Field("Last name", id="c-last", validators=[validators.name()])
+            yield Field("Phone", id="c-phone", restrict=PHONE_KEYS,
+                        validators=[validators.msisdn()], placeholder="Enter: register")
+            yield Static("Fee quote", classes="section")
+            yield Field("Amount to send", id="q-amount", restrict=validators.AMOUNT_KEYS,
+                        validators=[validators.amount(maximum=500_000)],
+                        placeholder="Enter: fee")
+            yield Static("", id="quote")
+
+    REGISTER = ("#c-title", "#c-first-field", "#c-last-field", "#c-phone-field")
 
     def on_mount(self) -> None:
+        self.registration(False)
         self.query_one("#c-id", Input).focus()
+        if self.prefill is not None:
+            p = self.prefill
+            for wid, value in (("c-id", p.id_number), ("c-first", p.first_name),
+                               ("c-last", p.last_name), ("c-phone", p.phone)):
+                self.put(wid, value)
+            self.registration(True)
+            self.show("customer", "Check the details with the customer's ID document, then "
+                                  "Enter on the phone registers them.")
+            self.query_one("#c-first", Input).focus()
+
+    def registration(self, shown: bool) -> None:
+        for wid in self.REGISTER:
+            self.query_one(wid).display = shown
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        super().on_input_changed(event)
+        if event.input.id == "c-id" and event.input.has_focus and self.customer is not None:
+            self.customer = None  # another customer: nothing found yet
+            self.show("customer", "")
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "send":
+            return self.customer is not None
+        return True
 
     def submitted(self, wid: str) -> None:
         flow, receiver = self.till.agent.money, self.receiver
-        if wid == "c-id" and self.fields_ok(["c-id"]):
+        if wid == "c-id":
             number = id_number(self.val("c-id"))
             self.run_core(lambda: flow.customer_info(receiver, number),
-                          "Looking up… (Esc: give up)", self.customer, cancellable=True)
-        elif wid == "q-amount" and self.fields_ok(["q-amount"]):
+                          "Looking the customer up…", self.looked_up, cancellable=True)
+        elif wid == "c-phone" and self.fields_ok(("c-id", *self.FIELDS)):
+            person = Person(self.val("c-first"), self.val("c-last"),
+                            id_number(self.val("c-id")), normalise_msisdn(self.val("c-phone")))
+            self.run_core(lambda: flow.register_customer(receiver, person),
+                          "Registering the customer…", self.looked_up, cancellable=True)
+        elif wid == "q-amount":
             amount = parse_amount(self.val("q-amount"))
             self.run_core(lambda: flow.fee_quote(receiver, amount),
-                          "Asking for the fee… (Esc: give up)", self.quote, cancellable=True)
+                          "Asking for the fee…", self.quoted, cancellable=True)
 
-    def customer(self, answer: Any) -> None:
-        text = answer.message
-        value = answer.value
-        if answer.ok and value is not None:
-            details = getattr(value, "customer_details", None)
-            who = " ".join(filter(None, [getattr(details, "first_name", None),
-                                         getattr(details, "last_name", None)]))
-            text = f"Customer {who or '(no name)'}, profile {value.customer_profile_id or '-'}"
-        self.query_one("#customer", Static).update(text)
+    def looked_up(self, answer: Any) -> None:
+        person: Person | None = answer.data.get("customer")
+        if person is None:
+            self.say(answer.message, "warn" if answer.data.get("not_found") else "bad")
+            if answer.data.get("not_found"):
+                self.registration(True)
+                self.query_one("#c-first", Input).focus()
+            return
+        self.customer = person
+        self.registration(False)
+        phone = f", phone {mask_tail(person.phone)}" if person.phone else ""
+        done = "Registered" if answer.message == "Customer registered." else "Customer"
+        then = "F3: back to Send money with them." if self.for_send else \
+            "F3: send money for this customer."
+        self.show("customer", f"{done}: {person.name or '(no name)'}{phone}, profile "
+                              f"{person.profile_id or '-'}.\n{then}")
+        self.refresh_bindings()
 
-    def quote(self, answer: Any) -> None:
+    def quoted(self, answer: Any) -> None:
         sym = self.till.symbol
         if answer.ok:
             d = answer.data
-            text = (f"Send {money(d['transfer'], sym)}, fee {money(d['fee'], sym)}, "
-                    f"customer pays {money(d['total'], sym)}")
+            text = (f"Send {money(d['transfer'], sym)} + fee {money(d['fee'], sym)}: the "
+                    f"customer pays {money(d['total'], sym)}.")
         else:
             text = answer.message
-        self.query_one("#quote", Static).update(text)
+        self.show("quote", text)
+
+    def action_send(self) -> None:
+        if self.customer is None:
+            return
+        if self.for_send:
+            self.dismiss(self.customer)
+            return
+        self.app.switch_screen(SendMoneyScreen(sender=self.customer))
+
+
+SCREENS: dict[str, Callable[[], Screen[Any]]] = {
+    "send": SendMoneyScreen, "payout": PayoutScreen, "customers": CustomerScreen}
 
 
 def screen(name: str) -> Screen[Any]:
-    return {"send": SendMoneyScreen, "payout": PayoutScreen,
-            "customers": CustomerScreen}[name]()
+    return SCREENS[name]()

@@ -15,6 +15,7 @@ from terminal_agent.core.outbox import OutboxRow, RowState
 from terminal_agent.ui.format import when_text
 from terminal_agent.ui.screens.base import TillScreen
 from terminal_agent.ui.screens.modals import NoteModal
+from terminal_agent.ui.widgets import SwitchPanel
 
 
 class OutboxScreen(TillScreen):
@@ -32,6 +33,7 @@ class OutboxScreen(TillScreen):
         self.rows: list[OutboxRow] = []
 
     def body(self) -> Iterable[Widget]:
+        yield SwitchPanel()
         yield Static("", id="outbox-summary")
         yield DataTable(id="outbox", cursor_type="row")
 
@@ -41,13 +43,14 @@ class OutboxScreen(TillScreen):
         table.add_columns("Queued", "Kind", "Reference", "State", "Tries", "Next try",
                           "Last answer")
         self.action_reload()
-        self.set_interval(2.0, self.action_reload)
+        self.set_interval(2.0, lambda: self.action_reload(quiet=True))
         table.focus()
 
-    def action_reload(self) -> None:
+    def action_reload(self, quiet: bool = False) -> None:
+        """``quiet``: the refresh every 2 s, which keeps what the supervisor was told."""
         outbox = self.till.agent.outbox
         self.run_core(lambda: outbox.rows((RowState.PENDING, RowState.PARKED)), "Loading…",
-                      self.fill)
+                      self.fill, quiet=quiet)
 
     def fill(self, rows: list[OutboxRow]) -> None:
         self.rows = rows
@@ -90,8 +93,10 @@ class OutboxScreen(TillScreen):
             self.till.agent.forwarder.wake()
             return done
 
+        what = f"{row.kind.value} of {short_reference(row.txn_id)}"
         self.run_core(retry, "Queueing the retry…", lambda ok: self.after(
-            "Sent to the front of the queue." if ok else "That advice is no longer waiting."))
+            f"Retrying the {what} now: it leaves this list once the switch takes it."
+            if ok else f"The {what} is no longer waiting: nothing to retry."))
 
     def action_resolve(self) -> None:
         row = self.selected()
@@ -112,4 +117,4 @@ class OutboxScreen(TillScreen):
 
     def after(self, message: str) -> None:
         self.say(message, "info")
-        self.action_reload()
+        self.action_reload(quiet=True)

@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from terminal_agent.core.flows.base import FlowResult
 from terminal_agent.core.journal import KIND_LABELS, Kind
+from terminal_agent.core.messages import REVERSAL_DONE
 from terminal_agent.core.states import State
 from terminal_agent.ui.format import group_digits, mask_pin, money, when_text
 from terminal_agent.ui.messages import SaleOutcome
@@ -24,6 +25,18 @@ from terminal_agent.ui.widgets import Banner
 
 PRINTABLE = frozenset({State.TENDERED, State.CONFIRMING, State.CONFIRMED, State.COMPLETED,
                        State.REFUND_DUE})
+# states the screen follows until they settle (a top-up's lookups, a reversal's delivery)
+FOLLOWED = frozenset({State.STATUS_PENDING, State.REVERSING})
+
+
+def lookups_text(data: dict[str, object], now: float) -> str:
+    """ "2 so far, next at 14:05:09", or "due now" once that time has passed (never a time
+    already gone)."""
+    nxt = data.get("next_lookup_at")
+    text = f"{data['lookups']} so far"
+    if isinstance(nxt, int | float):
+        text += f", next at {when_text(nxt, now)}" if nxt > now else ", next one due now"
+    return text
 
 
 SETTLED = {
@@ -33,6 +46,12 @@ SETTLED = {
 
 
 def banner_for(result: FlowResult) -> tuple[str, str]:
+    """The banner says where the sale stands now: a reversal queued is not yet a reversal."""
+    done = result.state == State.REVERSED
+    if result.verdict == "unknown" and result.state in (State.REVERSING, State.REVERSED):
+        return ("NO ANSWER: REVERSED" if done else "NO ANSWER: REVERSAL QUEUED"), "bad"
+    if result.verdict == "cancelled":
+        return ("CANCELLED: REVERSED" if done else "CANCELLED: REVERSAL QUEUED"), "warn"
     if result.state == State.REFUND_DUE:
         return "REFUND DUE", "bad"
     if result.state == State.REFUNDED:
@@ -59,15 +78,20 @@ class OutcomeScreen(TillScreen):
         Binding("a", "abandon", "Abandon (supervisor)"),
         Binding("r", "refunded", "Refund given (supervisor)"),
         Binding("t", "retry", "Try again as a new transaction"),
+        Binding("g,f6", "register", "Register the customer"),
     ]
 
-    def __init__(self, outcome: SaleOutcome, *, after: Callable[[], Any] | None = None) -> None:
+    def __init__(self, outcome: SaleOutcome, *, after: Callable[[], Any] | None = None,
+                 over_form: bool = False, can_register: bool = False) -> None:
         super().__init__()
         self.after = after  # what the cashier asked for next (quit, log out...), once shown
         self.outcome = outcome
         self.result = outcome.result
         self.printed = outcome.printed
         self.receipt_text = outcome.receipt
+        self.over_form = over_form          # a decline over its form: Done goes back to it
+        self.can_register = can_register    # the decline wants the customer registered
+        self.asked_again = False
 
     def body(self) -> Iterable[Widget]:
         yield Banner("", id="banner")
@@ -80,7 +104,7 @@ class OutcomeScreen(TillScreen):
         self.show()
         if self.result.state in PRINTABLE and not self.printed:
             self.print_receipt()
-        if self.result.state == State.STATUS_PENDING:
+        if self.result.state in FOLLOWED:
             self.set_interval(1.0, self.poll)
         if self.after is not None:
             self.app.call_later(self.after)
@@ -95,6 +119,8 @@ class OutcomeScreen(TillScreen):
             return bool(self.result.data.get("retry"))
         if action == "print":
             return state in PRINTABLE
+        if action == "register":
+            return self.can_register
         return True
 
     # -- what the cashier sees ------------------------------------------------------------------
@@ -103,7 +129,9 @@ class OutcomeScreen(TillScreen):
         r = self.result
         text, tone = banner_for(r)
         self.query_one("#banner", Banner).show(text, tone)
-        self.query_one("#sentence", Static).update(r.message)
+        done = REVERSAL_DONE if r.state == State.REVERSED and r.verdict in (
+            "unknown", "cancelled") else ""
+        self.query_one("#sentence", Static).update(f"{r.message} {done}".strip())
         self.query_one("#details", Static).update("\n".join(
             f"{k:<14}{v}" for k, v in self.detail_lines()))
         self.query_one("#receipt", Static).update(self.receipt_text)
@@ -113,7 +141,7 @@ class OutcomeScreen(TillScreen):
         r, d, sym = self.result, self.result.data, self.till.symbol
         lines = [("Amount", money(r.amount, sym))]
         if r.fee:
-            lines.append(("Fee", money(r.fee, sym)))
+            lines += [("Fee", money(r.fee, sym)), ("Customer pays", money(r.amount + r.fee, sym))]
         if r.reference:
             lines.append(("Reference", r.reference))
         if d.get("msisdn_last4"):
@@ -125,9 +153,7 @@ class OutcomeScreen(TillScreen):
             shown = mask_pin(str(pin)) if self.printed else group_digits(str(pin))
             lines.append(("Voucher PIN", shown))
         if d.get("lookups") is not None and r.state == State.STATUS_PENDING:
-            nxt = d.get("next_lookup_at")
-            lines.append(("Lookups", f"{d['lookups']} so far"
-                          + (f", next at {when_text(nxt)}" if nxt else "")))
+            lines.append(("Lookups", lookups_text(d, self.till.clock())))
         for key, value in self.outcome.extra.items():
             lines.append((key, value))
         return lines
@@ -153,17 +179,29 @@ class OutcomeScreen(TillScreen):
     # -- direct top-up: pending, refund ---------------------------------------------------------
 
     async def poll(self) -> None:
-        if self.working or self.result.state != State.STATUS_PENDING:
+        """Follow a pending top-up to its answer, a reversal to its delivery."""
+        if self.working or self.result.state not in FOLLOWED:
             return
-        self.result = await self.till.core(self.till.agent.topups.describe(self.result.txn_id))
+        was = self.result.state
+        now = await self.till.core(self.till.agent.describe(self.result.txn_id))
+        self.result = replace(now, message=self.result.message) if now.verdict == \
+            self.result.verdict else now
         self.show()
-        if self.result.state in PRINTABLE:
+        if self.asked_again and self.result.state != was:
+            self.say("The switch answered.", "info")
+            self.asked_again = False
+        if self.result.state in PRINTABLE and not self.printed:
             self.print_receipt()
 
     def action_check(self) -> None:
         txn_id = self.result.txn_id
-        self.run_core(lambda: self.till.agent.topups.check_now(txn_id), "Asking again…",
-                      lambda _: self.say("Asked the switch again.", "info"))
+
+        def asked(_: object) -> None:
+            self.asked_again = True
+            self.say("Asking the switch again now: the answer shows here in a few seconds.",
+                     "info")
+
+        self.run_core(lambda: self.till.agent.topups.check_now(txn_id), "Asking again…", asked)
 
     def action_abandon(self) -> None:
         from terminal_agent.ui.screens.modals import NoteModal
@@ -209,6 +247,14 @@ class OutcomeScreen(TillScreen):
         self.run_core(lambda: again(txn_id, self.till.cashier_id),
                       "Sending it again as a new transaction (new id)…", answered)
 
+    def action_register(self) -> None:
+        if self.can_register and not self.working:
+            self.dismiss("register")
+
     async def action_done(self) -> None:
-        if not self.working:
-            await self.till.go_home()
+        if self.working:
+            return
+        if self.over_form:
+            self.dismiss(None)
+            return
+        await self.till.go_home()

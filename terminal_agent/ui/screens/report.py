@@ -1,144 +1,157 @@
-"""Shift / end-of-day report: totals per service and outcome, cash in and out, outstanding
-advices; shown and printed."""
+"""Cash-up: the open shift per cashier (cash in, fees, cash out, what each drawer should hold)
+and per service; an X report printed at any time; the close of the shift (Z report, a
+supervisor's act) printed and kept; past Z reports printed again. The figures are the core's
+(``core/cashup.py``)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 from textual.binding import Binding
 from textual.widget import Widget
-from textual.widgets import DataTable, Select, Static
+from textual.widgets import DataTable, Static
 
-from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
-from terminal_agent.core.states import State
-from terminal_agent.receipts import ReportLine, ShiftReport
-from terminal_agent.ui.format import money
+from terminal_agent.core.cashup import CashUp, ClosedShift
+from terminal_agent.ui.format import money, when_text
 from terminal_agent.ui.printing import PrintReport
 from terminal_agent.ui.screens.base import TillScreen
-from terminal_agent.ui.screens.history import PERIODS, since_for
-
-S = State
-PAID = frozenset({S.TENDERED, S.CONFIRMING, S.CONFIRMED, S.CONFIRM_FAILED, S.RESOLVED})
-TENDER_TAKEN = frozenset({S.COMPLETED, S.STATUS_PENDING, S.REFUND_DUE, S.REFUNDED, S.ABANDONED,
-                          S.TENDER_TAKEN})
-OUTCOME = {
-    **{s: "approved" for s in (*PAID, S.COMPLETED)},
-    S.APPROVED: "awaiting decision", S.DECLINED: "declined", S.REFUND_DUE: "refund due",
-    S.REFUNDED: "refunded", S.REVERSING: "reversed", S.REVERSED: "reversed",
-    S.STATUS_PENDING: "pending", S.TENDER_TAKEN: "pending", S.PREPARED: "pending",
-    S.ABANDONED: "abandoned",
-}
-
-
-@dataclass
-class Totals:
-    count: int = 0
-    amount: int = 0
-
-
-@dataclass
-class Shift:
-    """The figures of the report, from the journal's transactions of the period."""
-
-    lines: dict[tuple[Kind, str], Totals] = field(default_factory=lambda: defaultdict(Totals))
-    cash_in: int = 0
-    cash_out: int = 0
-
-    @classmethod
-    def of(cls, txns: Iterable[Txn]) -> Shift:
-        shift = cls()
-        for t in txns:
-            line = shift.lines[(t.kind, OUTCOME.get(t.state, t.state.value.lower()))]
-            line.count += 1
-            line.amount += t.amount
-            if t.kind in (Kind.VOUCHER_SALE, Kind.MT_SEND) and t.state in PAID:
-                shift.cash_in += t.amount + t.fee
-            elif t.kind == Kind.MT_PAYOUT and t.state in PAID:
-                shift.cash_out += t.amount
-            elif t.kind == Kind.TOPUP and t.state in TENDER_TAKEN:
-                shift.cash_in += t.amount
-                if t.state == S.REFUNDED:
-                    shift.cash_out += t.amount
-        return shift
-
-    def sorted_lines(self) -> list[tuple[Kind, str, Totals]]:
-        order = list(Kind)
-        return [(k, o, v) for (k, o), v in sorted(self.lines.items(),
-                                                  key=lambda kv: (order.index(kv[0][0]),
-                                                                  kv[0][1]))]
 
 
 class ReportScreen(TillScreen):
-    TITLE_TEXT = "Shift report"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("p", "print", "Print"),
-                Binding("f5", "reload", "Refresh")]
+    TITLE_TEXT = "Cash-up: the open shift"
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("x", "print_x", "Print X report"),
+                Binding("z", "close_shift", "Close shift (Z)"),
+                Binding("l", "closed", "Past Z reports"), Binding("f5", "reload", "Refresh")]
 
     def __init__(self) -> None:
         super().__init__()
-        self.shift = Shift()
-        self.since: float | None = None
-        self.outstanding: Any = None
+        self.report: CashUp | None = None
 
     def body(self) -> Iterable[Widget]:
-        yield Select(PERIODS, value="today", allow_blank=False, id="period")
-        yield DataTable(id="report", cursor_type="none")
+        yield Static("", id="period")
+        yield DataTable(id="cashiers", cursor_type="none")
         yield Static("", id="cash")
+        yield DataTable(id="report", cursor_type="none")
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Service", "Outcome", "Count", "Amount")
-        self.action_reload()
-
-    def on_select_changed(self, _: Select.Changed) -> None:
+        self.query_one("#cashiers", DataTable).add_columns(
+            "Cashier", "Cash in", "of which fees", "Cash out", "Drawer should hold")
+        self.query_one("#report", DataTable).add_columns("Service", "Outcome", "Count", "Amount")
         self.action_reload()
 
     def action_reload(self) -> None:
-        agent = self.till.agent
-        period = str(self.query_one("#period", Select).value)
-        self.since = since_for(period, self.till.clock())
+        cashups, me = self.till.agent.cashups, self.till.cashier_id
+        self.run_core(lambda: cashups.x_report(printed_by=me), "Adding up…", self.fill)
 
-        async def load() -> tuple[list[Txn], Any]:
-            return (await agent.journal.history(since=self.since, limit=100_000),
-                    await agent.outbox.counts())
-
-        self.run_core(load, "Adding up…", self.fill)
-
-    def fill(self, loaded: tuple[list[Txn], Any]) -> None:
-        txns, counts = loaded
-        self.shift, self.outstanding = Shift.of(txns), counts
-        sym = self.till.symbol
-        table = self.query_one(DataTable)
-        table.clear()
-        for kind, outcome, totals in self.shift.sorted_lines():
-            table.add_row(KIND_LABELS[kind], outcome, str(totals.count),
-                          money(totals.amount, sym))
-        s = self.shift
+    def fill(self, report: CashUp) -> None:
+        self.report, sym, now = report, self.till.symbol, self.till.clock()
+        since = (f"since the last close ({when_text(report.opened_at, now)})"
+                 if report.opened_at is not None else "since the till's first sale")
+        self.query_one("#period", Static).update(
+            f"Shift open {since}. X prints it; Z closes it (supervisor).")
+        cashiers = self.query_one("#cashiers", DataTable)
+        cashiers.clear()
+        for c in (*report.cashiers, report.totals):
+            cashiers.add_row("All" if c is report.totals else c.cashier, money(c.cash_in, sym),
+                             money(c.fees, sym), money(c.cash_out, sym), money(c.net, sym))
+        t = report.totals
+        vouchers = f"   Vouchers taken {money(t.vouchers, sym)}" if t.vouchers else ""
+        waiting = (f"\n{report.awaiting_decision} sale(s) await a decision (not counted yet)."
+                   if report.awaiting_decision else "")
         self.query_one("#cash", Static).update(
-            f"Cash in {money(s.cash_in, sym)}    Cash out {money(s.cash_out, sym)}    "
-            f"Net {money(s.cash_in - s.cash_out, sym)}\n"
-            f"Outstanding advices: {counts.pending} pending, {counts.parked} parked")
+            f"Net cash {money(t.net, sym)}{vouchers}   Advices: {report.advices_pending} "
+            f"pending, {report.advices_parked} parked{waiting}")
+        lines = self.query_one("#report", DataTable)
+        lines.clear()
+        for line in report.lines:
+            lines.add_row(line.service, line.outcome, str(line.count), money(line.amount, sym))
 
-    def as_slip(self) -> ShiftReport:
+    def print_it(self, report: CashUp, what: str) -> None:
+        def shown(printed: PrintReport) -> None:
+            self.say(f"{what}: {printed.message}" + (f" ({printed.where})" if printed.where
+                                                     else ""),
+                     "ok" if printed.printed else "warn")
+
+        slip = report.slip()
+        self.run_core(lambda: self.till.printer.print_report(slip, self.till.cashier_id),
+                      "Printing…", shown)
+
+    def action_print_x(self) -> None:
+        cashups, me = self.till.agent.cashups, self.till.cashier_id
+
+        def got(report: CashUp) -> None:
+            self.fill(report)
+            self.print_it(report, "X report")
+
+        self.run_core(lambda: cashups.x_report(printed_by=me), "Adding up…", got)
+
+    def action_close_shift(self) -> None:
+        """Z: a supervisor closes the shift, after saying yes to what it does."""
+        from terminal_agent.ui.screens.modals import ConfirmModal
+
+        def closed(report: CashUp) -> None:
+            self.print_it(report, f"Shift closed: Z report No. {report.number}")
+            self.action_reload()
+
+        def close_as(supervisor: str) -> None:
+            self.run_core(lambda: self.till.agent.cashups.close_shift(supervisor),
+                          "Closing the shift…", closed)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.till.need_supervisor("close the shift (Z report)", "shift",
+                                          lambda sup: close_as(sup.id))
+
+        waiting = self.report.awaiting_decision if self.report else 0
+        note = (f"\n{waiting} approved sale(s) still await a decision: they count in the shift "
+                "they are paid in." if waiting else "")
+        self.app.push_screen(ConfirmModal(
+            "Close the shift? The Z report is printed and kept, and a new shift starts now."
+            + note, yes="close the shift", no="keep it open"), callback=answered)
+
+    def action_closed(self) -> None:
+        self.run_core(lambda: self.till.agent.cashups.closed(), "Loading…",
+                      lambda rows: self.app.push_screen(ClosedShiftsScreen(rows)))
+
+
+class ClosedShiftsScreen(TillScreen):
+    """The Z reports kept; Enter or P prints one again."""
+
+    TITLE_TEXT = "Past Z reports"
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("p", "print", "Print again")]
+
+    def __init__(self, closed: list[ClosedShift]) -> None:
+        super().__init__()
+        self.closed = closed
+
+    def body(self) -> Iterable[Widget]:
+        yield DataTable(id="closed", cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Z", "Opened", "Closed", "Closed by", "Net cash")
         now = self.till.clock()
-        lines = tuple(ReportLine(f"{KIND_LABELS[k]} {o}", v.count, v.amount)
-                      for k, o, v in self.shift.sorted_lines())
-        counts = self.outstanding
-        counters = ((("Advices pending", counts.pending), ("Advices parked", counts.parked))
-                    if counts is not None else ())
-        return ShiftReport(start=datetime.fromtimestamp(self.since or 0),
-                           end=datetime.fromtimestamp(now), lines=lines,
-                           cash_in_minor=self.shift.cash_in, cash_out_minor=self.shift.cash_out,
-                           counters=counters, title="SHIFT REPORT")
+        for z in self.closed:
+            table.add_row(str(z.number), when_text(z.opened_at, now) if z.opened_at else "-",
+                          when_text(z.closed_at, now), z.closed_by, money(z.net, self.till.symbol))
+        if not self.closed:
+            self.say("No shift was closed yet on this till.", "info")
+        table.focus()
+
+    def on_data_table_row_selected(self, _: DataTable.RowSelected) -> None:
+        self.action_print()
 
     def action_print(self) -> None:
-        slip = self.as_slip()
+        table = self.query_one(DataTable)
+        if not self.closed or table.cursor_row >= len(self.closed):
+            return
+        number = self.closed[table.cursor_row].number
+        cashups = self.till.agent.cashups
 
-        def shown(report: PrintReport) -> None:
-            self.say(report.message + (f" ({report.where})" if report.where else ""),
-                     "ok" if report.printed else "warn")
+        async def again() -> PrintReport:
+            report = await cashups.z_report(number)
+            assert report is not None
+            return await self.till.printer.print_report(report.slip(), self.till.cashier_id)
 
-        self.run_core(lambda: self.till.printer.print_report(slip, self.till.cashier_id),
-                      "Printing the report…", shown)
+        self.run_core(again, "Printing…", lambda r: self.say(
+            f"Z report No. {number}: {r.message}", "ok" if r.printed else "warn"))

@@ -1,15 +1,16 @@
-"""Direct top-up: phone number twice → network's products → amount → trial → tender FIRST →
-purchase → approved / refund due / pending (lookups until final)."""
+"""Direct top-up: phone number twice → the network's products → amount → trial → tender FIRST
+→ purchase → approved / refund due / pending (lookups until final). The "Collect" dialog is the
+confirmation: the amount's Enter goes straight to it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from textual.binding import Binding
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input, Static
 
+from terminal_agent.core.catalogue import TOPUPS
 from terminal_agent.core.flows.airtime import normalise_msisdn
 from terminal_agent.core.flows.base import FlowResult
 from terminal_agent.ui import validators
@@ -21,19 +22,12 @@ from terminal_agent.ui.widgets import Field
 
 class TopUpScreen(SaleWizard):
     TITLE_TEXT = "Direct top-up"
-    BINDINGS = [Binding("escape", "back", "Back")]
+    SERVICE = TOPUPS
     step = "phone"
 
     def __init__(self) -> None:
         super().__init__()
         self.msisdn = ""
-        self.operator = ""
-
-    def want(self, product: Any) -> bool:
-        if not product.is_direct_topup:
-            return False
-        op = getattr(product.operator, "name", "") if product.operator else ""
-        return not self.operator or op == self.operator
 
     def body(self) -> Iterable[Widget]:
         yield Field("Phone number", id="msisdn", placeholder="082 123 4567",
@@ -41,15 +35,14 @@ class TopUpScreen(SaleWizard):
         yield Field("Phone number again", id="msisdn2", restrict=r"[\d +]*", max_length=16,
                     validators=[validators.SameAs(lambda: self.query_one("#msisdn", Input).value,
                                                   normalise_msisdn)])
-        yield Label("Product (arrows, Enter)", classes="field-label", id="products-label")
-        yield ProductPicker(id="products")
-        yield Field("Amount", id="amount", placeholder="e.g. 50", restrict=r"[\d.]*",
-                    validators=[validators.amount(maximum=100_000)])
-        yield Button("Top up", id="go", variant="primary")
         yield Static("", id="summary")
+        yield ProductPicker()
+        yield Field("Amount", id="amount", placeholder="e.g. 50", restrict=validators.AMOUNT_KEYS,
+                    validators=[validators.amount(maximum=100_000)])
 
     def on_mount(self) -> None:
-        for wid in ("#products-label", "#products", "#amount-field", "#go"):
+        super().on_mount()
+        for wid in ("#picker", "#amount-field"):
             self.query_one(wid).display = False
         self.query_one("#msisdn", Input).focus()
 
@@ -61,65 +54,74 @@ class TopUpScreen(SaleWizard):
         elif event.input.id == "msisdn2" and self.query_one("#msisdn2-field", Field).check():
             self.msisdn = normalise_msisdn(event.value)
             self.find_network()
-        elif event.input.id == "amount":
-            self.amount_entered()
+        else:
+            super().on_input_submitted(event)
 
     def find_network(self) -> None:
         agent = self.till.agent
 
-        async def look() -> list[Any]:
+        async def look() -> Any:
             info = await agent.catalogue.msisdn_info(self.msisdn)
             operator = getattr(getattr(info, "msisdn", None), "operator", None) if info else None
-            self.operator = getattr(operator, "name", "") or ""
-            return await agent.catalogue.products()
+            self.network = getattr(operator, "name", "") or ""
+            return (await agent.catalogue.offer(TOPUPS)).for_network(self.network)
 
-        def shown(products: list[Any]) -> None:
+        def shown(offer: Any) -> None:
             self.step = "product"
-            self.products = [p for p in products if self.want(p)]
-            picker = self.query_one(ProductPicker)
-            picker.show(self.products, self.till.symbol)
-            for wid in ("#products-label", "#products"):
-                self.query_one(wid).display = True
-            network = f" on {self.operator}" if self.operator else ""
-            self.query_one("#summary", Static).update(f"Phone *******{self.msisdn[-4:]}{network}")
-            picker.focus()
+            self.picker.display = True
+            network = f" on {self.network}" if self.network else ""
+            self.summary(f"Phone *******{self.msisdn[-4:]}{network}")
+            self.show_products(offer)
+            self.picker.options.focus()
 
         self.run_core(look, "Looking up the number…", shown)
 
-    def go_label(self) -> str:
-        return f"Top up {money(self.amount, self.till.symbol)} (Enter)"
+    def picked(self, product: Any) -> None:
+        super().picked(product)
+        if self.step == "amount":
+            self.summary(f"Phone *******{self.msisdn[-4:]}: {product.name}. Type the amount, "
+                         "then Enter.")
+
+    def confirm_step(self) -> None:
+        """No separate "Top up" button: the Collect dialog asks before anything is sent."""
+        self.trial()
 
     def action_back(self) -> None:
         if self.working:
             return
+        if self.step == "amount":
+            self.step = "product"
+            self.query_one("#amount-field").display = False
+            self.picker.options.focus()
+            return
         if self.step == "product":
             self.step = "phone"
-            for wid in ("#products-label", "#products"):
-                self.query_one(wid).display = False
+            self.picker.display = False
+            self.summary("")
             self.query_one("#msisdn2", Input).focus()
             return
-        super().action_back()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "go" and self.step == "confirm":
-            self.trial()
+        self.dismiss(None)
 
     def trial(self) -> None:
         product, amount, msisdn = self.product, self.amount, self.msisdn
         self.step = "trial"
-        self.query_one("#go").display = False
         if not self.till.cfg.airtime.trial_before_topup:
             self.ask_tender(None)
             return
         self.run_core(lambda: self.till.agent.topups.trial(product, msisdn, amount),
-                      "Checking with the network…", self.ask_tender, self.failed)
+                      "Checking with the network…", self.ask_tender, self.failed,
+                      countdown=True)
 
     def failed(self, exc: BaseException) -> None:
         from terminal_agent.ui.screens.base import explain
 
-        self.step = "confirm"
-        self.query_one("#go").display = True
+        self.back_to_amount()
         self.say(explain(exc))
+
+    def back_to_amount(self) -> None:
+        fixed = not self.query_one("#amount-field").display
+        self.step = "product" if fixed else "amount"
+        (self.picker.options if fixed else self.query_one("#amount", Input)).focus()
 
     def ask_tender(self, trial: FlowResult | None) -> None:
         if trial is not None and trial.verdict == "declined":
@@ -134,11 +136,10 @@ class TopUpScreen(SaleWizard):
 
     def tendered(self, paid: bool) -> None:
         if not paid:
-            self.step = "confirm"
-            self.query_one("#go").display = True
+            self.back_to_amount()
             self.say("Top-up not sent. Nothing was charged.", "info")
             return
         product, amount, msisdn = self.product, self.amount, self.msisdn
         self.run_core(lambda: self.till.agent.topups.purchase(product, msisdn, amount,
                                                               self.till.cashier_id),
-                      "Topping up the phone…", self.show_outcome)
+                      "Topping up the phone…", self.show_outcome, countdown=True)

@@ -1,81 +1,185 @@
-"""Airtime voucher sale: product → (amount) → sell → tender → receipt (PIN printed)."""
+"""Airtime voucher sale: product (quick key, search or arrows) → (amount) → sell → tender →
+receipt (PIN printed)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from textual import events
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from terminal_agent.core.catalogue import VOUCHERS, ProductOffer, fixed_amount
+from terminal_agent.core.entries import parse_amount
 from terminal_agent.core.flows.base import FlowResult
 from terminal_agent.ui import validators
-from terminal_agent.ui.format import money, parse_amount
+from terminal_agent.ui.format import money
 from terminal_agent.ui.messages import SaleOutcome
 from terminal_agent.ui.screens.base import TillScreen
 from terminal_agent.ui.widgets import Field
 
-
-def face_value(product: Any) -> int | None:
-    values = getattr(product, "product_values", None) or []
-    return int(values[0].amount) if len(values) == 1 and values[0].amount else None
+QUICK = "123456789"
 
 
-def product_line(product: Any, symbol: str) -> str:
-    value = face_value(product)
+def product_line(n: int, product: Any, symbol: str) -> str:
+    value = fixed_amount(product)
     price = money(value, symbol) if value else "any amount"
-    return f"{product.name or product.product_id}  ({price})"
+    key = str(n) if n <= len(QUICK) else " "
+    return f"{key}  {product.name or product.product_id}  ({price})"
 
 
-class ProductPicker(OptionList):
-    """Products from the catalogue; Enter picks one."""
+class ProductPicker(Vertical):
+    """Find a product: digits 1-9 pick one of the list at once (quick keys), letters search by
+    name or network, arrows and Enter as usual."""
 
-    def show(self, products: list[Any], symbol: str) -> None:
-        self.clear_options()
-        self.add_options([Option(product_line(p, symbol), id=str(n))
-                          for n, p in enumerate(products)])
-        if products:
-            self.highlighted = 0
+    def __init__(self) -> None:
+        super().__init__(id="picker")
+        self.offer = ProductOffer()
+        self.shown: tuple[Any, ...] = ()
+        self.symbol = "R"
+
+    def compose(self) -> Iterable[Widget]:
+        yield Field("Find (type a name)", id="search", max_length=40)
+        yield OptionList(id="products", compact=True)
+
+    @property
+    def options(self) -> OptionList:
+        return self.query_one("#products", OptionList)
+
+    @property
+    def search(self) -> Input:
+        return self.query_one("#search", Input)
+
+    def show(self, offer: ProductOffer, symbol: str) -> None:
+        self.offer, self.symbol = offer, symbol
+        self.refilter()
+
+    def refilter(self) -> None:
+        self.shown = self.offer.matching(self.search.value)
+        options = self.options
+        options.clear_options()
+        options.add_options([Option(product_line(n, p, self.symbol), id=str(n - 1))
+                             for n, p in enumerate(self.shown, start=1)])
+        if self.shown:
+            options.highlighted = 0
+
+    def highlighted(self) -> Any | None:
+        index = self.options.highlighted
+        return self.shown[index] if index is not None and index < len(self.shown) else None
+
+    def quick(self, key: str) -> Any | None:
+        n = QUICK.index(key)
+        return self.shown[n] if n < len(self.shown) else None
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "search":
+            self.refilter()
+
+    def on_key(self, event: events.Key) -> None:
+        """In the search field, up and down move in the list; in the list, a letter starts a
+        search."""
+        if self.search.has_focus and event.key in ("down", "up"):
+            getattr(self.options, f"action_cursor_{event.key}")()
+            event.stop()
+        elif (self.options.has_focus and event.character and event.is_printable
+              and event.character not in QUICK):
+            self.search.focus()
+            self.search.insert_text_at_cursor(event.character)
+            event.stop()
 
 
 class SaleWizard(TillScreen):
-    """Shared steps: pick a product, type an amount where the product has no fixed value, go."""
+    """Shared steps: pick a product, type an amount where the product has no fixed value, go.
+    The product list comes from the core's catalogue (cached, retried in the background)."""
 
     step = "product"
-    products: list[Any]
+    SERVICE = VOUCHERS
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("f5", "reload", "Reload products")]
 
     def __init__(self) -> None:
         super().__init__()
-        self.products = []
         self.product: Any = None
         self.amount = 0
+        self.network = ""
 
-    def want(self, product: Any) -> bool:
-        raise NotImplementedError
+    @property
+    def picker(self) -> ProductPicker:
+        return self.query_one(ProductPicker)
 
-    def load_products(self) -> None:
-        def shown(products: list[Any]) -> None:
-            self.products = [p for p in products if self.want(p)]
-            self.query_one(ProductPicker).show(self.products, self.till.symbol)
-            self.query_one(ProductPicker).focus()
-            if not self.products:
-                self.say("The switch offers no products for this service right now.")
-        self.run_core(lambda: self.till.agent.catalogue.products(), "Loading products…", shown)
+    def load_products(self, *, refresh: bool = False) -> None:
+        catalogue, service = self.till.agent.catalogue, self.SERVICE
+
+        async def load() -> ProductOffer:
+            offer: ProductOffer = await catalogue.offer(service, refresh=refresh)
+            return offer.for_network(self.network)
+
+        self.run_core(load, "Loading products…", self.show_products)
+
+    def show_products(self, offer: ProductOffer) -> None:
+        picker = self.picker
+        had = bool(picker.offer.products)
+        picker.show(offer, self.till.symbol)
+        if offer.problem:
+            self.say(offer.problem + " F5: reload now.", "warn" if offer.products else "bad")
+        elif not had and self.said_tone:
+            self.say("")
+        if offer.products and not had and self.step == "product":
+            picker.options.focus()
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.watch_catalogue)
+
+    def watch_catalogue(self) -> None:
+        """While the list is empty or stale, take the background retry's list when it comes."""
+        picker = self.picker
+        if self.working or not picker.display or not picker.offer.problem:
+            return
+        offer = self.till.agent.catalogue.peek(self.SERVICE).for_network(self.network)
+        if offer.loaded_at != picker.offer.loaded_at or offer.problem != picker.offer.problem:
+            self.show_products(offer)
+
+    def action_reload(self) -> None:
+        if self.step == "product" and self.picker.display:
+            self.load_products(refresh=True)
+
+    def on_key(self, event: events.Key) -> None:
+        if (self.step == "product" and event.character in tuple(QUICK)
+                and self.picker.options.has_focus):
+            product = self.picker.quick(event.character)
+            if product is not None:
+                event.stop()
+                self.picked(product)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if self.working or event.option_list.id != "products":
             return
-        self.product = self.products[int(event.option.id or 0)]
-        value = face_value(self.product)
+        self.picked(self.picker.shown[int(event.option.id or 0)])
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if self.working:
+            return
+        if event.input.id == "search":
+            product = self.picker.highlighted()
+            if product is not None:
+                self.picked(product)
+        elif event.input.id == "amount":
+            self.amount_entered()
+
+    def picked(self, product: Any) -> None:
+        self.product = product
+        value = fixed_amount(product)
         if value:
             self.amount = value
             self.confirm_step()
-        else:
-            self.step = "amount"
-            self.query_one("#amount-field").display = True
-            self.query_one("#amount", Input).focus()
+            return
+        self.step = "amount"
+        self.query_one("#amount-field").display = True
+        self.query_one("#amount", Input).focus()
+        self.summary(f"{product.name}: type the amount, then Enter.")
 
     def amount_entered(self) -> None:
         field = self.query_one("#amount-field", Field)
@@ -94,14 +198,22 @@ class SaleWizard(TillScreen):
     def go_label(self) -> str:
         return f"Sell {money(self.amount, self.till.symbol)} (Enter)"
 
+    def summary(self, text: str) -> None:
+        self.query_one("#summary", Static).update(text)
+
     def action_back(self) -> None:
         if self.working:
+            return
+        if self.step == "product" and self.picker.search.value:
+            self.picker.search.value = ""  # Esc clears the search first
+            self.picker.options.focus()
             return
         if self.step in ("amount", "confirm"):
             self.step = "product"
             self.query_one("#go").display = False
             self.query_one("#amount-field").display = False
-            self.query_one(ProductPicker).focus()
+            self.summary("")
+            self.picker.options.focus()
             return
         self.dismiss(None)
 
@@ -113,38 +225,37 @@ class SaleWizard(TillScreen):
 
 class VoucherScreen(SaleWizard):
     TITLE_TEXT = "Airtime voucher"
-    BINDINGS = [Binding("escape", "back", "Back")]
-
-    def want(self, product: Any) -> bool:
-        return not product.is_direct_topup
 
     def body(self) -> Iterable[Widget]:
-        yield Label("Product (arrows, Enter)", classes="field-label")
-        yield ProductPicker(id="products")
-        yield Field("Amount", id="amount", placeholder="e.g. 29.50", restrict=r"[\d.]*",
+        yield ProductPicker()
+        yield Field("Amount", id="amount", placeholder="e.g. 29,50",
+                    restrict=validators.AMOUNT_KEYS,
                     validators=[validators.amount(maximum=100_000)])
-        yield Button("Sell", id="go", variant="primary")
         yield Static("", id="summary")
+        yield Button("Sell", id="go", variant="primary", compact=True)
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.query_one("#amount-field").display = False
         self.query_one("#go").display = False
         self.load_products()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "amount":
-            self.amount_entered()
-
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "go" and self.step == "confirm":
             self.sell()
+
+    def confirm_step(self) -> None:
+        self.summary(f"{self.product.name}: {money(self.amount, self.till.symbol)}. "
+                     "Enter sells it; Esc picks another.")
+        super().confirm_step()
 
     def sell(self) -> None:
         product, amount = self.product, self.amount
         self.step = "selling"
         self.query_one("#go").display = False
         self.run_core(lambda: self.till.agent.vouchers.sell(product, amount, self.till.cashier_id),
-                      "Asking the switch for a voucher…", self.answered, self.failed)
+                      "Asking the switch for a voucher…", self.answered, self.failed,
+                      countdown=True)
 
     def failed(self, exc: BaseException) -> None:
         from terminal_agent.ui.screens.base import explain

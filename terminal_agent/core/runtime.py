@@ -26,6 +26,9 @@ and both run this same runtime, so they can never disagree about who does what:
    loop that died gives the lock back and the next round takes it again.
 6. **Watchdog.** The forwarder loop beats while it forwards, the stand-by loop while it waits;
    a loop that hangs stops the beats (``on_beat``), and systemd restarts the service.
+7. **The product list** is kept where the cashier sells (the UI): loaded at start, retried in
+   the background until the switch answers (``core/catalogue.py``), so a till that boots
+   before its network sells once the network is up.
 """
 
 from __future__ import annotations
@@ -102,6 +105,10 @@ class Runtime:
             await self._settled.wait()
         if self.print_queue is not None:
             self._tasks.append(asyncio.create_task(self._print_pump(), name="print-pump"))
+        catalogue = getattr(self.agent, "catalogue", None)
+        if self.role == Role.UI and catalogue is not None:
+            self._tasks.append(asyncio.create_task(catalogue.keep_fresh(self._stop),
+                                                   name="catalogue"))
         scanner = self.agent.config.scanner
         if self.on_scan is not None and scanner.url:
             from devices.scanner import SerialScanner

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -58,6 +59,13 @@ url = "dummy://"
     if init and not Path(cfg.store.path).exists():
         create_database(cfg.store.path, cfg.terminal.terminal_id)
     return cfg
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (a switch not up yet)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture

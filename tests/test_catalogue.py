@@ -5,7 +5,6 @@ after the till, on the port the till was configured with."""
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
@@ -14,19 +13,13 @@ from terminal_agent.core.catalogue import TOPUPS, VOUCHERS, Catalogue, fixed_amo
 from terminal_agent.sim import SimServer
 from terminal_agent.sim.options import SimOptions
 
-from .conftest import make_config
+from .conftest import free_port, make_config
 
 FAST = """
 [airtime]
 products_retry_seconds = 1
 products_ttl_seconds = 10
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_unreachable_switch_at_boot_is_retried_in_the_background(tmp_path):

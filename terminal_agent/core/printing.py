@@ -216,12 +216,13 @@ class PrintQueue:
         row = await self.store.fetchone("SELECT * FROM print_jobs WHERE id=?", (job_id,))
         return self._job(row) if row else None
 
-    async def last_receipt(self) -> PrintJob | None:
-        """The latest original receipt of a transaction (for "reprint last")."""
+    async def last_receipt(self) -> tuple[str, bool] | None:
+        """The reference of the latest original receipt of a sale (for "reprint last"), and
+        whether it shows a voucher PIN (then a supervisor authorises the copy)."""
         row = await self.store.fetchone(
-            "SELECT * FROM print_jobs WHERE copy_of IS NULL AND txn_id IS NOT NULL"
-            " AND kind != 'drawer' ORDER BY id DESC LIMIT 1")
-        return PrintJob.from_row(row) if row else None
+            "SELECT reference, contains_pin FROM print_jobs WHERE copy_of IS NULL"
+            " AND txn_id IS NOT NULL AND kind != 'drawer' ORDER BY id DESC LIMIT 1")
+        return (str(row["reference"]), bool(row["contains_pin"])) if row else None
 
     async def history(self, reference: str) -> list[PrintJob]:
         rows = await self.store.fetchall(

@@ -76,6 +76,10 @@ class CoreDesk:
         job = await self.queue.reprint(reference, authorised_by)
         return await self._report(job, copy=True)
 
+    async def last_receipt(self) -> tuple[str, bool] | None:
+        """The reference of the latest receipt printed for a sale, and whether it holds a PIN."""
+        return await self.queue.last_receipt()
+
     async def print_report(self, report: ShiftReport, cashier: str) -> PrintReport:
         receipt = shift_report(self.header(cashier, "REPORT"), report)
         return await self._submit(receipt, None)

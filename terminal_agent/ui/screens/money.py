@@ -27,7 +27,6 @@ from terminal_agent.ui.screens.tender import ask_tender, show_outcome
 from terminal_agent.ui.widgets import Field
 
 PHONE_KEYS = r"[\d +]*"
-REF_KEYS = r"[\dA-Za-z \-]*"
 
 
 class MoneyForm(TillScreen):
@@ -199,6 +198,8 @@ class SendMoneyScreen(MoneyForm):
         register = needs_registration(result.error_type)
 
         def back(choice: str | None) -> None:
+            self.show("summary", "")
+            self.query_one("#amount", Input).focus()  # Enter asks the fee again
             self.say(result.message)
             if choice == "register":
                 self.app.push_screen(CustomerScreen(prefill=self.person_typed(),
@@ -231,7 +232,7 @@ class PayoutScreen(MoneyForm):
     def body(self) -> Iterable[Widget]:
         with VerticalScroll():
             yield self.receiver_select()
-            yield Field("Collection reference", id="order-ref", max_length=60, restrict=REF_KEYS,
+            yield Field("Collection reference", id="order-ref", max_length=60,
                         placeholder="as on the slip", validators=[validators.order_reference()])
             yield Static("", id="summary")
             yield Static("Recipient, as on the ID document", classes="section", id="p-title")

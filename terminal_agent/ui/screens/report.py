@@ -39,9 +39,10 @@ class ReportScreen(TillScreen):
         self.query_one("#report", DataTable).add_columns("Service", "Outcome", "Count", "Amount")
         self.action_reload()
 
-    def action_reload(self) -> None:
+    def action_reload(self, quiet: bool = False) -> None:
         cashups, me = self.till.agent.cashups, self.till.cashier_id
-        self.run_core(lambda: cashups.x_report(printed_by=me), "Adding up…", self.fill)
+        self.run_core(lambda: cashups.x_report(printed_by=me), "Adding up…", self.fill,
+                      quiet=quiet)
 
     def fill(self, report: CashUp) -> None:
         self.report, sym, now = report, self.till.symbol, self.till.clock()
@@ -66,11 +67,13 @@ class ReportScreen(TillScreen):
         for line in report.lines:
             lines.add_row(line.service, line.outcome, str(line.count), money(line.amount, sym))
 
-    def print_it(self, report: CashUp, what: str) -> None:
+    def print_it(self, report: CashUp, what: str, *, reload: bool = False) -> None:
         def shown(printed: PrintReport) -> None:
             self.say(f"{what}: {printed.message}" + (f" ({printed.where})" if printed.where
                                                      else ""),
                      "ok" if printed.printed else "warn")
+            if reload:
+                self.action_reload(quiet=True)
 
         slip = report.slip()
         self.run_core(lambda: self.till.printer.print_report(slip, self.till.cashier_id),
@@ -90,8 +93,7 @@ class ReportScreen(TillScreen):
         from terminal_agent.ui.screens.modals import ConfirmModal
 
         def closed(report: CashUp) -> None:
-            self.print_it(report, f"Shift closed: Z report No. {report.number}")
-            self.action_reload()
+            self.print_it(report, f"Shift closed: Z report No. {report.number}", reload=True)
 
         def close_as(supervisor: str) -> None:
             self.run_core(lambda: self.till.agent.cashups.close_shift(supervisor),

@@ -74,7 +74,7 @@ class SwitchPanel(Vertical):
             spark = self.query_one(f"#{wid}", Sparkline)
             if spark.data != list(data):
                 spark.data = list(data)
-                spark.visible = len(data) > 1
+            spark.visible = len(data) > 1
 
 
 class Field(Vertical):

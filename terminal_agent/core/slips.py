@@ -32,11 +32,10 @@ from terminal_agent.core.flows.airtime import provider_reference, voucher_detail
 from terminal_agent.core.flows.base import response_of
 from terminal_agent.core.flows.money import order_details, party_names
 from terminal_agent.core.journal import KIND_LABELS, Journal, Kind, Txn
-from terminal_agent.core.messages import decline_sentence
+from terminal_agent.core.messages import refund_reason
 from terminal_agent.core.printing import DRAWER, NewJob, enqueue
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Db
-from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.receipts import (
     Header,
     PayoutSlip,
@@ -143,9 +142,11 @@ def slip_for(txn: Txn) -> Any | None:
     slip = SlipData.from_message(getattr(response, "slip_data", None))
     product = txn.product or KIND_LABELS[txn.kind]
     if txn.kind == Kind.TOPUP and txn.state in (State.REFUND_DUE, State.REFUNDED):
-        reason = decline_sentence(txn.error_type, SPECS[Op(txn.op)].interface)
-        return RefundDueSlip(what=KIND_LABELS[txn.kind], amount_minor=txn.amount,
-                             reason=f"{reason} Refund the customer's payment.", slip=slip)
+        # the customer's slip: why, in their words, for which phone and network (issue 16)
+        return RefundDueSlip(what=f"{KIND_LABELS[txn.kind]}: {product}",
+                             amount_minor=txn.amount, reason=refund_reason(txn.error_type),
+                             slip=slip, msisdn=_masked_phone(txn),
+                             network=txn.detail.get("network") or None)
     if txn.kind == Kind.VOUCHER_SALE:
         d = voucher_details(response)
         if not d.get("pin"):
@@ -154,7 +155,7 @@ def slip_for(txn: Txn) -> Any | None:
                                serial=str(d.get("serial") or ""), expiry=_date(d.get("expiry")),
                                instructions=tuple(d.get("instructions") or ()), slip=slip)
     if txn.kind == Kind.TOPUP:
-        return TopupSlip(product=product, msisdn="*******" + str(txn.detail.get("msisdn_last4", "")),
+        return TopupSlip(product=product, msisdn=_masked_phone(txn),
                          amount_minor=txn.amount,
                          provider_reference=provider_reference(response) or None, slip=slip)
     if txn.kind == Kind.MT_SEND:
@@ -169,16 +170,24 @@ def slip_for(txn: Txn) -> Any | None:
                                 provider=txn.detail.get("receiver_name"), slip=slip)
     if txn.kind == Kind.MT_PAYOUT:
         amount = getattr(getattr(response, "amount", None), "amount", None) or txn.amount
+        seen = txn.detail.get("recipient_id_last4")  # the ID the cashier saw: its last 4
         return PayoutSlip(order_ref="****" + str(txn.detail.get("order_ref_last4", "")),
                           amount_minor=int(amount), provider=txn.detail.get("receiver_name"),
-                          slip=slip)
+                          slip=slip, recipient_name=txn.detail.get("recipient_name") or None,
+                          recipient_id=f"*********{seen}" if seen else None,
+                          sender_name=txn.detail.get("sender_name") or None)
     if txn.kind == Kind.SUV_REDEEM:
         from terminal_agent.core.flows.suv import balance_after
 
         return RedemptionSlip(voucher_code="****" + str(txn.detail.get("code_last4", "")),
-                              amount_minor=txn.amount, provider=txn.detail.get("provider"),
+                              amount_minor=txn.amount,
+                              provider=txn.detail.get("provider") or txn.product,
                               balance_minor=balance_after(response), slip=slip)
     return None
+
+
+def _masked_phone(txn: Txn) -> str:
+    return "*******" + str(txn.detail.get("msisdn_last4", ""))
 
 
 def _date(text: Any) -> datetime | None:

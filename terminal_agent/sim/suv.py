@@ -63,6 +63,12 @@ class Voucher:
     provision: Original | None = None  # None for a demo voucher
 
 
+
+def voucher_words(issuer: str) -> str:
+    """ "Blu Voucher" stays "Blu Voucher" (never "Blu Voucher voucher"); "Stellr" is "Stellr
+    voucher"."""
+    return issuer if issuer.lower().endswith("voucher") else f"{issuer} voucher"
+
 def _now_ms(delta: timedelta = timedelta()) -> str:
     t = datetime.now(UTC) + delta
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
@@ -129,7 +135,7 @@ def _unusable(sw: Switch, voucher: Voucher) -> tuple[str, str] | None:
 
 def _public(voucher: Voucher) -> dict[str, Any]:
     return {"serialNumber": voucher.serial, "expiryDate": voucher.expiry,
-            "redeemInstructions": [f"{voucher.issuer['name']} voucher accepted as tender"]}
+            "redeemInstructions": [f"{voucher_words(voucher.issuer['name'])} accepted as tender"]}
 
 
 def _slip(*lines: str) -> dict[str, Any]:
@@ -179,7 +185,7 @@ def lookup(sw: Switch, call: Call) -> Reply:
         "receiver": voucher.issuer,
         "amounts": {"approvedAmount": left, "balanceAmount": dict(left)},
         "product": {"productId": "SUV" + voucher.issuer["id"],
-                    "name": voucher.issuer["name"] + " voucher"},
+                    "name": voucher_words(voucher.issuer["name"])},
     })
 
 
@@ -228,7 +234,7 @@ def provision(sw: Switch, call: Call) -> Reply:
         resp.update({"voucher": voucher, "amounts": {"approvedAmount": catalogue.money(value)}})
         if body.get("product"):
             resp["product"] = body["product"]  # "echoed back for convenience"
-        resp["slipData"] = _slip(f"{issuer['name']} voucher", f"Value R{value / 100:.2f}",
+        resp["slipData"] = _slip(voucher_words(issuer['name']), f"Value R{value / 100:.2f}",
                                  f"Serial {serial}")
         return Approve(resp, value, code, {"issuer": issuer, "serial": serial},
                        headers={"Location": f"{call.path}/{body['id']}"})
@@ -265,7 +271,7 @@ def redeem(sw: Switch, call: Call) -> Reply:
         amounts["approvedAmount"] = catalogue.money(amount)
         amounts["balanceAmount"] = catalogue.money(left - amount)
         resp["amounts"] = amounts
-        resp["slipData"] = _slip(f"{voucher.issuer['name']} voucher",
+        resp["slipData"] = _slip(voucher_words(voucher.issuer['name']),
                                  f"Redeemed R{amount / 100:.2f}",
                                  f"Balance R{(left - amount) / 100:.2f}")
         return Approve(resp, amount, code, headers={"Location": f"{call.path}/{body['id']}"})
@@ -352,7 +358,7 @@ def refund(sw: Switch, call: Call) -> Reply:
         resp["voucher"] = {"code": code, **_public(voucher)}
         resp["amounts"] = {**(body.get("amounts") or {}),
                            "approvedAmount": catalogue.money(amount)}
-        resp["slipData"] = _slip(f"{voucher.issuer['name']} voucher",
+        resp["slipData"] = _slip(voucher_words(voucher.issuer['name']),
                                  f"Refunded R{amount / 100:.2f}")
         return Approve(resp, amount, code, {"redemption": redemption.id},
                        headers={"Location": f"{call.path}/{body['id']}"})

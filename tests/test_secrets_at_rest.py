@@ -220,3 +220,19 @@ async def test_a_pin_receipt_is_sealed_in_print_jobs_and_gone_after_the_window(t
         assert (await retention.enforce(agent.store, cfg.retention, later)).receipts == 2
         with pytest.raises(ReceiptDropped, match="reprint window"):
             await queue.reprint("AB12CD34", "9001")
+
+
+async def test_no_code_path_can_store_a_pin_receipt_in_clear(tmp_path, sim):
+    """The net under every writer of print_jobs (the tender step's too): refused by SQLite."""
+    from terminal_agent.errors import StoreError
+
+    cfg = make_config(tmp_path, sim.url)
+    async with Agent.open(cfg, password="") as agent:
+        with pytest.raises(StoreError, match="must be sealed"):
+            await agent.store.step(lambda db: db.execute(
+                "INSERT INTO print_jobs (reference, kind, content, text, columns, contains_pin,"
+                " created_at) VALUES ('AB12CD34', 'voucher_sale', ?, 'PIN', 42, 1, 0)",
+                (b"PIN 7319 0466 8221 5509",)))
+        await agent.store.step(lambda db: db.execute(
+            "INSERT INTO print_jobs (reference, kind, content, text, columns, contains_pin,"
+            " created_at) VALUES ('AB12CD35', 'mt_send', x'00', 'slip', 42, 0, 0)"))

@@ -267,6 +267,7 @@ async def open_vault(cfg: Any, store: Any) -> Vault:
         raise VaultError(_lost(cfg, f"{exc.filename} is missing")) from exc
     vault = Vault(key)
     store.vault = vault  # the print queue's too
+    await store.step(lambda db: db.execute(_PIN_RECEIPT_GUARD))
     if recorded is None:  # first use; another process may record at the same time
         await store.executemany("INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)",
                                 [(FINGERPRINT_KEY, vault.fingerprint)])
@@ -275,6 +276,15 @@ async def open_vault(cfg: Any, store: Any) -> Vault:
     if recorded != vault.fingerprint:
         raise VaultError(_lost(cfg, "the till key is not the one this database was sealed with"))
     return vault
+
+
+# A net under rule 2 for every writer of this connection: a receipt marked as holding a PIN
+# goes into print_jobs sealed, or not at all (whatever code path inserts it).
+_PIN_RECEIPT_GUARD = """
+CREATE TEMP TRIGGER IF NOT EXISTS pin_receipts_sealed BEFORE INSERT ON print_jobs
+WHEN NEW.contains_pin AND substr(NEW.content, 1, 3) != X'544131'
+BEGIN SELECT RAISE(ABORT, 'a receipt with a voucher PIN must be sealed (core/vault.py)'); END
+"""
 
 
 def _lost(cfg: Any, what: str) -> str:

@@ -105,3 +105,29 @@ async def test_refund_needs_a_supervisor_and_is_audited(tmp_path, sim):
                                             " NOT IN ('login', 'cashier-added') ORDER BY id")
         assert [(a["actor"], a["action"]) for a in audit] == [
             ("1001", "override-refused"), ("9001", "override"), ("9001", "refund-given")]
+
+
+async def test_serve_returns_the_crash_as_a_non_zero_exit(tmp_path, sim, monkeypatch, capfd):
+    """What `terminal-agent ui` returns to systemd: the real `serve()`, headless."""
+    from terminal_agent.config import loads
+    from terminal_agent.core.store import create_database
+    from terminal_agent.ui.app import TillApp, serve
+    from tests.test_ui_support import config_text
+
+    tmp_path.chmod(0o700)
+    cfg = loads(config_text(tmp_path, sim.url), str(tmp_path / "config.toml"))
+    create_database(cfg.store.path, cfg.terminal.terminal_id)
+    run = TillApp.run_async
+
+    async def headless(self, **kw):
+        return await run(self, headless=True, size=(120, 40))
+
+    def explode(self, **kw):
+        voucher_pin = VOUCHER_PIN  # noqa: F841 - a local the old handler printed
+        raise RuntimeError("the login screen exploded")
+
+    monkeypatch.setattr(TillApp, "run_async", headless)
+    monkeypatch.setattr(TillApp, "show_login", explode)
+    assert await serve(cfg, password="") == 1
+    shown = capfd.readouterr()
+    assert VOUCHER_PIN not in shown.out + shown.err and "Traceback" not in shown.err

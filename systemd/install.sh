@@ -198,7 +198,8 @@ if [ ! -e "$CONFIG" ]; then
     else
         echo "install.sh: set password_credential = \"switch-password\" in [switch] of $CONFIG" >&2
     fi
-    sed -i -E 's/^[#[:space:]]*key_credential[[:space:]]*=.*/key_credential = "till-key"/' \
+    sed -i -E -e 's/^[#[:space:]]*key_credential[[:space:]]*=.*/key_credential = "till-key"/' \
+        -e 's|^[#[:space:]]*key_file[[:space:]]*=.*|key_file = "/etc/terminal-agent/till-key"|' \
         "$ETC/config.toml"
 else
     say "keeping existing $CONFIG"

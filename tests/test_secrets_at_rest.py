@@ -236,3 +236,30 @@ async def test_no_code_path_can_store_a_pin_receipt_in_clear(tmp_path, sim):
         await agent.store.step(lambda db: db.execute(
             "INSERT INTO print_jobs (reference, kind, content, text, columns, contains_pin,"
             " created_at) VALUES ('AB12CD35', 'mt_send', x'00', 'slip', 42, 0, 0)"))
+
+
+async def test_the_service_reads_the_credential_and_sudo_the_same_key_from_its_file(
+        tmp_path, sim, monkeypatch):
+    """install.sh's set-up: key_credential for the services, key_file for admin commands."""
+    key = new_key_text()
+    etc, creds = tmp_path / "etc", tmp_path / "creds"
+    for folder in (etc, creds):
+        folder.mkdir(mode=0o700)
+        (folder / "till-key").write_text(key + "\n")
+        (folder / "till-key").chmod(0o600)
+    cfg = config_mod.loads(
+        f'[store]\npath = "{tmp_path / "agent.db"}"\nkey_credential = "till-key"\n'
+        f'key_file = "{etc / "till-key"}"\n[switch]\nbase_url = "{sim.url}"\n',
+        str(tmp_path / "config.toml"))
+    create_database(cfg.store.path, cfg.terminal.terminal_id)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    async with Agent.open(cfg, password=""):                 # the service
+        pass
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    async with Agent.open(cfg, password=""):                 # sudo terminal-agent ...
+        pass
+    (etc / "till-key").unlink()                              # a configured file is never made up
+    with pytest.raises(VaultError, match="is missing"):
+        async with Agent.open(cfg, password=""):
+            pass
+    assert not key_path(cfg.store.path).exists()

@@ -58,6 +58,7 @@ def test_install_into_a_throwaway_root(tmp_path: Path) -> None:
     config = (etc / "config.toml").read_text()
     assert 'password_credential = "switch-password"' in config
     assert 'key_credential = "till-key"' in config
+    assert 'key_file = "/etc/terminal-agent/till-key"' in config
     assert info(etc / "till-key") == ("0600", 0, 0)
     key = (etc / "till-key").read_text()
     assert len(base64.b64decode(key.strip(), validate=True)) == 32

@@ -125,6 +125,7 @@ def till_root(tmp_path: Path, url: str) -> tuple[Path, Path, Path]:
     text = text.replace('base_url = "https://switch.example.invalid"', f'base_url = "{url}"')
     text = text.replace('password_credential = "switch-password"', 'password_credential = ""')
     text = text.replace('key_credential = "till-key"', 'key_credential = ""')  # till.key beside
+    text = text.replace('key_file = "/etc/terminal-agent/till-key"', 'key_file = ""')
     config.write_text(text.replace('target = "auto"', 'target = "stderr"'))
     return root, config, db
 

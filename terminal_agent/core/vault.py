@@ -10,7 +10,8 @@ Rules:
 3. Sealed secrets are dropped after the reprint window (``[retention] reprint_hours``) once the
    transaction is final; from then on nothing of them is recoverable, even with the key.
 4. The key is 32 random bytes kept outside the database: a systemd credential
-   (``store.key_credential``) or a 0600 file (``store.key_file``, by default ``till.key`` beside
+   (``store.key_credential``, for the services) and/or a 0600 file (``store.key_file``, on a till
+   /etc/terminal-agent/till-key for admin commands run with sudo; by default ``till.key`` beside
    the database, created on first use). The database records the key's fingerprint, so a
    missing or different key is refused with a clear sentence, never silently replaced while
    sealed data exists.
@@ -96,20 +97,22 @@ def key_path(db_path: str | os.PathLike[str], key_file: str = "") -> Path:
 
 def load_key(db_path: str | os.PathLike[str], key_file: str = "", key_credential: str = "", *,
              create: bool = True) -> bytes:
-    """The till key from the systemd credential, else the key file (created 0600 when missing
-    and ``create``). Stored as base64 text (one line) so it can be written with a shell."""
+    """The till key: the systemd credential when running under systemd, else ``key_file`` (on a
+    till: /etc/terminal-agent/till-key, root's, for admin commands run with sudo), else
+    ``till.key`` beside the database (created 0600 on first use when ``create``). Stored as
+    base64 text (one line) so it can be written with a shell."""
     from terminal_agent.security import check_private_file
 
-    if key_credential:
-        creds = os.environ.get("CREDENTIALS_DIRECTORY")
-        if not creds:
-            raise ConfigError(f"credential `{key_credential}` is configured but "
-                              "$CREDENTIALS_DIRECTORY is not set (run under systemd with "
-                              "LoadCredential=, or use store.key_file)")
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if key_credential and creds:
         path = Path(creds) / key_credential
+    elif key_credential and not key_file:
+        raise ConfigError(f"credential `{key_credential}` is configured but "
+                          "$CREDENTIALS_DIRECTORY is not set (run under systemd with "
+                          "LoadCredential=, or set store.key_file too)")
     else:
         path = key_path(db_path, key_file)
-        if create and not path.exists():
+        if create and not key_file and not path.exists():
             _create_key(path)
     check_private_file(path, what="till key", links=False)
     if not path.exists():

@@ -36,7 +36,7 @@ sim: $(STAMP)
 
 ## make crash: the crash matrix (till + forward on one database) at 1,000 SIGKILLs
 crash: $(STAMP)
-	CRASH_KILLS=$${CRASH_KILLS:-1000} $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_crash_matrix.py -o timeout=3000
+	CRASH_KILLS=$${CRASH_KILLS:-1000} $(BIN)/python -m pytest -q -p no:cacheprovider -s tests/test_crash_matrix.py -o timeout=6000
 
 ## make bench: the performance table, the herd after an outage, what the cashier feels
 bench: $(STAMP) bench-tools

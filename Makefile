@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck sim crash bench bench-tools faults lock clean
+.PHONY: demo test check lint typecheck contracts sim crash bench bench-tools faults lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## make check: lint, type check, tests (what CI runs)
-check: lint typecheck test
+## make contracts: the import contracts of pyproject.toml ([tool.importlinter]), e.g. only the UI
+## imports textual, the UI never reaches protocol, switch or devices
+contracts: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
+## make check: lint, type check, import contracts, tests (what CI runs)
+check: lint typecheck contracts test
 
 sim: $(STAMP)
 	$(BIN)/terminal-agent sim --host 127.0.0.1 --port 8080

@@ -1,0 +1,26 @@
+"""The import contracts of pyproject.toml ([tool.importlinter], docs/DESIGN.md §2) hold: run by
+`make contracts` in CI and here too, so `make test` catches a new breach before a merge."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_contracts_are_kept():
+    tool = Path(sys.executable).parent / "lint-imports"
+    if not tool.exists():
+        found = shutil.which("lint-imports")
+        if found is None:
+            pytest.skip("import-linter is not installed (pip install -e '.[test]')")
+        tool = Path(found)
+    done = subprocess.run([str(tool), "--no-cache"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "0 broken" in done.stdout

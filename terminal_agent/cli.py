@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(dis, inner=True)
     dis.add_argument("cashier_id")
     _add_config(csub.add_parser("list"), inner=True)
-    cashier.set_defaults(handler="terminal_agent.core.cashiers:run_cashier")
+    cashier.set_defaults(handler="terminal_agent.commands.cashier:run_cashier")
 
     reprint = sub.add_parser("reprint", help="reprint a receipt by transaction reference (COPY)")
     _add_config(reprint)
@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     asub = audit.add_subparsers(dest="action", required=True)
     _add_config(asub.add_parser(
         "verify", help="check the hash chain; name the first broken or missing row"))
-    audit.set_defaults(handler="terminal_agent.core.audit:run_audit")
+    audit.set_defaults(handler="terminal_agent.commands.audit:run_audit")
     return parser
 
 

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from terminal_agent import security
+from terminal_agent.commands.cashier import run_cashier
 from terminal_agent.config import UiConfig
 from terminal_agent.core.audit import cli_operator
 from terminal_agent.core.cashiers import (
@@ -17,7 +18,6 @@ from terminal_agent.core.cashiers import (
     Cashiers,
     Role,
     check_pin,
-    run_cashier,
     weak_pin_reason,
 )
 from terminal_agent.core.store import Store, create_database
@@ -212,7 +212,7 @@ def cli(tmp_path, monkeypatch, capsys):
     cfg.write_text(f'[store]\npath = "{tmp_path / "agent.db"}"\n[logging]\ntarget = "stderr"\n')
     cfg.chmod(0o600)
     create_database(tmp_path / "agent.db", "TILL0001")
-    monkeypatch.setattr("terminal_agent.core.cashiers.cli_operator", lambda: "cli:alice as root")
+    monkeypatch.setattr("terminal_agent.commands.cashier.cli_operator", lambda: "cli:alice as root")
 
     def run(action: str, stdin: str = "", expect: int = 0, **kw: object) -> str:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))

@@ -19,7 +19,6 @@ Rules:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import json
@@ -219,23 +218,6 @@ def _user_name(uid: int) -> str:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return f"uid {uid}"
-
-
-# -- terminal-agent audit verify --------------------------------------------------------------
-
-
-def run_audit(args: argparse.Namespace) -> int:
-    """``terminal-agent audit verify``: exit 0 when the chain is intact, 1 when broken."""
-    return asyncio.run(_verify_command(args))
-
-
-async def _verify_command(args: argparse.Namespace) -> int:
-    async with admin_store(args.config) as (_, store):
-        trail = AuditTrail(store)
-        report = await trail.verify()
-        await trail.record(cli_operator(), "audit-verify", None, report.describe())
-    print(f"audit chain: {report.describe()}")
-    return 0 if report.intact else 1
 
 
 @asynccontextmanager

@@ -1,5 +1,5 @@
 """Cashier accounts: scrypt-hashed PINs, roles, lockout after wrong PINs, and the audit trail of
-supervisor actions. Also ``terminal-agent cashier add|disable|list``.
+supervisor actions (the command line's ``terminal-agent cashier`` is commands/cashier.py).
 
 Rules:
 1. A PIN is stored only as ``security.hash_pin`` (scrypt, salted); it never reaches argv, a log
@@ -16,7 +16,6 @@ Rules:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import getpass
 import logging
@@ -29,7 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from terminal_agent.config import UiConfig
-from terminal_agent.core.audit import AuditEntry, AuditTrail, admin_store, cli_operator
+from terminal_agent.core.audit import AuditEntry, AuditTrail
 from terminal_agent.core.store import Db, Store
 from terminal_agent.errors import AgentError, ValidationError
 from terminal_agent.security import check_pin_against, hash_pin, pin_needs_rehash
@@ -303,18 +302,7 @@ class Cashiers:
         return await self.trail.entries(limit, action)
 
 
-# -- terminal-agent cashier add|disable|list ----------------------------------------------------
-
-
-def _read_pin(args: argparse.Namespace) -> str:
-    cashier_id = args.cashier_id
-    if getattr(args, "pin_stdin", False):
-        return check_pin(sys.stdin.readline().strip(), cashier_id)
-    first = getpass.getpass("New PIN (4 to 12 digits): ")
-    check_pin(first, cashier_id)
-    if getpass.getpass("Same PIN again: ") != first:
-        raise ValidationError("pin", "the two PINs differ; nothing was changed")
-    return first
+# -- a supervisor's number and PIN asked on the terminal (terminal-agent reprint) ---------------
 
 
 class NotAuthorised(AgentError):
@@ -340,47 +328,3 @@ def _ask_supervisor(supervisor_id: str) -> tuple[str, str]:
                          else sys.stdin.readline()).strip()
     pin = getpass.getpass("Supervisor PIN: ") if interactive else sys.stdin.readline().strip()
     return supervisor_id, pin
-
-
-async def _cashier_command(args: argparse.Namespace) -> int:
-    """Every run is an audit row naming the operator, a refused one too."""
-    operator = cli_operator()
-    async with admin_store(args.config) as (cfg, store):
-        accounts = Cashiers(store, cfg.ui)
-        try:
-            for line in await _cashier_action(accounts, args, operator):
-                print(line)
-        except AgentError as exc:
-            await accounts.audit(operator, f"cashier-{args.action}-refused",
-                                 getattr(args, "cashier_id", None), str(exc))
-            raise
-    return 0
-
-
-async def _cashier_action(accounts: Cashiers, args: argparse.Namespace,
-                          operator: str) -> list[str]:
-    if args.action == "add":
-        cashier_id = check_id(args.cashier_id)
-        replace = bool(getattr(args, "replace", False))
-        existed = await accounts.find(cashier_id) is not None
-        if existed and not replace:
-            raise CashierError(f"cashier {cashier_id} already exists; add --replace to reset "
-                               "its PIN, role and name")
-        added = await accounts.add(cashier_id, _read_pin(args), role=args.role, name=args.name,
-                                   replace=replace, actor=operator)
-        return [f"{'updated' if existed else 'added'} {added.role.value} {added.label}"]
-    if args.action == "disable":
-        gone = await accounts.disable(args.cashier_id, actor=operator)
-        return [f"disabled {gone.label}"]
-    await accounts.audit(operator, "cashier-list")
-    lines = []
-    for c in await accounts.all():
-        state = "enabled" if c.enabled else "disabled"
-        if c.locked_until and c.locked_until > time.time():
-            state = "locked"
-        lines.append(f"{c.id:<16} {c.role.value:<10} {state:<9} {c.name}")
-    return lines
-
-
-def run_cashier(args: argparse.Namespace) -> int:
-    return asyncio.run(_cashier_command(args))

@@ -11,9 +11,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from terminal_agent.config import TerminalConfig
 from terminal_agent.errors import ValidationError
 from terminal_agent.protocol import airtime as at
 from terminal_agent.protocol import codec, suv
@@ -31,6 +30,41 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class Terminal(Protocol):
+    """The terminal's identity fields, as values (the core passes its ``[terminal]`` table):
+    the protocol never reads the configuration itself. Read-only properties, so a frozen
+    struct or a dataclass fits."""
+
+    @property
+    def terminal_id(self) -> str: ...
+    @property
+    def merchant_id(self) -> str: ...
+    @property
+    def merchant_type(self) -> str: ...
+    @property
+    def merchant_name(self) -> str: ...
+    @property
+    def city(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def country(self) -> str: ...
+    @property
+    def institution_id(self) -> str: ...
+    @property
+    def institution_name(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def client_name(self) -> str: ...
+    @property
+    def operator_id(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def channel_name(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """Who the terminal is on the wire: the Originator and Client blocks of every request."""
@@ -41,7 +75,7 @@ class Identity:
     channel_name: str = "POS"
 
     @classmethod
-    def from_config(cls, t: TerminalConfig) -> Identity:
+    def from_config(cls, t: Terminal) -> Identity:
         name = cm.MerchantName(name=t.merchant_name, city=t.city, region=t.region,
                                country=t.country)
         merchant = cm.Merchant(merchant_type=t.merchant_type, merchant_id=t.merchant_id,

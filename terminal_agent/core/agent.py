@@ -44,9 +44,6 @@ class StatusSnapshot:
     orphaned: int         # sent by a process that is gone: the forwarder recovers them
     forwarder_running: bool
     forwarder_role: str | None  # who forwards: "service" or "ui" (None if unknown / none)
-    switch_latency: float | None
-    switch_status: int | None
-    switch_error: str | None
     now: float
     forwarder_note: str = ""   # what the running forwarder waits for ("" = all well)
 
@@ -157,8 +154,7 @@ class Agent:
             in_flight=len(live), orphaned=len(orphaned),
             forwarder_running=self.lock.held or self.lock.held_elsewhere(),
             forwarder_role=self.lock.role if self.lock.held else self.lock.holder_role(),
-            switch_latency=self.switch.last_latency, switch_status=self.switch.last_status,
-            switch_error=self.switch.last_error, now=self.clock(),
+            now=self.clock(),
             forwarder_note=(self.forwarder.trouble or "") if self.lock.held
             else self.lock.read_note(),
         )

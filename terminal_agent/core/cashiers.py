@@ -193,14 +193,6 @@ class Cashiers:
         (await self.store.step(write)).publish()
         return await self.get(cashier_id)
 
-    async def unlock(self, cashier_id: str, supervisor: str) -> None:
-        def write(db: Db) -> AuditEntry:
-            db.execute("UPDATE cashiers SET failures=0, locked_until=NULL WHERE id=?",
-                       (cashier_id,))
-            return self.trail.add(db, supervisor, "cashier-unlocked", cashier_id)
-
-        (await self.store.step(write)).publish()
-
     async def find(self, cashier_id: str) -> Cashier | None:
         row = await self.store.fetchone("SELECT * FROM cashiers WHERE id=?", (cashier_id.strip(),))
         return Cashier.from_row(row) if row else None

@@ -89,7 +89,7 @@ class Recovery:
     async def in_flight(self) -> tuple[list[Orphan], list[Orphan]]:
         """Unknown-outcome transactions split into (owner alive: in flight, owner gone: orphaned)."""
         store = self.journal.store
-        rows = await store.fetchall(_unknown_sql(getattr(store, "version", OWNER_SINCE)))
+        rows = await store.fetchall(_unknown_sql(store.version))
         alive: dict[str | None, bool] = {}
         live: list[Orphan] = []
         orphaned: list[Orphan] = []

@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("status", "outbox and transaction summary", "terminal_agent.core.service:run_status"),
         ("certify", "run every flow end to end against the configured switch",
          "terminal_agent.core.certify:run_certify"),
-        ("ui", "the cashier UI", "terminal_agent.ui.app:run_ui"),
+        ("ui", "the cashier UI", "terminal_agent.commands.ui:run_ui"),
     ]:
         p = sub.add_parser(name, help=helptext)
         _add_config(p)
@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--state-dir", help="keep state here instead of a temporary directory")
     demo.add_argument("--scripted", action="store_true",
                       help="run one scripted voucher sale and print the outcome (no UI)")
-    demo.set_defaults(handler="terminal_agent.demo:run_demo")
+    demo.set_defaults(handler="terminal_agent.commands.demo:run_demo")
 
     cashier = sub.add_parser("cashier", help="manage cashier accounts")
     _add_config(cashier)

@@ -287,7 +287,7 @@ async def test_failure_screen_shows_the_cause():
 def test_ui_start_on_a_damaged_database_shows_the_cause(tmp_path):
     import argparse
 
-    from terminal_agent.ui.app import run_ui
+    from terminal_agent.commands.ui import run_ui
 
     create_database(tmp_path / "agent.db", "TILL0002")  # another till's: refused at start
     path = write_config(tmp_path / "c.toml", tmp_path / "agent.db", "http://127.0.0.1:9")

@@ -7,17 +7,13 @@ cancels a financial step half-way), and show progress while they wait.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 from rich.text import Text
@@ -481,95 +477,3 @@ def outbox_words(snap: Any, forwarder_mode: str) -> tuple[str, bool]:
         parts.append(f"{box.parked} stuck")
     text = "outbox: " + (", ".join(parts) if parts else "all sent")
     return text, box.parked > 0 or (age is not None and age > 300)
-
-
-# -- commands ------------------------------------------------------------------------------------
-
-
-async def serve(cfg: AgentConfig, *, printer: ReceiptDesk | None = None,
-                password: str | None = None, prepare: Callable[[Cashiers], Awaitable[None]]
-                | None = None, login_hint: str = "") -> int:
-    """Open the agent, run the UI until the cashier quits, then close everything in order."""
-    from terminal_agent.core.agent import Agent
-
-    async with Agent.open(cfg, password=password, migrate=True, quick_check=True,
-                          role="ui") as agent:
-        cashiers = Cashiers(agent.store, cfg.ui)
-        if prepare is not None:
-            await prepare(cashiers)
-        desk = printer or open_desk(cfg, agent)
-        app = TillApp(agent, cashiers, printer=desk, login_hint=login_hint)
-        try:
-            with suppress(NotImplementedError, RuntimeError):
-                asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, app.request_restart)
-            await app.run_async()
-        finally:
-            await app.shutdown()
-            close = getattr(desk, "aclose", None)
-            if close is not None:
-                await close()
-    return app.return_code or 0
-
-
-def open_desk(cfg: AgentConfig, agent: Any) -> ReceiptDesk:
-    """The receipt printer of the configuration, behind the UI's small interface."""
-    try:
-        from terminal_agent.ui.desk import CoreDesk
-    except ImportError:  # the print queue is not installed in this build
-        return NoPrinter()
-    return CoreDesk.open(cfg, agent)
-
-
-def run_ui(args: argparse.Namespace, *,
-           show_failure: Callable[[str], bool] | None = None) -> int:
-    """`terminal-agent ui --config FILE`. Whatever keeps the till from starting (config, a
-    missing, damaged or another till's database, a full disk) is shown full screen with its
-    cause, never a blank console, and tried again (``show_failure`` returns False to stop)."""
-    from terminal_agent import config as config_mod
-    from terminal_agent.errors import AgentError
-    from terminal_agent.logs import mask
-    from terminal_agent.security import check_agent_security
-
-    show = show_failure or _show_failure
-    while True:
-        try:
-            cfg = config_mod.load(args.config)
-            check_agent_security(cfg)
-            _log_to_journal(cfg)
-            return asyncio.run(serve(cfg))
-        except Exception as exc:  # whatever it is, the cashier's screen says it
-            known = isinstance(exc, AgentError | OSError)
-            cause = mask(str(exc) if known else f"{type(exc).__name__}: {exc}")
-            log.error("the UI cannot start: %s", cause, exc_info=not known)
-            if not show(cause):
-                return 2
-
-
-def _show_failure(cause: str) -> bool:
-    from terminal_agent.ui.failure import FailureApp
-
-    FailureApp(cause).run()
-    return True
-
-
-def _log_to_journal(cfg: AgentConfig) -> None:
-    """The UI's stdout/stderr is the cashier's screen: log to the journal or a file, never there."""
-    from terminal_agent.logs import setup_logging
-
-    setup_logging(cfg.logging, "ui", state_dir=Path(cfg.store.path).parent)
-
-
-def run_demo_ui(cfg: AgentConfig, state_dir: Path) -> int:
-    """`terminal-agent demo`: demo cashier 1001/1234 and supervisor 9001/9999, forwarder in UI."""
-    from terminal_agent.demo import DEMO_CASHIER, DEMO_SUPERVISOR
-
-    async def accounts(cashiers: Cashiers) -> None:
-        for cashier_id, pin, role, name in (DEMO_CASHIER, DEMO_SUPERVISOR):
-            await cashiers.ensure(cashier_id, pin, role=role, name=name)
-
-    hint = (f"Demo: cashier {DEMO_CASHIER[0]} PIN {DEMO_CASHIER[1]}, supervisor "
-            f"{DEMO_SUPERVISOR[0]} PIN {DEMO_SUPERVISOR[1]}. Ctrl+Q quits.")
-    _log_to_journal(cfg)
-    code = asyncio.run(serve(cfg, password="", prepare=accounts, login_hint=hint))
-    print(f"Receipts previewed in {state_dir / 'receipts'}")
-    return code

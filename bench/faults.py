@@ -623,11 +623,11 @@ def fault_fuzz(tmp: Path, cases: int = 10_000, seed: int = 5) -> dict[str, Any]:
 
 
 async def _print_run(db: Path, jobs: int, seed: int) -> dict[str, Any]:
-    from devices.fake import FakeNetworkPrinter
     from devices.printers import open_printer
     from devices.status import PrinterStatus
     from terminal_agent.core.printing import PrintQueue
     from terminal_agent.core.store import Store
+    from tests.fake_printers import FakeNetworkPrinter
 
     rnd = random.Random(seed)
     store = await Store.open(db)

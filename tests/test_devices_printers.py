@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from devices.fake import FakeNetworkPrinter, FakeSerialPrinter
 from devices.printers import (
     DevicePrinter,
     DummyPrinter,
@@ -26,7 +25,8 @@ from devices.printers import (
 from devices.status import PrinterError, PrinterStatus, decode
 from terminal_agent.errors import ConfigError
 from terminal_agent.receipts import render
-from terminal_agent.receipts.samples import receipts
+from tests.fake_printers import FakeNetworkPrinter, FakeSerialPrinter
+from tests.receipt_samples import receipts
 
 FAST = 0.3
 
@@ -267,7 +267,7 @@ def test_devices_and_receipts_never_import_the_ui() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, devices, devices.printers, devices.scanner, devices.fake, "
+    code = ("import sys, devices, devices.printers, devices.scanner, "
             "terminal_agent.receipts, terminal_agent.receipts.preview_png, "
             "terminal_agent.core.printing\n"
             "bad = [m for m in sys.modules if m.startswith(('textual', 'terminal_agent.ui'))]\n"

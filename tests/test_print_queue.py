@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from devices.fake import FakeNetworkPrinter, FakeSerialPrinter
 from devices.printers import DummyPrinter, open_printer
 from devices.status import PrinterStatus
 from terminal_agent.config import PrinterConfig
@@ -28,7 +27,8 @@ from terminal_agent.core.printing import (
 from terminal_agent.core.store import Store
 from terminal_agent.core.vault import open_vault
 from terminal_agent.receipts import render, to_text
-from terminal_agent.receipts.samples import receipts
+from tests.fake_printers import FakeNetworkPrinter, FakeSerialPrinter
+from tests.receipt_samples import receipts
 
 from .conftest import make_config
 

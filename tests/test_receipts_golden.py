@@ -1,7 +1,7 @@
 """Golden receipts: every layout at every paper width, compared byte for byte and as text.
 
 Regenerate after an intended layout change with ``UPDATE_GOLDEN=1 pytest tests/test_receipts_golden.py``
-and review the diff of the ``.txt`` files (and ``python -m terminal_agent.receipts.samples
+and review the diff of the ``.txt`` files (and ``python -m tests.receipt_samples
 docs/receipts`` for the pictures).
 """
 
@@ -14,7 +14,7 @@ import pytest
 
 from terminal_agent.receipts import mark_copy, parse, render, to_text
 from terminal_agent.receipts.preview import Line
-from terminal_agent.receipts.samples import SLIPS, WIDTHS, header, receipts
+from tests.receipt_samples import SLIPS, WIDTHS, header, receipts
 
 GOLDEN = Path(__file__).parent / "golden" / "receipts"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

@@ -23,7 +23,7 @@ from terminal_agent.receipts import (
 )
 from terminal_agent.receipts.preview import BarcodeItem, CutItem, DrawerKick, ImageItem, Line, QRItem
 from terminal_agent.receipts.preview_png import CELL_W, MARGIN, to_png
-from terminal_agent.receipts.samples import receipts
+from tests.receipt_samples import receipts
 
 
 def _dummy() -> Dummy:

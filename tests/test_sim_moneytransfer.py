@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from terminal_agent.sim import SimServer
-from terminal_agent.sim import samples as s
+from tests import sim_samples as s
 
 M = "/moneytransfer/v2"
 DEMO_REF = "48203917562038174501"

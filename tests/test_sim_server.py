@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from terminal_agent.sim import SimOptions, SimServer
-from terminal_agent.sim import samples as s
+from tests import sim_samples as s
 
 A = "/airtime/v5"
 

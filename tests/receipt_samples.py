@@ -1,7 +1,7 @@
 """Sample receipts, one per layout, with a pinned clock: the golden tests and the committed
 previews in ``docs/receipts/`` are both made from these.
 
-    python -m terminal_agent.receipts.samples docs/receipts [--text]
+    python -m tests.receipt_samples docs/receipts [--text]
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def _index(widths: tuple[int, ...]) -> str:
         "are 80 mm. Drawn from the exact ESC/POS bytes the printer receives",
         "(`terminal_agent.receipts.preview_png`); the same bytes are pinned by the golden tests",
         "in `tests/golden/receipts/`. Regenerate with",
-        "`python -m terminal_agent.receipts.samples docs/receipts`.",
+        "`python -m tests.receipt_samples docs/receipts`.",
         "",
         f"| receipt | {head} |",
         "|---|" + "---|" * len(widths),

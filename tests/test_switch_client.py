@@ -47,7 +47,7 @@ async def test_sends_basic_auth_json_and_validates_before_sending(tmp_path):
 
     async with SwitchClient(CFG, "s3cret", transport=httpx.MockTransport(handler)) as client:
         req, path = request(tmp_path)
-        outcome = await client.call(Op.VOUCHER_PROVISION, req, path=path)
+        outcome = (await client.exchange(Op.VOUCHER_PROVISION, req, path=path)).outcome
         assert outcome.verdict == Verdict.DECLINED and outcome.error_type == "OUT_OF_STOCK"
         sent = seen[0]
         assert sent.headers["authorization"] == "Basic " + base64.b64encode(b"1234:s3cret").decode()
@@ -81,16 +81,16 @@ async def test_timeout_reset_malformed_and_refused_against_the_simulator(tmp_pat
             await client.send(Op.VOUCHER_PROVISION, req1, path=path1)
         sim.add_faults({"op": "VOUCHER_PROVISION", "type": "malformed", "times": 1})
         req2, path2 = request(tmp_path)
-        outcome = await client.call(Op.VOUCHER_PROVISION, req2, path=path2)
+        outcome = (await client.exchange(Op.VOUCHER_PROVISION, req2, path=path2)).outcome
         assert outcome.verdict == Verdict.UNKNOWN  # a success status with an unreadable body
         # a late answer is never seen: the next request on the same client is answered normally
         sim.add_faults({"op": "VOUCHER_PROVISION", "type": "latency", "latency_ms": 1500,
                         "times": 1})
         req3, path3 = request(tmp_path)
-        assert (await client.call(Op.VOUCHER_PROVISION, req3, path=path3)).verdict == \
+        assert ((await client.exchange(Op.VOUCHER_PROVISION, req3, path=path3)).outcome).verdict == \
             Verdict.UNKNOWN
         req4, path4 = request(tmp_path)
-        assert (await client.call(Op.VOUCHER_PROVISION, req4, path=path4)).verdict == \
+        assert ((await client.exchange(Op.VOUCHER_PROVISION, req4, path=path4)).outcome).verdict == \
             Verdict.APPROVED
         assert client.last_status == 201 and client.last_latency is not None
     async with client_for("http://127.0.0.1:9") as closed:  # nothing listens there
@@ -110,5 +110,5 @@ async def test_tls_is_verified(tmp_path):
             with pytest.raises(SwitchUnavailable):
                 await untrusting.send(Op.VOUCHER_PROVISION, req, path=path)
         async with client_for(tls_sim.url, ca_file=str(cert)) as trusting:
-            outcome = await trusting.call(Op.VOUCHER_PROVISION, req, path=path)
+            outcome = (await trusting.exchange(Op.VOUCHER_PROVISION, req, path=path)).outcome
             assert outcome.verdict == Verdict.APPROVED

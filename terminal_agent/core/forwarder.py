@@ -44,7 +44,7 @@ from terminal_agent.core.outbox import AdviceKind, Outbox, OutboxRow, RowState
 from terminal_agent.core.owners import locked_elsewhere
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Db
-from terminal_agent.errors import AgentError, StoreUnavailable, SwitchError, SwitchUnavailable
+from terminal_agent.errors import AgentError, StoreUnavailable
 from terminal_agent.protocol.common import ErrorType
 from terminal_agent.protocol.operations import Op
 from terminal_agent.protocol.outcome import Asked, Outcome, Verdict, classify
@@ -338,24 +338,15 @@ class Forwarder:
         async with self._sem:
             self.sent += 1
             try:
-                reply = await self.switch.send(op, path=row.path, body=row.body, query=row.query)
-            except SwitchError as exc:
-                log.info("advice %s (%s) not answered: %s", row.id, row.op, exc,
-                         extra={"advice_id": row.id, "txn_id": row.txn_id, "operation": row.op,
-                                "outcome": "no-answer"})
-                unsent = isinstance(exc, SwitchUnavailable)
-                return classify(op, None, None, asked, sent=not unsent), None, None
+                done = await self.switch.exchange(
+                    op, path=row.path, body=row.body, query=row.query, asked=asked,
+                    about={"advice_id": row.id, "txn_id": row.txn_id}, quiet=True)
             except Exception as exc:  # a defect must not stop the forwarder: read as no answer
                 log.error("advice %s (%s): %s", row.id, row.op, exc, exc_info=True,
                           extra={"advice_id": row.id, "txn_id": row.txn_id, "operation": row.op,
                                  "outcome": "no-answer"})
                 return classify(op, None, None, asked), None, None
-        outcome = classify(op, reply.status, reply.body, asked)
-        if outcome.violation:
-            log.error("protocol violation on %s %s: %s", row.op, row.id, outcome.violation,
-                      extra={"advice_id": row.id, "txn_id": row.txn_id, "operation": row.op,
-                             "outcome": "protocol-violation"})
-        return outcome, reply.body, reply.retry_after
+        return done.outcome, done.body, done.retry_after
 
     def _decide(self, row: OutboxRow, outcome: Outcome, body: bytes | None,
                 retry_after: float | None = None) -> Decision:

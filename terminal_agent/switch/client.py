@@ -60,6 +60,16 @@ class Reply:
     unreadable: str = ""              # why the body was not read (then ``body`` is empty)
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """What asking the switch came to: the classified outcome, the answer's bytes as they came
+    (None without an answer: kept in the journal) and the answer's Retry-After."""
+
+    outcome: Outcome
+    body: bytes | None = None
+    retry_after: float | None = None
+
+
 class SwitchClient:
     """Async client to the switch; use as ``async with SwitchClient(cfg, password) as client``."""
 
@@ -157,18 +167,31 @@ class SwitchClient:
         if self.observer is not None:
             self.observer(op, None, time.monotonic() - started, failure)
 
-    async def call(self, op: Op, message: Any = None, *, asked: Asked = NOTHING,
-                   **kwargs: Any) -> Outcome:
-        """Send and classify (``asked``: what the answer must match). A request that never left
-        the till is classified as such (``sent=False``: a definite failure, nothing to reverse);
-        any failure after it may have left is the classifier's "no answer" row."""
+    async def exchange(self, op: Op, message: Any = None, *, asked: Asked = NOTHING,
+                       about: Mapping[str, str] | None = None, quiet: bool = False,
+                       **kwargs: Any) -> Exchange:
+        """Send and classify: the one way the agent asks the switch (flows, the forwarder,
+        requests without money). ``asked`` says what the answer must match (an approval is this
+        request's answer with its value); ``about`` names the row in the log lines (``txn_id``
+        or ``advice_id``); ``quiet`` logs a missing answer at INFO (the forwarder's retries).
+        A request that never left the till is classified as such (``sent=False``: a definite
+        failure, nothing to reverse); any failure after it may have left is the classifier's
+        "no answer" row. A 2xx that is not this request's answer is logged as a protocol
+        violation."""
+        extra = {"operation": op.value, **(about or {})}
         try:
             reply = await self.send(op, message, **kwargs)
-        except SwitchUnavailable:
-            return classify(op, None, None, asked, sent=False)
-        except SwitchError:
-            return classify(op, None, None, asked)
-        return classify(op, reply.status, reply.body, asked)
+        except SwitchError as exc:
+            sent = not isinstance(exc, SwitchUnavailable)
+            log.log(logging.INFO if quiet else logging.WARNING, "%s not answered: %s", op.value,
+                    exc, extra={**extra, "outcome": "no-answer" if sent else "not-sent"})
+            return Exchange(classify(op, None, None, asked, sent=sent))
+        outcome = classify(op, reply.status, reply.body, asked)
+        if outcome.violation:
+            log.error("protocol violation on %s %s: %s", op.value,
+                      asked.request_id or extra.get("advice_id", ""), outcome.violation,
+                      extra={**extra, "outcome": "protocol-violation"})
+        return Exchange(outcome, reply.body, reply.retry_after)
 
 
 # Failures that happen before a byte of the request is written (httpcore raises these only while

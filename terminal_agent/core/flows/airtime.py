@@ -106,8 +106,8 @@ class TopUps(Flow):
         number = normalise_msisdn(msisdn)
         request = builders.purchase_request(self.ctx.identity, product, amount,
                                             self.ctx.config.terminal.currency, msisdn=number)
-        outcome = await self.ctx.switch.call(Op.PURCHASE_TRIAL, request,
-                                             asked=Asked(request_id=request.id))
+        outcome = (await self.ctx.switch.exchange(Op.PURCHASE_TRIAL, request,
+                                                  asked=Asked(request_id=request.id))).outcome
         verdict = "approved" if outcome.verdict == Verdict.APPROVED else (
             "declined" if outcome.verdict == Verdict.DECLINED else "unknown")
         from terminal_agent.core.messages import decline_sentence

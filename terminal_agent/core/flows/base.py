@@ -22,10 +22,10 @@ from terminal_agent.core.outbox import AdviceKind, Outbox
 from terminal_agent.core.reversals import add_advice, queue_confirmation, queue_reversal
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Db
-from terminal_agent.errors import AgentError, SwitchError, SwitchUnavailable
+from terminal_agent.errors import AgentError
 from terminal_agent.protocol import builders, codec
 from terminal_agent.protocol.operations import SPECS, Op
-from terminal_agent.protocol.outcome import Asked, Outcome, Verdict, classify
+from terminal_agent.protocol.outcome import Asked, Outcome, Verdict
 from terminal_agent.receipts.formatting import format_amount
 from terminal_agent.switch.client import SwitchClient
 
@@ -112,25 +112,10 @@ class Flow:
 
     async def _send(self, op: Op, body: bytes, path: str,
                     asked: Asked) -> tuple[Outcome, bytes | None]:
-        """Send and classify against what was asked (an answer is an approval only if it is
-        this request's, with its value); a request that never left the till is ``sent=False``."""
-        try:
-            reply = await self.ctx.switch.send(op, body=body, path=path)
-        except SwitchUnavailable as exc:
-            log.warning("%s: %s", op.value, exc, extra={"operation": op.value,
-                                                       "outcome": "not-sent"})
-            return classify(op, None, None, asked, sent=False), None
-        except SwitchError as exc:
-            log.warning("%s: %s", op.value, exc, extra={"operation": op.value,
-                                                       "outcome": "no-answer"})
-            return classify(op, None, None, asked), None
-        outcome = classify(op, reply.status, reply.body, asked)
-        if outcome.violation:
-            log.error("protocol violation on %s %s: %s", op.value, asked.request_id,
-                      outcome.violation, extra={"txn_id": asked.request_id or "",
-                                                "operation": op.value,
-                                                "outcome": "protocol-violation"})
-        return outcome, reply.body
+        """Send and classify against what was asked (``SwitchClient.exchange``)."""
+        done = await self.ctx.switch.exchange(op, body=body, path=path, asked=asked,
+                                              about={"txn_id": asked.request_id or ""})
+        return done.outcome, done.body
 
     async def _dual_message(self, op: Op, request: Any, *, path: str, amount: int,
                             cashier: str, product: str | None = None,

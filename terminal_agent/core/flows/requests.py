@@ -71,7 +71,7 @@ async def ask(switch: SwitchClient, op: Op, message: Any = None, *,
     attempt = 0
     while True:
         attempt += 1
-        outcome = await switch.call(op, message, query=query)
+        outcome = (await switch.exchange(op, message, query=query)).outcome
         if outcome.verdict in (Verdict.APPROVED, Verdict.DECLINED):
             return answer_from(outcome, attempt, what=what, interface=SPECS[op].interface)
         if attempts is not None and attempt >= attempts:

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from terminal_agent.core.states import OWED_ROWS, sql_set
 from terminal_agent.errors import StoreDamaged, StoreError, StoreForeign, StoreMissing
 
 LAST_AT_KEY = "backup.last_at"
@@ -119,7 +120,7 @@ def inspect_backup(path: Path, terminal_id: str | None) -> BackupInfo:
                 raise StoreMissing(f"{path} is not a terminal-agent database")
             kv = dict(con.execute("SELECT key, value FROM kv").fetchall())
             owed = {r[0] for r in con.execute(
-                "SELECT id FROM outbox WHERE state IN ('pending', 'parked', 'held')")}
+                f"SELECT id FROM outbox WHERE state IN {sql_set(OWED_ROWS)}")}  # noqa: S608
         finally:
             con.close()
     except sqlite3.Error as exc:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from terminal_agent.core.states import SCHEDULED_ROWS, sql_set
 from terminal_agent.core.store import Db, Store
 
 log = logging.getLogger("terminal_agent.clock")
@@ -45,8 +46,8 @@ def boot_id() -> str:
 
 def rebase(db: Db, jump: float) -> None:
     """Move every persisted due time by ``jump`` seconds (rule 2)."""
-    db.execute("UPDATE outbox SET next_attempt_at = next_attempt_at + ?"
-               " WHERE state IN ('pending', 'held')", (jump,))
+    db.execute("UPDATE outbox SET next_attempt_at = next_attempt_at + ?"  # noqa: S608
+               f" WHERE state IN {sql_set(SCHEDULED_ROWS)}", (jump,))
     db.execute("UPDATE outbox SET lease_until = lease_until + ? WHERE lease_until IS NOT NULL",
                (jump,))
     db.execute("UPDATE transactions SET decision_deadline = decision_deadline + ?"

@@ -42,7 +42,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from terminal_agent import __version__
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.printing import PRINTER_KEY
-from terminal_agent.core.states import State
+from terminal_agent.core.states import OWED_ROWS, State, sql_set
 from terminal_agent.core.store import Db, Store
 
 log = logging.getLogger("terminal_agent.metrics")
@@ -72,8 +72,8 @@ class Reading:
     backup_at: float | None = None
 
 
-_OPEN_OUTBOX_SQL = ("SELECT state, kind, op, COUNT(*) FROM outbox"
-                    " WHERE state IN ('pending', 'held', 'parked') GROUP BY state, kind, op")
+_OPEN_OUTBOX_SQL = ("SELECT state, kind, op, COUNT(*) FROM outbox"  # noqa: S608
+                    f" WHERE state IN {sql_set(OWED_ROWS)} GROUP BY state, kind, op")
 _DELIVERED_SQL = ("SELECT 'delivered', kind, op, COUNT(*) FROM outbox WHERE state='delivered'"
                   " GROUP BY kind, op")
 _TXN_SQL = "SELECT kind, state, COUNT(*) FROM transactions GROUP BY kind, state"

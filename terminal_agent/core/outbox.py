@@ -25,17 +25,16 @@ from enum import StrEnum
 from typing import Any
 
 from terminal_agent.config import ForwarderConfig
+from terminal_agent.core.states import (
+    BLOCKING_ROWS,
+    OWED_ROWS,
+    RowMove,
+    RowState,
+    row_move,
+    sql_set,
+)
 from terminal_agent.core.store import Db, Store
 from terminal_agent.errors import ValidationError
-
-
-class RowState(StrEnum):
-    HELD = "held"
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    PARKED = "parked"
-    VOID = "void"
-    RESOLVED = "resolved"  # a parked row settled outside the till by a supervisor
 
 
 class AdviceKind(StrEnum):
@@ -89,15 +88,15 @@ class OutboxCounts:
     last_delivery_at: float | None
 
 
-_CLAIM_SQL = """
+_CLAIM_SQL = f"""
 SELECT o.* FROM outbox o
 WHERE o.state = 'pending' AND o.next_attempt_at <= ?
   AND (o.lease_until IS NULL OR o.lease_until < ?)
   AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.txn_id = o.txn_id AND p.seq < o.seq
-                  AND p.state IN ('pending', 'parked'))
+                  AND p.state IN {sql_set(BLOCKING_ROWS)})
 ORDER BY o.next_attempt_at, o.created_at
 LIMIT ?
-"""
+"""  # noqa: S608 - the states are constants
 
 
 class Outbox:
@@ -124,14 +123,15 @@ class Outbox:
     def release(self, db: Db, txn_id: str, kind: AdviceKind, delay: float = 0.0) -> int:
         """Make the held rows of ``kind`` due (the outcome turned out unknown)."""
         cur = db.execute(
-            "UPDATE outbox SET state='pending', next_attempt_at=? WHERE txn_id=? AND kind=?"
-            " AND state='held'", (self.clock() + delay, txn_id, kind.value))
+            "UPDATE outbox SET state='pending', next_attempt_at=? WHERE txn_id=? AND kind=?"  # noqa: S608
+            f" AND {row_move(RowMove.RELEASE, RowState.PENDING)}",
+            (self.clock() + delay, txn_id, kind.value))
         return cur.rowcount
 
     def void_held(self, db: Db, txn_id: str) -> None:
         """Held rows never sent and no longer needed (definite answer, tender recorded)."""
-        db.execute("UPDATE outbox SET state='void' WHERE txn_id=? AND state='held'",
-                         (txn_id,))
+        db.execute("UPDATE outbox SET state='void' WHERE txn_id=?"  # noqa: S608
+                   f" AND {row_move(RowMove.VOID, RowState.VOID)}", (txn_id,))
 
     # -- the forwarder's side ------------------------------------------------------------
 
@@ -166,9 +166,12 @@ class Outbox:
         """The answers of a batch in one statement: (row, new state, HTTP status, error,
         seconds until the next attempt)."""
         now = self.clock()
+        guard = row_move(RowMove.ANSWER, RowState.PENDING)
+        for _, state, *_ in marks:
+            row_move(RowMove.ANSWER, state)
         db.executemany(
-            "UPDATE outbox SET state=?, attempts=attempts+1, last_status=?, last_error=?,"
-            " lease_until=NULL, next_attempt_at=?, delivered_at=? WHERE id=?",
+            "UPDATE outbox SET state=?, attempts=attempts+1, last_status=?, last_error=?,"  # noqa: S608
+            f" lease_until=NULL, next_attempt_at=?, delivered_at=? WHERE id=? AND {guard}",
             [(state.value, status, error, now + retry_in,
               now if state == RowState.DELIVERED else None, row.id)
              for row, state, status, error, retry_in in marks])
@@ -185,8 +188,8 @@ class Outbox:
         and their last time read from the ``(state, delivered_at)`` index alone."""
         def count(db: Db) -> OutboxCounts:
             by = {r[0]: (int(r[1]), r[2]) for r in db.execute(
-                "SELECT state, COUNT(*), MIN(created_at) FROM outbox"
-                " WHERE state IN ('pending', 'held', 'parked') GROUP BY state")}
+                "SELECT state, COUNT(*), MIN(created_at) FROM outbox"  # noqa: S608
+                f" WHERE state IN {sql_set(OWED_ROWS)} GROUP BY state")}
             delivered, last = db.execute(
                 "SELECT COUNT(*), MAX(delivered_at) FROM outbox WHERE state='delivered'").fetchone()
             return OutboxCounts(
@@ -212,8 +215,9 @@ class Outbox:
         """Make a pending or parked row due immediately (a parked row goes back to pending)."""
         now = self.clock()
         return await self.store.step(lambda db: db.execute(
-            "UPDATE outbox SET state='pending', next_attempt_at=?, lease_until=NULL"
-            " WHERE id=? AND state IN ('pending','parked')", (now, advice_id)).rowcount == 1)
+            "UPDATE outbox SET state='pending', next_attempt_at=?, lease_until=NULL"  # noqa: S608
+            f" WHERE id=? AND {row_move(RowMove.RETRY, RowState.PENDING)}",
+            (now, advice_id)).rowcount == 1)
 
     async def resolve(self, advice_id: str, *, note: str, actor: str) -> bool:
         """A supervisor settled a parked advice outside the till (phone call, portal): the row
@@ -229,8 +233,9 @@ class Outbox:
 
         def resolve(db: Db) -> AuditEntry | None:
             row = db.execute(
-                "UPDATE outbox SET state='resolved', resolved_note=?, lease_until=NULL"
-                " WHERE id=? AND state='parked' RETURNING txn_id, kind", (note, advice_id)).fetchone()
+                "UPDATE outbox SET state='resolved', resolved_note=?, lease_until=NULL"  # noqa: S608
+                f" WHERE id=? AND {row_move(RowMove.RESOLVE, RowState.RESOLVED)}"
+                " RETURNING txn_id, kind", (note, advice_id)).fetchone()
             if row is None:
                 return None
             text = f"{row[1]} {advice_id} resolved by {actor}: {note}"

@@ -2,7 +2,8 @@
 
 Theory of operation
 -------------------
-Everything that affects a transaction's state lives here (DESIGN §4). A flow, the forwarder,
+Everything that affects a transaction's state lives here (docs/DESIGN.md §4), and so do the
+smaller tables of outbox rows (§5) and print jobs. A flow, the forwarder,
 recovery or a supervisor asks ``check(old, new)`` before writing a state; a change that the table
 does not list raises ``IllegalTransition`` and nothing is written.
 
@@ -86,3 +87,71 @@ def check(old: State, new: State) -> None:
     """Raise ``IllegalTransition`` unless the table allows ``old`` → ``new``."""
     if new not in TRANSITIONS[old]:
         raise IllegalTransition(f"transaction state {old} cannot become {new}")
+
+
+def sql_set(states: frozenset[State] | frozenset[RowState] | tuple[StrEnum, ...]) -> str:
+    """``('A', 'B')`` for ``state IN ...``: the values are this module's constants, never input."""
+    return "(" + ", ".join(f"'{s.value}'" for s in sorted(states)) + ")"
+
+
+# -- outbox rows (core/outbox.py, docs/DESIGN.md §5) ----------------------------------------------
+#
+# A row is written ``held`` (the ready reversal or status lookup of a request in flight) or
+# ``pending`` (due). Every writer moves rows only by one of the moves below: its SQL updates only
+# rows in the move's "from" states (a compare-and-set) to one of its "to" states.
+
+
+class RowState(StrEnum):
+    HELD = "held"
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    PARKED = "parked"
+    VOID = "void"
+    RESOLVED = "resolved"  # a parked row settled outside the till by a supervisor
+
+
+class RowMove(StrEnum):
+    RELEASE = "release"    # the outcome is unknown: the held reversal or lookup becomes due
+    VOID = "void"          # a definite answer or the tender: the held row is never needed
+    ABANDON = "abandon"    # a supervisor stops a top-up's status lookups
+    ANSWER = "answer"      # the forwarder commits the switch's answer (or its absence)
+    RETRY = "retry"        # a supervisor's "retry now"
+    RESOLVE = "resolve"    # a parked row settled outside the till
+
+
+R = RowState
+ROW_MOVES: dict[RowMove, tuple[frozenset[RowState], frozenset[RowState]]] = {
+    RowMove.RELEASE: (frozenset({R.HELD}), frozenset({R.PENDING})),
+    RowMove.VOID: (frozenset({R.HELD}), frozenset({R.VOID})),
+    RowMove.ABANDON: (frozenset({R.HELD, R.PENDING}), frozenset({R.VOID})),
+    RowMove.ANSWER: (frozenset({R.PENDING}), frozenset({R.PENDING, R.DELIVERED, R.PARKED})),
+    RowMove.RETRY: (frozenset({R.PENDING, R.PARKED}), frozenset({R.PENDING})),
+    RowMove.RESOLVE: (frozenset({R.PARKED}), frozenset({R.RESOLVED})),
+}
+
+OWED_ROWS: frozenset[RowState] = frozenset({R.HELD, R.PENDING, R.PARKED})  # the switch is owed
+BLOCKING_ROWS: frozenset[RowState] = frozenset({R.PENDING, R.PARKED})  # later rows wait (rule 4)
+SCHEDULED_ROWS: frozenset[RowState] = frozenset({R.HELD, R.PENDING})  # carry a due time
+
+
+def row_move(move: RowMove, new: RowState) -> str:
+    """The ``state IN (...)`` guard of a writer doing ``move`` to ``new``; raises
+    ``IllegalTransition`` when the table has no such move."""
+    sources, targets = ROW_MOVES[move]
+    if new not in targets:
+        raise IllegalTransition(f"outbox move {move} cannot make a row {new}")
+    return f"state IN {sql_set(sources)}"
+
+
+# -- print jobs (core/printing.py) ----------------------------------------------------------------
+
+
+class JobState(StrEnum):
+    PENDING = "pending"    # committed, not yet on paper (retried until it is)
+    PRINTED = "printed"
+
+
+JOB_MOVES: dict[JobState, frozenset[JobState]] = {
+    JobState.PENDING: frozenset({JobState.PRINTED}),
+    JobState.PRINTED: frozenset(),
+}

@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
          "terminal_agent.core.service:run_forward"),
         ("status", "outbox and transaction summary", "terminal_agent.core.service:run_status"),
         ("certify", "run every flow end to end against the configured switch",
-         "terminal_agent.core.certify:run_certify"),
+         "terminal_agent.commands.certify:run_certify"),
         ("ui", "the cashier UI", "terminal_agent.commands.ui:run_ui"),
     ]:
         p = sub.add_parser(name, help=helptext)

@@ -13,9 +13,9 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from terminal_agent.commands.certify import certify
 from terminal_agent.config import LoggingConfig
 from terminal_agent.core.agent import Agent
-from terminal_agent.core.certify import certify
 from terminal_agent.logs import setup_logging
 from terminal_agent.protocol.airtime import Product
 from terminal_agent.protocol.common import EncryptedPin, Institution

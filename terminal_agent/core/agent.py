@@ -7,9 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.cashup import CashUps
@@ -30,6 +28,9 @@ from terminal_agent.core.store import Store, open_configured
 from terminal_agent.core.vault import Vault, open_vault
 from terminal_agent.protocol import builders
 from terminal_agent.switch.client import SwitchClient
+
+if TYPE_CHECKING:
+    import httpx
 
 CLOCK_TOLERANCE = 60.0  # seconds an owed advice may seem to come from the future
 

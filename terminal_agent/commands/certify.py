@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from terminal_agent.errors import AgentError
 from terminal_agent.protocol.airtime import Product
 from terminal_agent.protocol.common import Institution
 from terminal_agent.protocol.moneytransfer import PersonalDetails
+from terminal_agent.sim.control import SimControl
 
 CASHIER = "certify"
 RECEIVER = Institution(id="30000001", name="Mukuru Money Transfer")
@@ -56,18 +56,17 @@ class Row:
 @dataclass
 class Run:
     agent: Agent
-    sim: httpx.AsyncClient | None
+    sim: SimControl | None
     rows: list[Row] = field(default_factory=list)
     memo: dict[str, Any] = field(default_factory=dict)
 
     async def fault(self, **spec: Any) -> None:
         assert self.sim is not None
-        reply = await self.sim.post("/_sim/faults", json=spec)
-        reply.raise_for_status()
+        await self.sim.fault(**spec)
 
     async def clear(self) -> None:
         if self.sim is not None:
-            await self.sim.delete("/_sim/faults")
+            await self.sim.clear()
 
     async def settle(self, txn_id: str, timeout: float = 20.0) -> State:
         """Forward until the transaction is final (or the timeout)."""
@@ -257,13 +256,6 @@ SCENARIOS: list[tuple[str, str, Step, bool]] = [
 ]
 
 
-async def _is_simulator(client: httpx.AsyncClient) -> bool:
-    try:
-        return (await client.get("/_sim/health")).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def certify_config(cfg: AgentConfig, simulator: bool) -> AgentConfig:
     store = msgspec.structs.replace(cfg.store,
                                     path=str(Path(cfg.store.path).with_name("certify.db")))
@@ -277,9 +269,14 @@ def certify_config(cfg: AgentConfig, simulator: bool) -> AgentConfig:
 
 async def certify(cfg: AgentConfig, *, password: str | None = None) -> list[Row]:
     secret = cfg.switch_password() if password is None else password
-    probe = httpx.AsyncClient(base_url=cfg.switch.base_url, timeout=5.0, trust_env=False,
-                              auth=httpx.BasicAuth(cfg.switch.username, secret))
-    simulator = cfg.switch.base_url.startswith("http://") and await _is_simulator(probe)
+    async with SimControl(cfg.switch.base_url, cfg.switch.username, secret) as probe:
+        simulator = cfg.switch.base_url.startswith("http://") and await probe.is_simulator()
+        return await _scenarios(cfg, password, probe if simulator else None)
+
+
+async def _scenarios(cfg: AgentConfig, password: str | None,
+                     sim: SimControl | None) -> list[Row]:
+    simulator = sim is not None
     run_cfg = certify_config(cfg, simulator)
     if not Path(run_cfg.store.path).exists():  # certify's own scratch database, made on purpose
         create_database(run_cfg.store.path, cfg.terminal.terminal_id)
@@ -290,7 +287,7 @@ async def certify(cfg: AgentConfig, *, password: str | None = None) -> list[Row]
         try:
             agent.money.resend_pause = agent.money.payouts.resend_pause = 0.05
             await agent.recovery.run()
-            run = Run(agent, probe if simulator else None)
+            run = Run(agent, sim)
             for name, expected, step, needs_sim in SCENARIOS:
                 row = Row(name, expected)
                 run.rows.append(row)
@@ -306,7 +303,6 @@ async def certify(cfg: AgentConfig, *, password: str | None = None) -> list[Row]
             return run.rows
         finally:
             agent.lock.release()
-            await probe.aclose()
 
 
 def render(rows: list[Row]) -> str:
@@ -335,4 +331,3 @@ def run_certify(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in rows) else 1
 
 
-__all__ = ["Row", "SCENARIOS", "certify", "render", "run_certify", "sys"]

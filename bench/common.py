@@ -49,7 +49,6 @@ def machine() -> dict[str, Any]:
                 mem = round(int(line.split()[1]) / 1024 / 1024, 1)
     except OSError:
         pass
-    import aiosqlite
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "nproc": os.cpu_count(),
@@ -57,7 +56,6 @@ def machine() -> dict[str, Any]:
         "mem_gib": mem,
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
-        "aiosqlite": getattr(aiosqlite, "__version__", "?"),
         "kernel": platform.release(),
     }
 

@@ -462,9 +462,9 @@ async def _fuzz(db: Path, cases: int, seed: int) -> dict[str, Any]:
                     if txn is not None:
                         stats[kind][txn.state.value] = stats[kind].get(txn.state.value, 0) + 1
                     if txn_id:  # leave no due row behind for the next case
-                        async with agent.store.transaction() as db:
-                            await db.execute("UPDATE outbox SET state='void' WHERE txn_id=?"
-                                             " AND state='pending'", (txn_id,))
+                        await agent.store.step(lambda db, t=txn_id: db.execute(
+                            "UPDATE outbox SET state='void' WHERE txn_id=? AND state='pending'",
+                            (t,)))
                 if problem:
                     wrong.append(f"{kind} #{i}: {problem}")
             except AgentError as exc:  # the agent's own refusal: a handled outcome
@@ -541,9 +541,9 @@ async def _fuzz_advice(agent: Any, sw: FuzzSwitch, kind: str, op: Any, answer: A
             httpx.ReadTimeout("setup"), False
         r = await agent.topups.purchase(topup, "0821234567", 2000, "1001")
         assert r.state.value == "STATUS_PENDING", r.state
-        async with agent.store.transaction() as db:  # due now (first delay skipped)
-            await db.execute("UPDATE outbox SET next_attempt_at=0 WHERE txn_id=? AND"
-                             " state='pending'", (r.txn_id,))
+        await agent.store.step(lambda db: db.execute(  # due now (first delay skipped)
+            "UPDATE outbox SET next_attempt_at=0 WHERE txn_id=? AND state='pending'",
+            (r.txn_id,)))
     else:
         r = await agent.vouchers.sell(voucher, 1000, "1001")
         assert r.approved, r
@@ -596,9 +596,8 @@ async def _fuzz_advice(agent: Any, sw: FuzzSwitch, kind: str, op: Any, answer: A
             and not (expected == "APPROVED"):
         problem = f"{state} on status {status}"
     # leave no due row behind for the next case
-    async with agent.store.transaction() as db:
-        await db.execute("UPDATE outbox SET state='void' WHERE txn_id=? AND state='pending'",
-                         (txn_id,))
+    await agent.store.step(lambda db: db.execute(
+        "UPDATE outbox SET state='void' WHERE txn_id=? AND state='pending'", (txn_id,)))
     return problem, f"{state}/{rstate}"
 
 

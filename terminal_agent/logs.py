@@ -416,9 +416,6 @@ def setup_logging(cfg: LoggingConfig, process: str, *,
             other.addFilter(MaskingFilter())  # whatever stays is masked too
     root.addHandler(handler)
     root.setLevel(level)
-    # aiosqlite logs every statement with its parameters at DEBUG: raw requests and receipt bytes
-    # (PIN blocks, voucher PINs). Never let it below WARNING, whatever the configured level.
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     logging.captureWarnings(True)
     _install_excepthooks()
     return handler

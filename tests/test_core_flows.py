@@ -213,13 +213,14 @@ async def test_recovery_releases_reversals_and_lookups(tmp_path, switch):
     async with Agent.open(cfg, password="", transport=switch.transport()) as agent:
         sale = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
         # simulate a crash right after the write-ahead commit: put it back to PREPARED
-        async with agent.store.transaction() as db:
-            await db.execute("UPDATE transactions SET state='PREPARED' WHERE id=?", (sale.txn_id,))
-            await db.execute("UPDATE outbox SET state='held' WHERE txn_id=?", (sale.txn_id,))
+        def crashed(db):
+            db.execute("UPDATE transactions SET state='PREPARED' WHERE id=?", (sale.txn_id,))
+            db.execute("UPDATE outbox SET state='held' WHERE txn_id=?", (sale.txn_id,))
+
+        await agent.store.step(crashed)
         approved = await agent.vouchers.sell(PRODUCT, 500, cashier="c1")
-        async with agent.store.transaction() as db:
-            await db.execute("UPDATE transactions SET decision_deadline=0 WHERE id=?",
-                             (approved.txn_id,))
+        await agent.store.step(lambda db: db.execute(
+            "UPDATE transactions SET decision_deadline=0 WHERE id=?", (approved.txn_id,)))
     async with Agent.open(cfg, password="", transport=switch.transport()) as agent:
         report = await agent.recovery.run()
         assert report.reversed == [sale.txn_id] and report.expired == [approved.txn_id]

@@ -186,13 +186,3 @@ def test_filter_on_a_bare_handler_masks_extras_and_args() -> None:
     assert MaskingFilter().filter(record)
     assert record.getMessage() == "pin=*** for *******4567"
     assert SA_ID not in str(record.body)
-
-
-def test_aiosqlite_statement_log_is_silenced_even_at_debug(tmp_path):
-    import logging as _logging
-
-    from terminal_agent.config import LoggingConfig
-    from terminal_agent.logs import setup_logging
-
-    setup_logging(LoggingConfig(level="DEBUG", target=str(tmp_path / "x.log")), "forward")
-    assert not _logging.getLogger("aiosqlite").isEnabledFor(_logging.DEBUG)

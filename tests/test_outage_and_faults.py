@@ -82,8 +82,8 @@ async def test_outage_then_back_delivers_all_1000_advices_once(agent: Agent, sim
     # "delivered once" needs no deadline to pass while 1,000 advices drain on a loaded machine
     # (a timeout would rightly re-send): the outage is the subject here, not the 0.5 s deadline
     agent.switch.cfg = msgspec.structs.replace(agent.switch.cfg, read_timeout=10.0)
-    async with agent.store.transaction() as db:  # don't wait out the back-off in a test
-        await db.execute("UPDATE outbox SET next_attempt_at=0 WHERE state='pending'")
+    await agent.store.step(lambda db: db.execute(  # don't wait out the back-off in a test
+        "UPDATE outbox SET next_attempt_at=0 WHERE state='pending'"))
     await drain(agent)
     counts = await agent.outbox.counts()
     assert counts.delivered == 1000 and counts.pending == 0 and counts.parked == 0

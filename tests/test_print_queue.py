@@ -218,11 +218,7 @@ async def test_reprint_without_pin_needs_no_supervisor(store: Store) -> None:
 
 async def test_pins_stay_out_of_logs_and_reprs(store: Store, caplog: pytest.LogCaptureFixture
                                                ) -> None:
-    # Our own loggers only: aiosqlite logs every statement with its parameters at DEBUG, so the
-    # agent's logging set-up must keep the "aiosqlite" logger at INFO or above.
-    caplog.set_level(logging.DEBUG, logger="terminal_agent")
-    caplog.set_level(logging.DEBUG, logger="devices")
-    caplog.set_level(logging.INFO, logger="aiosqlite")
+    caplog.set_level(logging.DEBUG)  # every logger: the store logs no statement at any level
     printer = DummyPrinter()
     printer.state = PrinterStatus.PAPER_OUT
     queue = PrintQueue(store, printer)

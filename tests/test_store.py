@@ -50,8 +50,7 @@ async def test_refuses_a_database_others_can_read(tmp_path):
 async def test_reopen_keeps_data_and_does_not_rerun_migrations(tmp_path):
     path = tmp_path / "agent.db"
     store = await Store.create(path, "TILL0001")
-    async with store.transaction() as db:
-        await db.execute("INSERT INTO kv VALUES ('a', '1')")
+    await store.step(lambda db: db.execute("INSERT INTO kv VALUES ('a', '1')"))
     await store.close()
     store = await Store.open(path)
     assert (await store.fetchone("SELECT value FROM kv WHERE key='a'"))[0] == "1"
@@ -60,23 +59,24 @@ async def test_reopen_keeps_data_and_does_not_rerun_migrations(tmp_path):
 
 async def test_failed_step_rolls_back_whole(tmp_path):
     store = await Store.create(tmp_path / "agent.db", "TILL0001")
+    def half(db):
+        db.execute("INSERT INTO kv VALUES ('b', '1')")
+        raise RuntimeError("boom")
+
     with pytest.raises(RuntimeError):
-        async with store.transaction() as db:
-            await db.execute("INSERT INTO kv VALUES ('b', '1')")
-            raise RuntimeError("boom")
+        await store.step(half)
     assert await store.fetchone("SELECT * FROM kv WHERE key='b'") is None
     await store.close()
 
 
 async def test_full_disk_refuses_new_writes_and_keeps_old_ones(tmp_path):
     store = await Store.create(tmp_path / "agent.db", "TILL0001")
-    async with store.transaction() as db:
-        await db.execute("INSERT INTO kv VALUES ('kept', 'yes')")
+    await store.step(lambda db: db.execute("INSERT INTO kv VALUES ('kept', 'yes')"))
     await store.set_page_limit(await store.page_count())
     with pytest.raises(StoreFull) as err:
         for i in range(1000):
-            async with store.transaction() as db:
-                await db.execute("INSERT INTO kv VALUES (?, ?)", (f"k{i}", "x" * 4000))
+            await store.step(lambda db, i=i: db.execute("INSERT INTO kv VALUES (?, ?)",
+                                                        (f"k{i}", "x" * 4000)))
     assert "full" in str(err.value)
     assert (await store.fetchone("SELECT value FROM kv WHERE key='kept'"))[0] == "yes"
     await store.close()
@@ -121,8 +121,7 @@ async def test_a_sqlite_file_without_our_tables_is_refused(tmp_path):
 async def test_create_never_overwrites(tmp_path):
     path = tmp_path / "agent.db"
     store = await Store.create(path, "TILL0001")
-    async with store.transaction() as db:
-        await db.execute("INSERT INTO kv VALUES ('mine', '1')")
+    await store.step(lambda db: db.execute("INSERT INTO kv VALUES ('mine', '1')"))
     await store.close()
     with pytest.raises(StoreError) as err:
         create_database(path, "TILL0001")
@@ -168,9 +167,8 @@ def damage(path: Path) -> None:
 async def test_a_damaged_database_is_refused_at_a_checked_start(tmp_path):
     path = tmp_path / "agent.db"
     store = await Store.create(path, "TILL0001")
-    async with store.transaction() as db:
-        for i in range(200):
-            await db.execute("INSERT INTO kv VALUES (?, ?)", (f"k{i}", "x" * 200))
+    await store.executemany("INSERT INTO kv VALUES (?, ?)",
+                            [(f"k{i}", "x" * 200) for i in range(200)])
     await store.close()
     damage(path)
     con = sqlite3.connect(path)

@@ -269,21 +269,19 @@ class PrintQueue:
             reason = f"{after.message} (the receipt will print again in full)"
             await self._wait(job, after, reason, attempted=True)
             return after, reason
-        async with self.store.transaction() as db:
-            await db.execute(
-                "UPDATE print_jobs SET state='printed', printed_at=?, attempts=attempts+1,"
-                " last_status=?, last_error=NULL WHERE id=? AND state='pending'",
-                (self.clock(), after.value, job.id))
+        await self.store.step(lambda db: db.execute(
+            "UPDATE print_jobs SET state='printed', printed_at=?, attempts=attempts+1,"
+            " last_status=?, last_error=NULL WHERE id=? AND state='pending'",
+            (self.clock(), after.value, job.id)))
         log.info("print job %d printed (%s, ref %s)", job.id, job.kind, job.reference)
         self.status = after
         return None
 
     async def _wait(self, job: PrintJob, status: PrinterStatus, reason: str, *,
                     attempted: bool = False) -> None:
-        async with self.store.transaction() as db:
-            await db.execute(
-                "UPDATE print_jobs SET attempts=attempts+?, last_status=?, last_error=?"
-                " WHERE id=?", (int(attempted), status.value, reason, job.id))
+        await self.store.step(lambda db: db.execute(
+            "UPDATE print_jobs SET attempts=attempts+?, last_status=?, last_error=?"
+            " WHERE id=?", (int(attempted), status.value, reason, job.id)))
         log.warning("print job %d waiting: %s", job.id, status.value)
         self._report(status, reason)
 

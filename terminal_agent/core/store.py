@@ -1,10 +1,11 @@
-"""The agent's one SQLite database (aiosqlite): durable, owner-only, one writer step at a time.
+"""The agent's one SQLite database: durable, owner-only, one writer step at a time.
 
 Rules:
 1. WAL journal, ``synchronous=FULL``: a committed step survives power loss.
-2. Every step is one ``BEGIN IMMEDIATE`` transaction (``Store.transaction``): it either commits
-   whole or leaves nothing behind. Steps of this process are serialised by a lock; other
-   processes (UI and forwarder share the file) wait up to the busy timeout.
+2. Every write is one step: one ``BEGIN IMMEDIATE`` transaction (``Store.step``), a synchronous
+   function run on the store's own thread; it either commits whole or leaves nothing behind.
+   Steps of this process are serialised by a lock; other processes (UI and forwarder share the
+   file) wait up to the busy timeout.
 3. The file is created 0600 and refused if others can read it.
 4. "Disk full" (or the page limit) becomes ``StoreFull``, a locked database ``StoreBusy``: both
    pass, and what was committed before stays intact.
@@ -21,12 +22,10 @@ import errno
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import aiosqlite
 
 from terminal_agent.core.schema import MIGRATIONS
 from terminal_agent.errors import (
@@ -130,13 +129,18 @@ Db = sqlite3.Connection  # what a step's function receives
 
 
 class Store:
-    """Owner of the database connection. Make a new database with ``await Store.create(path,
-    terminal_id)``, open an existing one with ``await Store.open(path, ...)``; close with
-    ``await store.close()`` (or ``async with``)."""
+    """Owner of the database connection and of the one thread that uses it. Make a new
+    database with ``await Store.create(path, terminal_id)``, open an existing one with
+    ``await Store.open(path, ...)``; close with ``await store.close()`` (or ``async with``).
 
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
-        self._db = db
+    Every use of the connection runs on the store's own thread, one hand-off per call, under
+    one lock: writes as ``step(fn)`` (one ``BEGIN IMMEDIATE`` transaction, rule 2), reads as
+    ``read(fn)``, ``fetchall`` and ``fetchone``."""
+
+    def __init__(self, path: Path) -> None:
         self.path = path
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self._conn: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
         self.version = 0
         self.terminal_id: str | None = None
@@ -169,20 +173,10 @@ class Store:
             elif side.is_symlink():
                 check_private_file(side, what, links=False)
         _refuse_missing(p, config)
+        store = cls(p)
         try:
-            db = await aiosqlite.connect(str(p), isolation_level=None)
-        except sqlite3.Error as exc:
-            raise _translate(exc, p) from exc
-        db.row_factory = sqlite3.Row
-        store = cls(db, p)
-        try:
-            await db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            if not read_only:
-                await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=FULL")
-            await db.execute("PRAGMA foreign_keys=ON")
-            await db.execute("PRAGMA secure_delete=ON")  # deleted secrets are overwritten
-            await store._admit(terminal_id, config, quick_check=quick_check)
+            await store._call(store._connect, busy_timeout_ms, read_only)
+            await store._call(store._admit, terminal_id, config, quick_check)
             if store.version < len(MIGRATIONS):
                 if migrate:
                     if backup_dir is not None:
@@ -197,10 +191,10 @@ class Store:
             if store.terminal_id is None and terminal_id and not read_only:
                 await store._stamp(terminal_id)
         except sqlite3.Error as exc:
-            await db.close()
+            await store.close()
             raise _translate(exc, p) from exc
         except BaseException:
-            await db.close()
+            await store.close()
             raise
         for suffix in ("-wal", "-shm"):  # owner-only, and the service account's under sudo
             side = p.with_name(p.name + suffix)
@@ -211,13 +205,39 @@ class Store:
                 give_to_folder_owner(side)
         return store
 
-    async def _admit(self, terminal_id: str | None, config: str, *, quick_check: bool) -> None:
-        """Is this our database, whole, and of a schema we can use?"""
-        row = await (await self._db.execute("PRAGMA user_version")).fetchone()
+    # -- the store's thread -------------------------------------------------------------------
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the store's thread: the connection is used nowhere else."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"{self.path}: the database is closed")
+        return self._conn
+
+    def _connect(self, busy_timeout_ms: int, read_only: bool) -> None:
+        try:
+            conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+        conn.row_factory = sqlite3.Row
+        self._conn = conn
+        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        if not read_only:
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA secure_delete=ON")  # deleted secrets are overwritten
+
+    def _admit(self, terminal_id: str | None, config: str, quick_check: bool) -> None:
+        """Is this our database, whole, and of a schema we can use? (On the store's thread.)"""
+        db = self._db
+        row = db.execute("PRAGMA user_version").fetchone()
         self.version = int(row[0]) if row else 0
         if self.version == 0:
-            tables = await (await self._db.execute(
-                "SELECT COUNT(*) FROM sqlite_master")).fetchone()
+            tables = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
             what = ("holds no tables: it was never initialised" if not tables or not tables[0]
                     else "is not a terminal-agent database")
             raise StoreMissing(
@@ -225,7 +245,7 @@ class Store:
                 f"{config}` or restore a backup with `terminal-agent restore BACKUP --config "
                 f"{config}`")
         if quick_check:
-            problems = await self.integrity("quick_check")
+            problems = _integrity(db, "quick_check")
             if problems:
                 first = " ".join(problems[0].split())[:160]
                 raise StoreDamaged(
@@ -238,8 +258,7 @@ class Store:
                 f"({len(MIGRATIONS)}): install the newer version again, or roll back with "
                 "`terminal-agent restore` of the backup taken before the migration "
                 "(docs/DEPLOY.md, Rollback)")
-        owner = await (await self._db.execute(
-            "SELECT value FROM kv WHERE key=?", (TERMINAL_KEY,))).fetchone()
+        owner = db.execute("SELECT value FROM kv WHERE key=?", (TERMINAL_KEY,)).fetchone()
         self.terminal_id = owner[0] if owner else None
         if terminal_id and self.terminal_id and self.terminal_id != terminal_id:
             raise StoreForeign(
@@ -249,24 +268,15 @@ class Store:
 
     async def _stamp(self, terminal_id: str) -> None:
         """A database from before identities were recorded: it becomes this till's."""
-        async with self.transaction() as db:
-            await db.execute("INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)",
-                             (TERMINAL_KEY, terminal_id))
+        await self.step(lambda db: db.execute(
+            "INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)", (TERMINAL_KEY, terminal_id)))
         self.terminal_id = terminal_id
 
     async def integrity(self, pragma: str = "integrity_check") -> list[str]:
         """Problems found by SQLite's ``integrity_check`` (or ``quick_check``); [] = whole."""
         assert pragma in ("integrity_check", "quick_check")
-
-        def check(db: Db) -> list[str]:
-            try:
-                found = [str(r[0]) for r in db.execute(f"PRAGMA {pragma}")]
-            except sqlite3.DatabaseError as exc:
-                return [str(exc)]
-            return [] if found == ["ok"] else found
-
         async with self._lock:
-            return await self._db._execute(check, self._db._conn)
+            return await self._call(_integrity, self._db, pragma)
 
     async def backup(self, folder: str | Path, *, label: str = "daily", keep: int = 14) -> Path:
         """A consistent copy (SQLite's online backup API) into ``folder``, 0600, keeping the
@@ -275,8 +285,7 @@ class Store:
 
         async with self._lock:
             try:
-                made: Path = await self._db._execute(backup_into, self._db._conn, Path(folder),
-                                                     label, keep)
+                made: Path = await self._call(backup_into, self._db, Path(folder), label, keep)
             except sqlite3.Error as exc:
                 raise _translate(exc, Path(folder)) from exc
             except OSError as exc:
@@ -290,7 +299,11 @@ class Store:
         return made
 
     async def close(self) -> None:
-        await self._db.close()
+        """Close the connection (on its thread) and let the thread go; closing twice is fine."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self._call(conn.close)
+        self._thread.shutdown(wait=False)
 
     async def __aenter__(self) -> Store:
         return self
@@ -299,65 +312,38 @@ class Store:
         await self.close()
 
     async def _migrate(self) -> None:
-        async with self.transaction() as db:
-            cur = await db.execute("PRAGMA user_version")
-            row = await cur.fetchone()
+        def migrate(db: Db) -> int:
+            row = db.execute("PRAGMA user_version").fetchone()
             version = int(row[0]) if row else 0
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in _split_sql(script):
-                    await db.execute(statement)
-                await db.execute(f"PRAGMA user_version={number}")
-        self.migrated_from, self.version = version, len(MIGRATIONS)
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={number}")
+            return version
+
+        self.migrated_from = await self.step(migrate)
+        self.version = len(MIGRATIONS)
 
     @property
     def schema_version(self) -> int:
         return len(MIGRATIONS)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One ``BEGIN IMMEDIATE`` step: committed when the block ends, rolled back on error."""
-        async with self._lock:
-            try:
-                await self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
-            try:
-                yield self._db
-            except BaseException as exc:
-                try:
-                    await self._db.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                if isinstance(exc, sqlite3.Error):
-                    raise _translate(exc, self.path) from exc
-                raise
-            else:
-                try:
-                    await self._db.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    try:
-                        await self._db.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
-                    raise _translate(exc, self.path) from exc
+    # -- steps and reads ------------------------------------------------------------------------
 
     async def step(self, fn: Callable[[Db], T]) -> T:
-        """Run ``fn(db)`` as one ``BEGIN IMMEDIATE`` step on the database thread, in one hand-off
+        """Run ``fn(db)`` as one ``BEGIN IMMEDIATE`` step on the store's thread, in one hand-off
         (a step of several statements costs one thread round trip, not one per statement).
-        Committed if ``fn`` returns, rolled back if it raises."""
+        Committed if ``fn`` returns, rolled back if it raises. The only way anything writes."""
         async with self._lock:
-            return await self._db._execute(self._in_step, fn)  # aiosqlite's own worker thread
+            return await self._call(self._in_step, fn)
 
     async def read(self, fn: Callable[[Db], T]) -> T:
-        """Run ``fn(db)`` (reads only) on the database thread in one hand-off, no write lock."""
+        """Run ``fn(db)`` (reads only) on the store's thread in one hand-off, no write lock."""
         async with self._lock:
-            try:
-                return await self._db._execute(fn, self._db._conn)
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            return await self._call(self._in_read, fn)
 
     def _in_step(self, fn: Callable[[Db], T]) -> T:
-        conn: sqlite3.Connection = self._db._conn
+        conn = self._db
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -375,36 +361,37 @@ class Store:
             raise
         return result
 
+    def _in_read(self, fn: Callable[[Db], T]) -> T:
+        try:
+            return fn(self._db)
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        async with self._lock:
-            try:
-                cur = await self._db.execute(sql, params)
-                rows = await cur.fetchall()
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
-            return list(rows)
+        return await self.read(lambda db: db.execute(sql, params).fetchall())
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
-        async with self._lock:
-            try:
-                cur = await self._db.execute(sql, params)
-                row: sqlite3.Row | None = await cur.fetchone()
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
-            return row
+        row: sqlite3.Row | None = await self.read(lambda db: db.execute(sql, params).fetchone())
+        return row
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.transaction() as db:
-            await db.executemany(sql, rows)
+        await self.step(lambda db: db.executemany(sql, rows))
 
     async def set_page_limit(self, pages: int) -> None:
         """Cap the database size (tests use it to simulate a full disk)."""
-        async with self._lock:
-            await self._db.execute(f"PRAGMA max_page_count={int(pages)}")
+        await self.read(lambda db: db.execute(f"PRAGMA max_page_count={int(pages)}"))
 
     async def page_count(self) -> int:
         row = await self.fetchone("PRAGMA page_count")
         return int(row[0]) if row else 0
+
+
+def _integrity(db: Db, pragma: str) -> list[str]:
+    try:
+        found = [str(r[0]) for r in db.execute(f"PRAGMA {pragma}")]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    return [] if found == ["ok"] else found
 
 
 async def open_configured(cfg: AgentConfig, *, migrate: bool = False, read_only: bool = False,

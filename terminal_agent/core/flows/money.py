@@ -133,15 +133,14 @@ class MoneyTransfer(Flow):
 
     async def _remember_not_offered(self, receiver_id: str, op: Op) -> None:
         value = json.dumps({"status": 501, "at": self.journal.clock()})
-        async with self.store.transaction() as db:
-            await db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)",
-                             (self._kv_key(receiver_id, op), value))
+        await self.store.step(lambda db: db.execute(
+            "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)",
+            (self._kv_key(receiver_id, op), value)))
 
     async def forget_not_offered(self, receiver_id: str) -> None:
         """A supervisor's "ask again": the provider may offer the services now."""
-        async with self.store.transaction() as db:
-            await db.execute("DELETE FROM kv WHERE key LIKE ?",
-                             (f"mt.not_offered.{receiver_id}.%",))
+        await self.store.step(lambda db: db.execute(
+            "DELETE FROM kv WHERE key LIKE ?", (f"mt.not_offered.{receiver_id}.%",)))
 
     async def customer_info(self, receiver: Institution, id_number: str, *,
                             id_type: str | None = None, id_country_code: str | None = None,

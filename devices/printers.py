@@ -1,7 +1,7 @@
 """Receipt printers chosen by one URL, all with the same small async interface.
 
     printer = open_printer("tcp://192.168.1.50:9100", columns=48)
-    await printer.write(data)            # raises PrinterError; nothing is retried here
+    where = await printer.write(data)    # raises PrinterError; nothing is retried here
     status = await printer.status()      # PrinterStatus, never raises
     await printer.kick_drawer(2, 100)
     printer.close()
@@ -9,8 +9,9 @@
 URLs: ``usb://VID:PID`` (python-escpos ``Usb``, needs pyusb), ``serial:///dev/ttyS0?baudrate=19200``
 (or any pyserial URL: ``loop://``, ``socket://``, ``rfc2217://``; opened with
 ``serial.serial_for_url``), ``tcp://HOST:9100``, ``file:///dev/usb/lp0``, ``preview://DIR`` (a
-``.txt`` and ``.png`` per job) and ``dummy://`` (kept in memory). ``timeout=SECONDS`` may be added
-to any device URL's query.
+``.txt`` and ``.png`` per job, drawn by the ``preview`` function the composition root passes:
+devices take bytes and render nothing themselves) and ``dummy://`` (kept in memory).
+``timeout=SECONDS`` may be added to any device URL's query.
 
 Blocking I/O runs in a worker thread (``asyncio.to_thread``), one operation at a time per device.
 A device that fails is closed and reopened on the next call, so unplugging and plugging back in
@@ -48,6 +49,11 @@ log = logging.getLogger(__name__)
 
 SERIAL_SCHEMES = ("loop://", "socket://", "rfc2217://", "spy://", "alt://", "hwgrep://")
 
+# What a preview printer draws a job with: (bytes, columns, profile) -> (text, PNG or None). It
+# never raises: a job it cannot draw comes back as a sentence and no PNG (then the raw bytes are
+# kept beside it). The composition root passes ``terminal_agent.receipts.preview_files``.
+Preview = Callable[[bytes, int, "str | None"], "tuple[str, bytes | None]"]
+
 
 def drawer_kick(pin: int = 2, pulse_ms: int = 100) -> bytes:
     """``ESC p m t1 t2``: pulse drawer connector pin 2 (m=0) or pin 5 (m=1) for ``pulse_ms``."""
@@ -74,8 +80,9 @@ class Printer(ABC):
         self.last_error: str | None = None
 
     @abstractmethod
-    async def write(self, data: bytes, *, label: str = "") -> None:
-        """Send one job. ``label`` names it where that means something (preview files)."""
+    async def write(self, data: bytes, *, label: str = "") -> str:
+        """Send one job; returns where it went (the printer's URL, or the preview file).
+        ``label`` names it where that means something (preview files)."""
 
     @abstractmethod
     async def status(self) -> PrinterStatus: ...
@@ -110,10 +117,11 @@ class DummyPrinter(Printer):
     def output(self) -> bytes:
         return b"".join(data for _, data in self.jobs)
 
-    async def write(self, data: bytes, *, label: str = "") -> None:
+    async def write(self, data: bytes, *, label: str = "") -> str:
         if not self.state.can_print:
             raise PrinterError(self.state.message, self.state)
         self.jobs.append((label, bytes(data)))
+        return self.url
 
     async def status(self) -> PrinterStatus:
         return self.state
@@ -132,9 +140,11 @@ class PreviewPrinter(Printer):
     folder: the demo's printer and the tests'. The files are the paper, PIN included: 0600 in
     a 0700 folder. Not for a till in a shop."""
 
-    def __init__(self, folder: str | Path, columns: int = 48, profile: str | None = None) -> None:
+    def __init__(self, folder: str | Path, columns: int = 48, profile: str | None = None,
+                 preview: Preview | None = None) -> None:
         super().__init__(f"preview://{folder}", columns, profile)
         self.folder = Path(folder)
+        self.preview = preview
         self.drawer_kicks = 0
 
     def _next_number(self) -> int:
@@ -143,27 +153,23 @@ class PreviewPrinter(Printer):
         return max(numbers, default=0) + 1
 
     def _write_sync(self, data: bytes, label: str) -> Path:
-        from terminal_agent.receipts.preview import PreviewError, to_text
-        from terminal_agent.receipts.preview_png import to_png
-
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.folder, 0o700)  # the paper shows the PIN: the owner's eyes only
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)[:40] or "job"
         stem = self.folder / f"{self._next_number():04d}-{safe}"
-        try:
-            text, png = to_text(data, self.columns, profile=self.profile), to_png(
-                data, self.columns, profile=self.profile)
-        except PreviewError as exc:
-            text, png = f"[cannot preview: {exc}]\n", None
+        text, png = (self.preview(data, self.columns, self.profile) if self.preview is not None
+                     else ("[no preview drawer given: the job's bytes are in the .bin file]\n",
+                           None))
+        if png is None:
             _write_private(stem.with_suffix(".bin"), data)
-        if png is not None:
+        else:
             _write_private(stem.with_suffix(".png"), png)
         _write_private(stem.with_suffix(".txt"), text.encode("utf-8"))
-        return stem
+        return stem.with_suffix(".png" if png is not None else ".txt")
 
-    async def write(self, data: bytes, *, label: str = "") -> None:
+    async def write(self, data: bytes, *, label: str = "") -> str:
         try:
-            await asyncio.to_thread(self._write_sync, data, label)
+            return str(await asyncio.to_thread(self._write_sync, data, label))
         except OSError as exc:
             self.last_error = f"cannot write previews to {self.folder}: {exc.strerror}"
             raise PrinterError(self.last_error) from exc
@@ -395,9 +401,10 @@ class DevicePrinter(Printer):
             return PrinterStatus.OFFLINE
         return decode(printer, cause, paper)
 
-    async def write(self, data: bytes, *, label: str = "") -> None:
+    async def write(self, data: bytes, *, label: str = "") -> str:
         async with self._lock:
             await asyncio.to_thread(self._write_sync, data)
+        return self.url
 
     async def status(self) -> PrinterStatus:
         async with self._lock:
@@ -437,9 +444,10 @@ _SERIAL_OPTIONS: dict[str, Callable[[str], Any]] = {
 
 
 def open_printer(url: str, columns: int = 48, *, profile: str | None = None,
-                 timeout: float = 5.0) -> Printer:
+                 timeout: float = 5.0, preview: Preview | None = None) -> Printer:
     """The printer for ``url`` (see the module doc). Nothing is opened until first use, so a
-    printer that is off at start-up is just offline, not an error."""
+    printer that is off at start-up is just offline, not an error. ``preview`` draws the jobs
+    of a ``preview://`` printer."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise ConfigError(f"printer.url {url!r} is not a URL (e.g. tcp://192.168.1.50:9100)")
@@ -448,7 +456,7 @@ def open_printer(url: str, columns: int = 48, *, profile: str | None = None,
     if scheme == "dummy":
         return DummyPrinter(url, columns, profile)
     if scheme == "preview":
-        return PreviewPrinter(base or "receipts", columns, profile)
+        return PreviewPrinter(base or "receipts", columns, profile, preview)
     if scheme == "tcp":
         host, _, port = base.rpartition(":") if ":" in base else (base, "", "9100")
         return DevicePrinter(url, SocketChannel(host.strip("[]"), int(port or 9100), timeout),

@@ -24,7 +24,7 @@ from devices.printers import (
 )
 from devices.status import PrinterError, PrinterStatus, decode
 from terminal_agent.errors import ConfigError
-from terminal_agent.receipts import render
+from terminal_agent.receipts import preview_files, render
 from tests.fake_printers import FakeNetworkPrinter, FakeSerialPrinter
 from tests.receipt_samples import receipts
 
@@ -83,18 +83,40 @@ async def test_dummy_printer_acts_out_states() -> None:
 
 async def test_preview_printer_writes_txt_and_png(tmp_path: Path) -> None:
     data = render(receipts()["topup"], 32)
-    p = open_printer(f"preview://{tmp_path}", columns=32)
+    p = open_printer(f"preview://{tmp_path}", columns=32, preview=preview_files)
     assert await p.status() is PrinterStatus.ONLINE
-    await p.write(data, label="3F9A2C71")
+    assert await p.write(data, label="3F9A2C71") == str(tmp_path / "0001-3F9A2C71.png")
     await p.write(data, label="a/b c")
     await p.kick_drawer(2, 100)
-    again = open_printer(f"preview://{tmp_path}", columns=32)  # numbering survives a restart
+    again = open_printer(f"preview://{tmp_path}", columns=32,  # numbering survives a restart
+                         preview=preview_files)
     await again.write(data, label="X")
     names = sorted(x.name for x in tmp_path.iterdir())
     assert names == ["0001-3F9A2C71.png", "0001-3F9A2C71.txt", "0002-a_b_c.png",
                      "0002-a_b_c.txt", "0003-X.png", "0003-X.txt"]
     assert "DIRECT TOP-UP" in (tmp_path / "0001-3F9A2C71.txt").read_text()
     Image.open(io.BytesIO((tmp_path / "0001-3F9A2C71.png").read_bytes())).verify()
+
+
+async def test_preview_printer_takes_bytes_and_draws_with_what_it_is_given(tmp_path: Path) -> None:
+    """Devices render nothing themselves: without a drawer the job's bytes are kept as they
+    came; with one, what it drew; a job it cannot draw is kept raw beside its sentence."""
+    bare = open_printer(f"preview://{tmp_path / 'bare'}", columns=32)
+    where = await bare.write(b"\x1b@hello\n", label="R1")
+    assert where.endswith("0001-R1.txt")
+    assert (tmp_path / "bare" / "0001-R1.bin").read_bytes() == b"\x1b@hello\n"
+    seen = []
+
+    def drawer(data: bytes, columns: int, profile: str | None) -> tuple[str, bytes | None]:
+        seen.append((data, columns, profile))
+        return "drawn\n", None
+
+    drawn = open_printer(f"preview://{tmp_path / 'drawn'}", columns=42, profile="TM-T20II",
+                         preview=drawer)
+    await drawn.write(b"abc", label="R2")
+    assert seen == [(b"abc", 42, "TM-T20II")]
+    assert (tmp_path / "drawn" / "0001-R2.txt").read_text() == "drawn\n"
+    assert (await open_printer("dummy://").write(b"x")) == "dummy://"
 
 
 async def test_preview_printer_unwritable_folder(tmp_path: Path) -> None:

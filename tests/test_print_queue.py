@@ -26,7 +26,7 @@ from terminal_agent.core.printing import (
 )
 from terminal_agent.core.store import Store
 from terminal_agent.core.vault import open_vault
-from terminal_agent.receipts import render, to_text
+from terminal_agent.receipts import preview_files, render, to_text
 from tests.fake_printers import FakeNetworkPrinter, FakeSerialPrinter
 from tests.receipt_samples import receipts
 
@@ -251,7 +251,8 @@ def test_reprint_command(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     async def seed() -> None:
         store = await open_store(tmp_path / "agent.db")
         await Cashiers(store).add("9001", "7391", role="supervisor")
-        queue = PrintQueue(store, open_printer(f"preview://{previews}", columns=32))
+        queue = PrintQueue(store, open_printer(f"preview://{previews}", columns=32,
+                                               preview=preview_files))
         await queue.submit(*job_args("voucher_sale", 32))
         await store.close()
 

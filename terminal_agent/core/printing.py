@@ -34,14 +34,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from devices.printers import Printer, drawer_args
+from devices.printers import Printer, drawer_args, open_printer
 from devices.status import PrinterError, PrinterStatus
+from terminal_agent.config import PrinterConfig
 from terminal_agent.core.schema import MIGRATIONS
 from terminal_agent.core.store import Db
 from terminal_agent.core.vault import Vault, open_receipt, seal_receipt
 from terminal_agent.errors import AgentError
 from terminal_agent.receipts.model import Receipt
-from terminal_agent.receipts.preview import to_text
+from terminal_agent.receipts.preview import preview_files, to_text
 from terminal_agent.receipts.render import mark_copy, render
 
 log = logging.getLogger(__name__)
@@ -376,6 +377,13 @@ async def record_printer_status(store: Any, status: PrinterStatus,
         " ON CONFLICT(key) DO UPDATE SET value=excluded.value", (PRINTER_KEY, value)))
 
 
+def open_configured_printer(p: PrinterConfig) -> Printer:
+    """The ``[printer]`` of the configuration; a ``preview://`` printer draws its jobs with the
+    receipts' previewer (devices take bytes and render nothing themselves)."""
+    return open_printer(p.url, p.columns, profile=p.profile or None, timeout=p.timeout,
+                        preview=preview_files)
+
+
 async def kick_drawer(printer: Printer, cfg: Any) -> bool:
     """Open the cash drawer after cash was taken or paid out, if ``[printer] open_drawer``.
     Returns False (and logs) when the printer would not take it: the sale goes on."""
@@ -396,7 +404,6 @@ def run_reprint(args: argparse.Namespace) -> int:
 
 
 async def _reprint(args: argparse.Namespace) -> int:
-    from devices.printers import open_printer
     from terminal_agent.core.audit import admin_store, cli_operator
     from terminal_agent.core.cashiers import Cashiers, cli_supervisor
     from terminal_agent.core.vault import open_vault
@@ -407,8 +414,7 @@ async def _reprint(args: argparse.Namespace) -> int:
         accounts = Cashiers(store, cfg.ui)
         supervisor = await cli_supervisor(accounts, args.supervisor.strip(), action="reprint",
                                           subject=reference, operator=operator)
-        p = cfg.printer
-        printer = open_printer(p.url, p.columns, profile=p.profile or None, timeout=p.timeout)
+        printer = open_configured_printer(cfg.printer)
         try:
             queue = PrintQueue(store, printer)
             job_id = await queue.reprint(reference, supervisor.id, pump=False)

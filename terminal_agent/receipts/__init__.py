@@ -37,7 +37,7 @@ from terminal_agent.receipts.model import (
     Size,
     Text,
 )
-from terminal_agent.receipts.preview import PreviewError, parse, to_text
+from terminal_agent.receipts.preview import PreviewError, parse, preview_files, to_text
 from terminal_agent.receipts.render import copy_banner, mark_copy, render
 from terminal_agent.receipts.slips import (
     CashierLine,
@@ -56,6 +56,7 @@ from terminal_agent.receipts.slips import (
 )
 
 __all__ = [
+    "preview_files",
     "QR", "Align", "Barcode", "Blank", "Block", "CashierLine", "Cut", "DeclinedSlip", "Header", "Pair",
     "PayoutSlip", "PreviewError", "Receipt", "RedemptionSlip", "RefundDueSlip", "ReportLine",
     "Rule", "ShiftReport", "Size", "SlipData", "SlipLine", "Text", "TopupSlip",

@@ -382,3 +382,15 @@ def to_text(data: bytes, columns: int = 48, *, profile: str | None = None) -> st
     for item in parse(data, columns, profile=profile):
         lines.extend(item_text(item, columns))
     return "\n".join(lines) + "\n"
+
+
+def preview_files(data: bytes, columns: int, profile: str | None = None
+                  ) -> tuple[str, bytes | None]:
+    """What a ``preview://`` printer keeps of a job: its text and its PNG, or a sentence and no
+    PNG when the bytes cannot be drawn (``devices.printers.Preview``; never raises)."""
+    from terminal_agent.receipts.preview_png import to_png
+
+    try:
+        return to_text(data, columns, profile=profile), to_png(data, columns, profile=profile)
+    except PreviewError as exc:
+        return f"[cannot preview: {exc}]\n", None

@@ -11,11 +11,15 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from devices.printers import Printer, open_printer
+from devices.printers import Printer
 from devices.status import PrinterStatus
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.flows.base import FlowResult
-from terminal_agent.core.printing import PrintQueue, record_printer_status
+from terminal_agent.core.printing import (
+    PrintQueue,
+    open_configured_printer,
+    record_printer_status,
+)
 from terminal_agent.errors import AgentError
 from terminal_agent.receipts import (
     Header,
@@ -53,9 +57,7 @@ class CoreDesk:
 
     @classmethod
     def open(cls, cfg: AgentConfig, agent: Any) -> CoreDesk:
-        p = cfg.printer
-        return cls(cfg, agent, open_printer(p.url, p.columns, profile=p.profile or None,
-                                            timeout=p.timeout))
+        return cls(cfg, agent, open_configured_printer(cfg.printer))
 
     def header(self, cashier: str, reference: str) -> Header:
         return Header.from_config(self.cfg, cashier=cashier,

@@ -3,6 +3,7 @@ on purpose only, and refused when missing, emptied, another till's, damaged or o
 schema (issue 12, finding 1 and 2)."""
 
 import os
+import random
 import sqlite3
 import stat
 from pathlib import Path
@@ -155,13 +156,33 @@ async def test_a_database_from_before_identities_is_stamped_on_first_open(tmp_pa
 # -- integrity (finding 2) --------------------------------------------------------------------
 
 
-def damage(path: Path) -> None:
-    """Overwrite pages past the header, as a failing card or a stray `dd` would."""
+def damage(path: Path, seed: int = 1) -> None:
+    """Overwrite pages past the header, as a failing card or a stray `dd` would (the same
+    bytes for the same seed: a damage found once can be replayed)."""
     size = path.stat().st_size
+    noise = random.Random(seed)
     with open(path, "r+b") as fh:
         for offset in range(4096, size, 4096):
             fh.seek(offset + 100)
-            fh.write(os.urandom(400))
+            fh.write(noise.randbytes(400))
+
+
+async def test_a_damage_report_quoting_broken_bytes_still_refuses_the_database(tmp_path):
+    """Seed 5 makes SQLite's quick_check quote bytes that are not UTF-8: the verdict must still
+    be StoreDamaged with its sentence, not a UnicodeDecodeError from reading the report."""
+    path = tmp_path / "agent.db"
+    store = await Store.create(path, "TILL0001")
+    await store.executemany("INSERT INTO kv VALUES (?, ?)",
+                            [(f"k{i}", "x" * 200) for i in range(200)])
+    await store.close()
+    damage(path, seed=5)
+    con = sqlite3.connect(path)
+    with pytest.raises(UnicodeDecodeError):  # what reading the report naively does
+        con.execute("PRAGMA quick_check").fetchall()
+    con.close()
+    with pytest.raises(StoreDamaged) as err:
+        await Store.open(path, quick_check=True)
+    assert "terminal-agent restore" in str(err.value)
 
 
 async def test_a_damaged_database_is_refused_at_a_checked_start(tmp_path):
@@ -172,6 +193,7 @@ async def test_a_damaged_database_is_refused_at_a_checked_start(tmp_path):
     await store.close()
     damage(path)
     con = sqlite3.connect(path)
+    con.text_factory = lambda raw: raw.decode("utf-8", errors="replace")
     try:
         verdict = con.execute("PRAGMA integrity_check").fetchone()[0]
     except sqlite3.DatabaseError as exc:

@@ -47,7 +47,13 @@ TERMINAL_KEY = "till.terminal_id"   # kv: the till this database belongs to
 CREATED_KEY = "till.created_at"     # kv: when `init` made it
 
 
-def _translate(exc: sqlite3.Error, path: Path | str = "the database") -> StoreError:
+def _translate(exc: sqlite3.Error | UnicodeDecodeError,
+               path: Path | str = "the database") -> StoreError:
+    if isinstance(exc, UnicodeDecodeError):  # SQLite quoted damaged bytes in its message
+        return StoreDamaged(
+            f"{path} is damaged (unreadable bytes in its structure): stop the till's services and "
+            "restore the newest good backup with `terminal-agent restore BACKUP --config FILE` "
+            "(docs/DEPLOY.md, Backups)")
     text = str(exc)
     low = text.lower()
     if "full" in low:
@@ -190,7 +196,7 @@ class Store:
                         "(it takes a backup first) or start the service, which does the same")
             if store.terminal_id is None and terminal_id and not read_only:
                 await store._stamp(terminal_id)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
             await store.close()
             raise _translate(exc, p) from exc
         except BaseException:
@@ -356,7 +362,7 @@ class Store:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, sqlite3.Error | UnicodeDecodeError):
                 raise _translate(exc, self.path) from exc
             raise
         return result
@@ -364,7 +370,7 @@ class Store:
     def _in_read(self, fn: Callable[[Db], T]) -> T:
         try:
             return fn(self._db)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
             raise _translate(exc, self.path) from exc
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
@@ -387,10 +393,16 @@ class Store:
 
 
 def _integrity(db: Db, pragma: str) -> list[str]:
+    """SQLite's own check; its report on a damaged file may quote damaged bytes, so it is read
+    with undecodable bytes replaced (never an exception instead of the verdict)."""
+    before = db.text_factory
+    db.text_factory = lambda raw: raw.decode("utf-8", errors="replace")
     try:
         found = [str(r[0]) for r in db.execute(f"PRAGMA {pragma}")]
     except sqlite3.DatabaseError as exc:
         return [str(exc)]
+    finally:
+        db.text_factory = before
     return [] if found == ["ok"] else found
 
 

@@ -57,7 +57,7 @@ def write_demo_config(state_dir: Path, switch_url: str) -> AgentConfig:
     path.chmod(0o600)
     cfg = config_mod.load(path)
     if not Path(cfg.store.path).exists():  # the demo's own throw-away till, made on purpose
-        from terminal_agent.core.store import create_database
+        from terminal_agent.core import create_database
 
         create_database(cfg.store.path, cfg.terminal.terminal_id)
     return cfg

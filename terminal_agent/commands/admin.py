@@ -12,9 +12,17 @@ from pathlib import Path
 
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
-from terminal_agent.core import admin, backups
-from terminal_agent.core.audit import record_admin_act
-from terminal_agent.core.store import backup_folder, create_database
+from terminal_agent.core import (
+    Comparison,
+    backup_database,
+    backup_folder,
+    check_database,
+    create_database,
+    migrate_database,
+    newest_backup,
+    record_admin_act,
+    restore_database,
+)
 from terminal_agent.errors import AgentError
 from terminal_agent.security import give_to_folder_owner
 
@@ -41,7 +49,7 @@ def run_check(args: argparse.Namespace) -> int:
     """`terminal-agent check --config FILE`: SQLite's full integrity check, foreign keys,
     identity and schema; exit 1 when the file is damaged."""
     cfg = _load(args)
-    report = asyncio.run(admin.check(cfg))
+    report = asyncio.run(check_database(cfg))
     print(f"database:     {report.path}")
     print(f"till:         {report.terminal_id or '(not recorded yet)'}")
     print(f"schema:       version {report.version}")
@@ -51,7 +59,7 @@ def run_check(args: argparse.Namespace) -> int:
     for problem in problems[:20]:
         print(f"  {problem}")
     if problems:
-        newest = backups.newest(backup_folder(cfg))
+        newest = newest_backup(backup_folder(cfg))
         print(f"The database is damaged: stop the till's services and restore a backup: "
               f"terminal-agent restore {newest or 'BACKUP'} --config {args.config}")
         return 1
@@ -72,7 +80,7 @@ def run_backup(args: argparse.Namespace) -> int:
     keep = args.keep if args.keep is not None else cfg.store.backup_keep
     if keep < 1:
         raise AgentError("--keep must be at least 1")
-    made = asyncio.run(admin.backup(cfg, Path(args.dir), keep))
+    made = asyncio.run(backup_database(cfg, Path(args.dir), keep))
     give_to_folder_owner(made)
     record_admin_act(cfg, "database-backup", made.name)
     print(f"backup {made} ({made.stat().st_size} bytes, checked)")
@@ -83,7 +91,7 @@ def run_restore(args: argparse.Namespace) -> int:
     """`terminal-agent restore FILE --config FILE`."""
     cfg = _load(args)
     backup = Path(args.file)
-    aside, comparison = admin.restore(cfg, backup)
+    aside, comparison = restore_database(cfg, backup)
     record_admin_act(cfg, "database-restored", backup.name,
                      f"previous kept as {aside.name}" if aside is not None else None)
     print(f"restored {cfg.store.path} from {backup}")
@@ -94,7 +102,7 @@ def run_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _comparison_lines(comparison: admin.Comparison | None) -> list[str]:
+def _comparison_lines(comparison: Comparison | None) -> list[str]:
     if comparison is None:
         return []
     lines = []
@@ -119,7 +127,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     """`terminal-agent migrate --config FILE`: bring the schema to this version, after a backup
     (what `forward` and `ui` also do at start)."""
     cfg = _load(args)
-    store = asyncio.run(admin.migrate(cfg))
+    store = asyncio.run(migrate_database(cfg))
     record_admin_act(cfg, "database-migrated", f"schema {store.version}",
                      f"from {store.migrated_from}" if store.migrated_from is not None else None)
     if store.migrated_from is None:

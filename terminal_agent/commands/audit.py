@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from terminal_agent.core.audit import AuditTrail, admin_store, cli_operator
+from terminal_agent.core import AuditTrail, admin_store, cli_operator
 
 
 def run_audit(args: argparse.Namespace) -> int:

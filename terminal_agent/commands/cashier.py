@@ -8,8 +8,7 @@ import asyncio
 import time
 
 from terminal_agent.commands.prompts import read_new_pin
-from terminal_agent.core.audit import admin_store, cli_operator
-from terminal_agent.core.cashiers import Cashier, CashierError, Cashiers, check_id
+from terminal_agent.core import Cashier, CashierError, Cashiers, admin_store, check_id, cli_operator
 from terminal_agent.errors import AgentError
 
 

@@ -25,21 +25,15 @@ import msgspec
 
 from terminal_agent import config as config_mod
 from terminal_agent.config import AgentConfig
-from terminal_agent.core.agent import Agent
-from terminal_agent.core.outbox import AdviceKind
-from terminal_agent.core.states import FINAL, State
-from terminal_agent.core.store import create_database
+from terminal_agent.core import AdviceKind, Agent, Offer, Person, Provider, State, create_database
 from terminal_agent.errors import AgentError
-from terminal_agent.protocol.airtime import Product
-from terminal_agent.protocol.common import Institution
-from terminal_agent.protocol.moneytransfer import PersonalDetails
 from terminal_agent.sim.control import SimControl
 
 CASHIER = "certify"
-RECEIVER = Institution(id="30000001", name="Mukuru Money Transfer")
-SENDER = PersonalDetails(first_name="Thandiwe", last_name="Nkosi", id_number="9001015009087",
-                         id_type="NATIONAL_ID", id_country_code="ZA", contact_number="27821234567")
-RECIPIENT = PersonalDetails(first_name="Tendai", last_name="Moyo", contact_number="27841234567")
+RECEIVER = Provider(id="30000001", name="Mukuru Money Transfer")
+SENDER = Person(first_name="Thandiwe", last_name="Nkosi", id_number="9001015009087",
+                id_type="NATIONAL_ID", id_country_code="ZA", contact_number="27821234567")
+RECIPIENT = Person(first_name="Tendai", last_name="Moyo", contact_number="27841234567")
 
 
 @dataclass
@@ -71,57 +65,53 @@ class Run:
     async def settle(self, txn_id: str, timeout: float = 20.0) -> State:
         """Forward until the transaction is final (or the timeout)."""
         end = time.monotonic() + timeout
-        while True:
-            txn = await self.agent.journal.get(txn_id)
-            if txn.state in FINAL or txn.state in (State.APPROVED, State.CONFIRM_FAILED) \
-                    or time.monotonic() > end:
-                return txn.state
-            if not await self.agent.forwarder.run_once():
+        while not await self.agent.settled(txn_id) and time.monotonic() <= end:
+            if not await self.agent.forward_once():
                 await asyncio.sleep(0.05)
+        return (await self.agent.transaction(txn_id)).state
 
     async def advice_status(self, txn_id: str, kind: AdviceKind) -> int | None:
-        rows = [r for r in await self.agent.outbox.for_txn(txn_id) if r.kind == kind
-                and r.state.value != "void"]
+        rows = await self.agent.advices(txn_id, kind)
         return rows[-1].last_status if rows else None
 
 
 Step = Callable[[Run], Awaitable[str]]
 
 
-async def _voucher_product(run: Run) -> Product:
+async def _voucher_product(run: Run) -> Offer:
     if "voucher" not in run.memo:
-        products = [p for p in await run.agent.catalogue.products() if not p.is_direct_topup]
-        run.memo["voucher"] = products[0] if products else Product(product_id="VOD10")
-        run.memo["topup"] = next((p for p in await run.agent.catalogue.products()
-                                  if p.is_direct_topup), Product(product_id="VODDT",
-                                                                  is_direct_topup=True))
-    product: Product = run.memo["voucher"]
+        offers = await run.agent.offers()
+        run.memo["voucher"] = next((o for o in offers if not o.direct_topup),
+                                   Offer("VOD10", "VOD10", None, False))
+        run.memo["topup"] = next((o for o in offers if o.direct_topup),
+                                 Offer("VODDT", "VODDT", None, True))
+    product: Offer = run.memo["voucher"]
     return product
 
 
-def _value(product: Product) -> int:
-    return product.product_values[0].amount if product.product_values else 1000
+def _value(product: Offer) -> int:
+    return product.face_value or 1000
 
 
 async def voucher_sale(run: Run) -> str:
     product = await _voucher_product(run)
-    result = await run.agent.vouchers.sell(product, _value(product), CASHIER)
+    result = await run.agent.sell_voucher(product, _value(product), CASHIER)
     if not result.approved:
         return f"{result.verdict}: {result.error_type}"
-    await run.agent.vouchers.tender(result.txn_id, CASHIER)
+    await run.agent.tender(result.txn_id, CASHIER)
     return str(await run.settle(result.txn_id))
 
 
 async def voucher_declined(run: Run) -> str:
-    result = await run.agent.vouchers.sell(Product(product_id="OUTOFSTOCK"), 1000, CASHIER)
-    pending = (await run.agent.outbox.counts()).pending
+    result = await run.agent.sell_voucher("OUTOFSTOCK", 1000, CASHIER)
+    pending = await run.agent.owed()
     return f"{result.state} {result.error_type}, {pending} advices"
 
 
 async def voucher_timeout(run: Run) -> str:
     await run.fault(op="VOUCHER_PROVISION", type="hang", when="after", times=1, hang_ms=5000)
     product = await _voucher_product(run)
-    result = await run.agent.vouchers.sell(product, _value(product), CASHIER)
+    result = await run.agent.sell_voucher(product, _value(product), CASHIER)
     state = await run.settle(result.txn_id)
     return f"{result.verdict} → {state}"
 
@@ -129,17 +119,17 @@ async def voucher_timeout(run: Run) -> str:
 async def reversal_404(run: Run) -> str:
     await run.fault(op="VOUCHER_PROVISION", type="status", status=504, when="before", times=1)
     product = await _voucher_product(run)
-    result = await run.agent.vouchers.sell(product, _value(product), CASHIER)
+    result = await run.agent.sell_voucher(product, _value(product), CASHIER)
     state = await run.settle(result.txn_id)
     return f"{state}, reversal answered {await run.advice_status(result.txn_id, AdviceKind.REVERSAL)}"
 
 
 async def tender_cancelled(run: Run) -> str:
     product = await _voucher_product(run)
-    result = await run.agent.vouchers.sell(product, _value(product), CASHIER)
+    result = await run.agent.sell_voucher(product, _value(product), CASHIER)
     if not result.approved:
         return result.verdict
-    await run.agent.vouchers.cancel(result.txn_id, CASHIER)
+    await run.agent.cancel(result.txn_id, CASHIER)
     return str(await run.settle(result.txn_id))
 
 
@@ -152,21 +142,19 @@ async def confirmation_404(run: Run) -> str:
 async def switch_down_then_back(run: Run) -> str:
     await run.fault(op="VOUCHER_CONFIRM", type="reset", times=3)
     product = await _voucher_product(run)
-    result = await run.agent.vouchers.sell(product, _value(product), CASHIER)
-    await run.agent.vouchers.tender(result.txn_id, CASHIER)
+    result = await run.agent.sell_voucher(product, _value(product), CASHIER)
+    await run.agent.tender(result.txn_id, CASHIER)
     state = await run.settle(result.txn_id)
-    rows = [r for r in await run.agent.outbox.for_txn(result.txn_id)
-            if r.kind == AdviceKind.CONFIRMATION]
+    rows = await run.agent.advices(result.txn_id, AdviceKind.CONFIRMATION)
     return f"{state} after {rows[-1].attempts} attempts" if rows else str(state)
 
 
 async def topup(run: Run, msisdn: str = "0821234567") -> str:
     await _voucher_product(run)
-    result = await run.agent.topups.purchase(run.memo["topup"], msisdn, 2900, CASHIER)
+    result = await run.agent.top_up(run.memo["topup"], msisdn, 2900, CASHIER)
     if result.state == State.STATUS_PENDING:
         state = await run.settle(result.txn_id)
-        lookups = [r for r in await run.agent.outbox.for_txn(result.txn_id)
-                   if r.kind == AdviceKind.STATUS]
+        lookups = await run.agent.advices(result.txn_id, AdviceKind.STATUS)
         return f"STATUS_PENDING → {state} after {lookups[-1].attempts} lookups"
     return f"{result.state} {result.error_type or ''}".strip()
 
@@ -180,11 +168,11 @@ async def topup_declined(run: Run) -> str:
 
 
 async def send_money(run: Run) -> str:
-    result = await run.agent.money.create_order(10000, 1000, SENDER, RECIPIENT, CASHIER,
-                                                receiver=RECEIVER)
+    result = await run.agent.send_money(10000, 1000, SENDER, RECIPIENT, CASHIER,
+                                        provider=RECEIVER)
     if not result.approved:
         return f"{result.verdict}: {result.error_type}"
-    await run.agent.money.tender(result.txn_id, CASHIER)
+    await run.agent.tender(result.txn_id, CASHIER)
     state = await run.settle(result.txn_id)
     run.memo["order"] = result.data.get("order_redeem_ref")
     return str(state)
@@ -192,12 +180,12 @@ async def send_money(run: Run) -> str:
 
 async def send_money_timeout(run: Run) -> str:
     await run.fault(op="MT_ORDER_CREATE", type="hang", when="after", times=1, hang_ms=5000)
-    first = await run.agent.money.create_order(10000, 1000, SENDER, RECIPIENT, CASHIER,
-                                               receiver=RECEIVER)
+    first = await run.agent.send_money(10000, 1000, SENDER, RECIPIENT, CASHIER,
+                                       provider=RECEIVER)
     original = await run.settle(first.txn_id)
-    retry = await run.agent.money.retry_order(first.txn_id, CASHIER)
+    retry = await run.agent.retry_order(first.txn_id, CASHIER)
     if retry.approved:
-        await run.agent.money.tender(retry.txn_id, CASHIER)
+        await run.agent.tender(retry.txn_id, CASHIER)
     again = await run.settle(retry.txn_id)
     new_id = "new id" if retry.txn_id != first.txn_id else "same id"
     return f"{original}, retry ({new_id}) {again}"
@@ -207,17 +195,17 @@ async def pay_out(run: Run) -> str:
     ref = run.memo.get("order")
     if not ref:
         return "no order to pay out"
-    result = await run.agent.money.redeem(ref, 10000, CASHIER, receiver=RECEIVER)
+    result = await run.agent.pay_out(ref, 10000, CASHIER, provider=RECEIVER)
     if not result.approved:
         return f"{result.verdict}: {result.error_type}"
-    await run.agent.money.paid_out(result.txn_id, CASHIER)
+    await run.agent.tender(result.txn_id, CASHIER)
     return str(await run.settle(result.txn_id))
 
 
 async def redeem_voucher(run: Run, code: str = "DV5000") -> str:
-    result = await run.agent.suv.redeem(code, 2000, CASHIER)
+    result = await run.agent.redeem_voucher(code, 2000, CASHIER)
     if result.state == State.APPROVED:
-        await run.agent.suv.complete(result.txn_id, CASHIER)
+        await run.agent.tender(result.txn_id, CASHIER)
     return str(await run.settle(result.txn_id))
 
 
@@ -227,7 +215,7 @@ async def redeem_timeout(run: Run) -> str:
 
 
 async def fee_quote(run: Run) -> str:
-    answer = await run.agent.money.fee_quote(RECEIVER, 10000)
+    answer = await run.agent.fee_quote(RECEIVER, 10000)
     return answer.verdict
 
 
@@ -286,7 +274,7 @@ async def _scenarios(cfg: AgentConfig, password: str | None,
             raise AgentError(f"another certify run is using {run_cfg.store.path}")
         try:
             agent.money.resend_pause = agent.money.payouts.resend_pause = 0.05
-            await agent.recovery.run()
+            await agent.recover()
             run = Run(agent, sim)
             for name, expected, step, needs_sim in SCENARIOS:
                 row = Row(name, expected)

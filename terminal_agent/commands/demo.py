@@ -21,33 +21,32 @@ from terminal_agent.demo import DEMO_CASHIER, write_demo_config
 
 async def scripted_sale(cfg: AgentConfig, out: object = sys.stdout) -> int:
     """One airtime voucher sale end to end: provision, tender, confirmation delivered."""
-    from terminal_agent.core.agent import Agent
-    from terminal_agent.core.states import FINAL
+    from terminal_agent.core import Agent
 
     def say(text: str) -> None:
         print(text, file=out)  # type: ignore[call-overload]
 
     async with Agent.open(cfg, password="") as agent:
-        await agent.recovery.run()
-        products = [p for p in await agent.catalogue.products() if not p.is_direct_topup]
-        if not products:
+        await agent.recover()
+        offers = await agent.offers(direct_topup=False)
+        if not offers:
             say("The simulator offered no voucher products.")
             return 1
-        product = products[0]
-        value = product.product_values[0].amount if product.product_values else 1000
-        say(f"Selling {product.name} for {cfg.terminal.currency_symbol} {value / 100:.2f} ...")
-        result = await agent.vouchers.sell(product, value, cashier=DEMO_CASHIER[0])
+        offer = offers[0]
+        value = offer.face_value or 1000
+        say(f"Selling {offer.name} for {cfg.terminal.currency_symbol} {value / 100:.2f} ...")
+        result = await agent.sell_voucher(offer, value, DEMO_CASHIER[0])
         say(f"  switch: {result.verdict} - {result.message}")
         if not result.approved:
             return 1
-        result = await agent.vouchers.tender(result.txn_id, DEMO_CASHIER[0])
+        result = await agent.tender(result.txn_id, DEMO_CASHIER[0])
         say(f"  tender recorded: {result.message}")
         for _ in range(50):
-            await agent.forwarder.run_once()
-            txn = await agent.journal.get(result.txn_id)
-            if txn.state in FINAL:
+            await agent.forward_once()
+            if await agent.settled(result.txn_id):
                 break
             await asyncio.sleep(0.1)
+        txn = await agent.transaction(result.txn_id)
         say(f"  final state: {txn.state} (reference {txn.reference})")
         serial = result.data.get("serial", "")
         say(f"  voucher serial {serial}, PIN printed on the slip only")

@@ -8,7 +8,7 @@ import argparse
 import getpass
 import sys
 
-from terminal_agent.core.cashiers import check_pin
+from terminal_agent.core import check_pin
 from terminal_agent.errors import ValidationError
 
 

@@ -13,8 +13,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from terminal_agent.config import AgentConfig
-from terminal_agent.core.agent import Agent
-from terminal_agent.core.cashiers import Cashiers
+from terminal_agent.core import Agent, Cashiers
 from terminal_agent.demo import DEMO_CASHIER, DEMO_SUPERVISOR
 from terminal_agent.ui.app import TillApp
 from terminal_agent.ui.desk import CoreDesk

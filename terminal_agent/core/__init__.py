@@ -1,0 +1,46 @@
+"""The core: everything the till owns (journal, outbox, flows, forwarder, recovery, store).
+
+The UI and the commands use the core through this package's exported names only (an import
+contract keeps them out of its modules): the façade ``Agent`` with its use cases (sell, tender,
+cancel, pay out, redeem...: ``core/usecases.py``) and the typed values they take and return,
+the cashier accounts and the audit trail, the database's life (init, check, backup, restore,
+migrate) and the printer of the configuration. ``tests/test_core_api.py`` pins the list.
+"""
+
+from terminal_agent.core.admin import CheckReport, Comparison
+from terminal_agent.core.admin import backup as backup_database
+from terminal_agent.core.admin import check as check_database
+from terminal_agent.core.admin import migrate as migrate_database
+from terminal_agent.core.admin import restore as restore_database
+from terminal_agent.core.agent import Agent, StatusSnapshot
+from terminal_agent.core.audit import AuditTrail, ChainReport, admin_store, cli_operator, record_admin_act
+from terminal_agent.core.backups import newest as newest_backup
+from terminal_agent.core.cashiers import (
+    Cashier,
+    CashierError,
+    Cashiers,
+    LoginResult,
+    Role,
+    check_id,
+    check_pin,
+)
+from terminal_agent.core.flows.base import FlowResult
+from terminal_agent.core.flows.requests import Answer
+from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
+from terminal_agent.core.outbox import AdviceKind, OutboxRow
+from terminal_agent.core.states import FINAL, RowState, State
+from terminal_agent.core.store import backup_folder, create_database
+from terminal_agent.core.usecases import Offer, Person, Provider, SaleVerdict, sale_verdict
+
+__all__ = [
+    # the façade and what it answers
+    "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "sale_verdict", "Answer", "Offer",
+    "Person", "Provider", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
+    "AdviceKind", "RowState",
+    # cashier accounts and the audit trail
+    "Cashiers", "Cashier", "CashierError", "LoginResult", "Role", "check_id", "check_pin",
+    "AuditTrail", "ChainReport", "admin_store", "cli_operator", "record_admin_act",
+    # the database's life
+    "create_database", "backup_folder", "newest_backup", "check_database", "backup_database",
+    "restore_database", "migrate_database", "CheckReport", "Comparison",
+]

@@ -25,6 +25,7 @@ from terminal_agent.core.recovery import Recovery
 from terminal_agent.core.slips import Slips
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Store, open_configured
+from terminal_agent.core.usecases import UseCases
 from terminal_agent.core.vault import Vault, open_vault
 from terminal_agent.protocol import builders
 from terminal_agent.switch.client import SwitchClient
@@ -78,7 +79,9 @@ class StatusSnapshot:
         }
 
 
-class Agent:
+class Agent(UseCases):
+    """The core's one typed façade (its use cases: ``core/usecases.py``) and composition root."""
+
     def __init__(self, cfg: AgentConfig, store: Store, switch: SwitchClient,
                  clock: Any = time.time, *, owner: OwnerLock | None = None,
                  vault: Vault | None = None) -> None:

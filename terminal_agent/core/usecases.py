@@ -1,0 +1,213 @@
+"""The use cases of the till as one typed façade (docs/DESIGN.md §2): what the UI and the
+commands ask the core, in plain values (product ids, amounts in minor units, people, providers)
+and typed results (``FlowResult`` with its ``SaleVerdict``), never protocol models or devices.
+
+``Agent`` (core/agent.py, the composition root) inherits these methods; its parts (``vouchers``,
+``money``, ``journal``, ``outbox``...) stay the core's own business. Each method maps the plain
+values to the protocol's models here, once, and calls the flow that owns the step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from terminal_agent.core.flows.base import FlowResult
+from terminal_agent.core.flows.requests import Answer
+from terminal_agent.core.journal import Kind, Txn
+from terminal_agent.core.outbox import AdviceKind, OutboxRow
+from terminal_agent.core.states import FINAL, State
+from terminal_agent.protocol.airtime import Product
+from terminal_agent.protocol.common import Institution
+from terminal_agent.protocol.moneytransfer import PersonalDetails
+
+if TYPE_CHECKING:
+    from terminal_agent.core.flows.airtime import Catalogue, TopUps, VoucherSales
+    from terminal_agent.core.flows.money import MoneyTransfer
+    from terminal_agent.core.flows.suv import VoucherRedemptions
+    from terminal_agent.core.forwarder import Forwarder
+    from terminal_agent.core.journal import Journal
+    from terminal_agent.core.outbox import Outbox
+    from terminal_agent.core.recovery import Recovery, RecoveryReport
+
+
+class SaleVerdict(StrEnum):
+    """What a sale came to, for the cashier (``FlowResult.verdict`` as an enum)."""
+
+    APPROVED = "approved"
+    DECLINED = "declined"
+    UNKNOWN = "unknown"      # no definite answer: the sale is being reversed, hand nothing over
+    PENDING = "pending"      # a top-up whose outcome the status lookups will settle
+    REVERSED = "reversed"    # approved, then reversed before any tender
+    CANCELLED = "cancelled"  # the cashier or a supervisor cancelled after approval
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A product the switch offers: ``face_value`` in minor units, None for any amount."""
+
+    product_id: str
+    name: str
+    face_value: int | None
+    direct_topup: bool
+    operator: str = ""
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A money-transfer provider (the receiving institution)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Person:
+    """A money-transfer customer: the sender, or the recipient (contact number only needed)."""
+
+    first_name: str = ""
+    last_name: str = ""
+    id_number: str | None = None
+    id_type: str | None = None
+    id_country_code: str | None = None
+    contact_number: str | None = None
+
+
+def _offer(product: Product) -> Offer:
+    values = product.product_values or []
+    face = int(values[0].amount) if len(values) == 1 and values[0].amount else None
+    return Offer(product.product_id, product.name or product.product_id, face,
+                 bool(product.is_direct_topup),
+                 (product.operator.name or "") if product.operator else "")
+
+
+def _product(offer: Offer | str) -> Product:
+    if isinstance(offer, str):
+        return Product(product_id=offer)
+    return Product(product_id=offer.product_id, name=offer.name,
+                   is_direct_topup=offer.direct_topup)
+
+
+def _institution(provider: Provider) -> Institution:
+    return Institution(id=provider.id, name=provider.name)
+
+
+def _details(person: Person | None) -> PersonalDetails | None:
+    if person is None:
+        return None
+    return PersonalDetails(first_name=person.first_name or None,
+                           last_name=person.last_name or None, id_number=person.id_number,
+                           id_type=person.id_type, id_country_code=person.id_country_code,
+                           contact_number=person.contact_number)
+
+
+def sale_verdict(result: FlowResult) -> SaleVerdict:
+    return SaleVerdict(result.verdict)
+
+
+class UseCases:
+    """The façade's methods (mixed into ``Agent``)."""
+
+    catalogue: Catalogue
+    vouchers: VoucherSales
+    topups: TopUps
+    money: MoneyTransfer
+    suv: VoucherRedemptions
+    journal: Journal
+    outbox: Outbox
+    forwarder: Forwarder
+    recovery: Recovery
+
+    # -- selling ----------------------------------------------------------------------------
+
+    async def offers(self, *, direct_topup: bool | None = None) -> list[Offer]:
+        """The products the switch offers (vouchers, direct top-ups, or both)."""
+        found = [_offer(p) for p in await self.catalogue.products()]
+        return [o for o in found if direct_topup is None or o.direct_topup == direct_topup]
+
+    async def sell_voucher(self, product: Offer | str, amount: int, cashier: str) -> FlowResult:
+        """Ask the switch for a voucher; an approved sale waits for ``tender`` or ``cancel``."""
+        return await self.vouchers.sell(_product(product), amount, cashier)
+
+    async def top_up(self, product: Offer | str, msisdn: str, amount: int,
+                     cashier: str) -> FlowResult:
+        """A direct top-up, the cash taken first (seed 003)."""
+        return await self.topups.purchase(_product(product), msisdn, amount, cashier)
+
+    async def send_money(self, amount: int, fee: int, sender: Person, recipient: Person | None,
+                         cashier: str, *, provider: Provider) -> FlowResult:
+        """Create a money-transfer order: ``amount`` reaches the recipient, ``fee`` on top."""
+        sent = _details(sender)
+        assert sent is not None
+        return await self.money.create_order(amount, fee, sent, _details(recipient), cashier,
+                                             receiver=_institution(provider))
+
+    async def retry_order(self, txn_id: str, cashier: str) -> FlowResult:
+        """A timed-out order sent again as a new transaction (never the same one)."""
+        return await self.money.retry_order(txn_id, cashier)
+
+    async def pay_out(self, order_ref: str, amount: int, cashier: str, *,
+                      provider: Provider) -> FlowResult:
+        """Redeem a money-transfer order; an approved payout waits for ``tender``."""
+        return await self.money.redeem(order_ref, amount, cashier,
+                                       receiver=_institution(provider))
+
+    async def redeem_voucher(self, code: str, amount: int, cashier: str) -> FlowResult:
+        """A digital voucher taken as payment."""
+        return await self.suv.redeem(code, amount, cashier)
+
+    async def fee_quote(self, provider: Provider, amount: int) -> Answer:
+        return await self.money.fee_quote(_institution(provider), amount)
+
+    # -- the cashier's decision after approval ----------------------------------------------------
+
+    async def tender(self, txn_id: str, cashier: str) -> FlowResult:
+        """The cash moved (taken for a sale, handed over for a payout): the confirmation is
+        queued in the same step."""
+        kind = (await self.journal.get(txn_id)).kind
+        if kind == Kind.MT_PAYOUT:
+            return await self.money.paid_out(txn_id, cashier)
+        if kind == Kind.MT_SEND:
+            return await self.money.tender(txn_id, cashier)
+        if kind == Kind.SUV_REDEEM:
+            return await self.suv.complete(txn_id, cashier)
+        return await self.vouchers.tender(txn_id, cashier)
+
+    async def cancel(self, txn_id: str, actor: str) -> FlowResult:
+        """Cancel an approved sale: its reversal is queued."""
+        kind = (await self.journal.get(txn_id)).kind
+        if kind in (Kind.MT_SEND, Kind.MT_PAYOUT):
+            return await self.money.cancel(txn_id, actor)
+        if kind == Kind.SUV_REDEEM:
+            return await self.suv.cancel(txn_id, actor)
+        return await self.vouchers.cancel(txn_id, actor)
+
+    # -- what happened -------------------------------------------------------------------------
+
+    async def transaction(self, txn_id: str) -> Txn:
+        return await self.journal.get(txn_id)
+
+    async def settled(self, txn_id: str) -> bool:
+        """Final, or waiting for a person (approved, or a confirmation that failed)."""
+        state = (await self.journal.get(txn_id)).state
+        return state in FINAL or state in (State.APPROVED, State.CONFIRM_FAILED)
+
+    async def advices(self, txn_id: str, kind: AdviceKind | None = None) -> list[OutboxRow]:
+        """The transaction's advices and status lookups, in order (void ones left out)."""
+        return [r for r in await self.outbox.for_txn(txn_id)
+                if r.state.value != "void" and (kind is None or r.kind == kind)]
+
+    async def owed(self) -> int:
+        """Advices still to deliver."""
+        return (await self.outbox.counts()).pending
+
+    # -- background work (the runtime's, also a command's own loop) ------------------------------
+
+    async def forward_once(self) -> int:
+        """Deliver what is due now; the number of rows handled."""
+        return await self.forwarder.run_once()
+
+    async def recover(self) -> RecoveryReport:
+        """Recovery of orphaned work and expired decisions (what start-up does)."""
+        return await self.recovery.run()

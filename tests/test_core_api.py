@@ -1,0 +1,49 @@
+"""The core's public surface, pinned (STYLE 15): the UI and the commands use these names of
+``terminal_agent.core`` and nothing else of the core (an import contract keeps them out of its
+modules). A change here is a change of the core's API: on purpose, with this list."""
+
+from __future__ import annotations
+
+import inspect
+
+import terminal_agent.core as core
+
+EXPORTED = {
+    # the façade and what it answers
+    "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "sale_verdict", "Answer", "Offer",
+    "Person", "Provider", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
+    "AdviceKind", "RowState",
+    # cashier accounts and the audit trail
+    "Cashiers", "Cashier", "CashierError", "LoginResult", "Role", "check_id", "check_pin",
+    "AuditTrail", "ChainReport", "admin_store", "cli_operator", "record_admin_act",
+    # the database's life
+    "create_database", "backup_folder", "newest_backup", "check_database", "backup_database",
+    "restore_database", "migrate_database", "CheckReport", "Comparison",
+}
+
+USE_CASES = {  # the façade's methods (core/usecases.py), each typed
+    "offers", "sell_voucher", "top_up", "send_money", "retry_order", "pay_out",
+    "redeem_voucher", "fee_quote", "tender", "cancel", "transaction", "settled", "advices",
+    "owed", "forward_once", "recover",
+}
+
+
+def test_the_exported_members_are_pinned():
+    assert set(core.__all__) == EXPORTED
+    assert len(core.__all__) == len(EXPORTED)  # no name twice
+    for name in EXPORTED:
+        assert getattr(core, name) is not None, name
+
+
+def test_the_facade_offers_its_use_cases_typed():
+    for name in USE_CASES:
+        method = getattr(core.Agent, name)
+        assert inspect.iscoroutinefunction(method), name
+        hints = inspect.get_annotations(method)
+        assert "return" in hints, f"{name} has no return type"
+        assert all(p in hints for p in inspect.signature(method).parameters if p != "self"), name
+
+
+def test_verdicts_are_an_enum_of_what_sales_come_to():
+    assert {v.value for v in core.SaleVerdict} == {
+        "approved", "declined", "unknown", "pending", "reversed", "cancelled"}

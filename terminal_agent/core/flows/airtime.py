@@ -62,7 +62,8 @@ class VoucherSales(Flow):
             product=product.name or product.product_id,
             detail={"product_id": product.product_id},
             deadline=self.ctx.config.forwarder.approved_deadline_seconds)
-        return self.result(txn, outcome, data=voucher_details(response_of(txn)),
+        answer = outcome.message if outcome.verdict == Verdict.APPROVED else response_of(txn)
+        return self.result(txn, outcome, data=voucher_details(answer),  # decoded once: classify's
                            approved_message="Approved. Collect payment, then print the voucher.")
 
     async def tender(self, txn_id: str, cashier: str) -> FlowResult:

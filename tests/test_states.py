@@ -121,3 +121,14 @@ async def test_outbox_writers_only_move_rows_the_table_allows(tmp_path):
                 assert changed in (None, start in sources), (writer, start)
     finally:
         await store.close()
+
+
+def test_the_state_questions_have_one_answer_each():
+    """Every state is told to the cashier one way at most, and what is settled waits for no
+    machine (final, or a person's decision)."""
+    assert not states.SUCCEEDED & states.FAILED
+    assert not (states.SUCCEEDED | states.FAILED) & states.REVERSED_STATES
+    assert not states.UNKNOWN_OUTCOME & states.SETTLED
+    assert states.FINAL <= states.SETTLED and states.AWAITING_DECISION <= states.SETTLED
+    for old, new in itertools.product(State, State):
+        assert states.allowed(old, new) == (new in TRANSITIONS[old])

@@ -23,7 +23,7 @@ from terminal_agent.core.outbox import Outbox, OutboxCounts
 from terminal_agent.core.owners import OwnerLock, Owners
 from terminal_agent.core.recovery import Recovery
 from terminal_agent.core.slips import Slips
-from terminal_agent.core.states import State
+from terminal_agent.core.states import AWAITING_DECISION, NEEDS_ATTENTION, State, sql_set
 from terminal_agent.core.store import Store, open_configured
 from terminal_agent.core.usecases import UseCases
 from terminal_agent.core.vault import Vault, open_vault
@@ -144,17 +144,17 @@ class Agent(UseCases):
 
     async def status(self) -> StatusSnapshot:
         counts = await self.outbox.counts()
+        asked = AWAITING_DECISION | NEEDS_ATTENTION | {State.STATUS_PENDING}
         rows = await self.store.fetchall(
-            "SELECT state, COUNT(*) AS n FROM transactions WHERE state IN (?,?,?,?) GROUP BY state",
-            (State.APPROVED.value, State.CONFIRM_FAILED.value, State.REFUND_DUE.value,
-             State.STATUS_PENDING.value))
-        by = {r["state"]: int(r["n"]) for r in rows}
+            "SELECT state, COUNT(*) AS n FROM transactions"  # noqa: S608 - the table's constants
+            f" WHERE state IN {sql_set(asked)} GROUP BY state")
+        by = {State(r["state"]): int(r["n"]) for r in rows}
         live, orphaned = await self.recovery.in_flight()
         return StatusSnapshot(
             outbox=counts,
-            awaiting_decision=by.get(State.APPROVED.value, 0),
-            needs_attention=by.get(State.CONFIRM_FAILED.value, 0) + by.get(State.REFUND_DUE.value, 0),
-            status_pending=by.get(State.STATUS_PENDING.value, 0),
+            awaiting_decision=sum(by.get(s, 0) for s in AWAITING_DECISION),
+            needs_attention=sum(by.get(s, 0) for s in NEEDS_ATTENTION),
+            status_pending=by.get(State.STATUS_PENDING, 0),
             in_flight=len(live), orphaned=len(orphaned),
             forwarder_running=self.lock.held or self.lock.held_elsewhere(),
             forwarder_role=self.lock.role if self.lock.held else self.lock.holder_role(),

@@ -209,7 +209,7 @@ class Journal:
         events: list[tuple[Any, ...]] = []
         for item in items:
             old = current.get(item.txn_id)
-            if item.target is not None and old is not None and item.target in states.TRANSITIONS[old]:
+            if item.target is not None and old is not None and states.allowed(old, item.target):
                 current[item.txn_id] = item.target
                 response, sealed = self.keeper.keep(item.txn_id, "response", item.response,
                                                     sealed_now.get(item.txn_id))

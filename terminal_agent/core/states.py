@@ -77,15 +77,29 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 
 FINAL: frozenset[State] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 
-# What recovery at start-up must act on (DESIGN §4, right-hand column).
+# The questions the rest of the till asks about a state, answered here once.
+# What recovery acts on (docs/DESIGN.md §4, right-hand column):
 UNKNOWN_OUTCOME: frozenset[State] = frozenset({S.PREPARED, S.TENDER_TAKEN})
 AWAITING_DECISION: frozenset[State] = frozenset({S.APPROVED})
 NEEDS_ATTENTION: frozenset[State] = frozenset({S.CONFIRM_FAILED, S.REFUND_DUE})
+# What the cashier is told: approved (value may be or was handed over), declined:
+SUCCEEDED: frozenset[State] = frozenset({S.APPROVED, S.TENDERED, S.CONFIRMING, S.CONFIRMED,
+                                         S.COMPLETED})
+FAILED: frozenset[State] = frozenset({S.DECLINED, S.REFUND_DUE})
+# Being or been reversed (after an approval, when the answer is stored: reversed before tender):
+REVERSED_STATES: frozenset[State] = frozenset({S.REVERSING, S.REVERSED})
+# Nothing more happens without a person: final, held for the cashier, or a failed confirmation:
+SETTLED: frozenset[State] = FINAL | AWAITING_DECISION | frozenset({S.CONFIRM_FAILED})
+
+
+def allowed(old: State, new: State) -> bool:
+    """Does the table allow ``old`` → ``new``?"""
+    return new in TRANSITIONS[old]
 
 
 def check(old: State, new: State) -> None:
     """Raise ``IllegalTransition`` unless the table allows ``old`` → ``new``."""
-    if new not in TRANSITIONS[old]:
+    if not allowed(old, new):
         raise IllegalTransition(f"transaction state {old} cannot become {new}")
 
 

@@ -17,7 +17,7 @@ from terminal_agent.core.flows.base import FlowResult
 from terminal_agent.core.flows.requests import Answer
 from terminal_agent.core.journal import Kind, Txn
 from terminal_agent.core.outbox import AdviceKind, OutboxRow
-from terminal_agent.core.states import FINAL, State
+from terminal_agent.core.states import SETTLED
 from terminal_agent.protocol.airtime import Product
 from terminal_agent.protocol.common import Institution
 from terminal_agent.protocol.moneytransfer import PersonalDetails
@@ -190,8 +190,7 @@ class UseCases:
 
     async def settled(self, txn_id: str) -> bool:
         """Final, or waiting for a person (approved, or a confirmation that failed)."""
-        state = (await self.journal.get(txn_id)).state
-        return state in FINAL or state in (State.APPROVED, State.CONFIRM_FAILED)
+        return (await self.journal.get(txn_id)).state in SETTLED
 
     async def advices(self, txn_id: str, kind: AdviceKind | None = None) -> list[OutboxRow]:
         """The transaction's advices and status lookups, in order (void ones left out)."""

@@ -20,7 +20,7 @@ from terminal_agent.core.messages import (
 )
 from terminal_agent.core.outbox import AdviceKind, Outbox
 from terminal_agent.core.reversals import add_advice, queue_confirmation, queue_reversal
-from terminal_agent.core.states import State
+from terminal_agent.core.states import FAILED, REVERSED_STATES, SUCCEEDED, State
 from terminal_agent.core.store import Db
 from terminal_agent.errors import AgentError
 from terminal_agent.protocol import builders, codec
@@ -238,10 +238,9 @@ class Flow:
 
     def result(self, txn: Txn, outcome: Outcome | None, *, data: dict[str, Any] | None = None,
                approved_message: str = "Approved.") -> FlowResult:
-        if txn.state in (State.APPROVED, State.COMPLETED, State.CONFIRMING, State.TENDERED,
-                         State.CONFIRMED):
+        if txn.state in SUCCEEDED:
             verdict, message = "approved", approved_message
-        elif txn.state in (State.DECLINED, State.REFUND_DUE):
+        elif txn.state in FAILED:
             interface = SPECS[Op(txn.op)].interface
             verdict, message = "declined", decline_sentence(txn.error_type, interface)
             if txn.state == State.REFUND_DUE:
@@ -259,7 +258,7 @@ class Flow:
 
 def reversed_after_approval(txn: Txn) -> bool:
     """Approved (the answer is stored), then reversed before any tender was recorded."""
-    return txn.state in (State.REVERSING, State.REVERSED) and txn.response is not None
+    return txn.state in REVERSED_STATES and txn.response is not None
 
 
 def response_of(txn: Txn) -> Any:

@@ -8,9 +8,10 @@
 2. A voucher sale walked through the real UI (Textual's pilot, the simulator in its own process):
    from the Enter on "Sell" to "Receipt printed" on the screen, every Python function that runs
    in this process (both threads: the event loop and the database's) is seen by a profile hook.
-   Counted: the product source files it crosses, the decodes of the sale's response bytes
-   (calls of ``protocol.codec.decode`` with those bytes) and the reads of its journal row
-   (calls of ``Journal.get``). The forwarder and the status bar are kept out of the window (no
+   Counted: the product source files it crosses, the decodes of the sale's response (calls of
+   ``protocol.codec.decode`` with the operation's response model: the answer's bytes, or the
+   same bytes as the journal keeps them) and the reads of its journal row (calls of
+   ``Journal.get``). The forwarder and the status bar are kept out of the window (no
    forwarder in the UI, no status ticks), so the figures are the cashier's path alone.
 3. Functions over cyclomatic complexity 10 (radon's ``cc_visit``: functions and methods, closures
    not counted separately, as ``radon cc`` shows them) in ``terminal_agent`` and ``devices``.
@@ -76,7 +77,7 @@ class Walk:
     def __init__(self) -> None:
         self.recording = False
         self.files: Counter[str] = Counter()
-        self.decoded: list[bytes] = []
+        self.decoded: list[str] = []  # the model each decode produced
         self.row_reads = 0
         self._lock = threading.Lock()
         self._roots = tuple(str(ROOT / p) + "/" for p in PRODUCT)
@@ -92,9 +93,8 @@ class Walk:
             self.files[str(Path(name).relative_to(ROOT))] += 1
             func = frame.f_code.co_name
             if func == "decode" and name.endswith("protocol/codec.py"):
-                data = frame.f_locals.get("data")
-                if isinstance(data, bytes | bytearray | memoryview):
-                    self.decoded.append(bytes(data))
+                model = frame.f_locals.get("model_type")
+                self.decoded.append(getattr(model, "__name__", str(model)))
             elif func == "get" and name.endswith("core/journal.py"):
                 self.row_reads += 1
 
@@ -107,7 +107,7 @@ class Walk:
         threading.setprofile(None)  # type: ignore[arg-type]
 
 
-async def _sale(walk: Walk, state_dir: Path, sim_url: str) -> bytes:
+async def _sale(walk: Walk, state_dir: Path, sim_url: str) -> str:
     from functools import partial
 
     from tests import test_ui_support as support
@@ -129,8 +129,11 @@ async def _sale(walk: Walk, state_dir: Path, sim_url: str) -> bytes:
         await support.sees(pilot, "Receipt printed", 120)
         walk.recording = False
         agent = support.agent_of(pilot)
-        found = await agent.store.fetchall("SELECT response FROM transactions")
-        return bytes(found[0]["response"])
+        found = await agent.store.fetchall("SELECT op FROM transactions")
+        from terminal_agent.protocol.operations import SPECS, Op
+
+        model = SPECS[Op(found[0]["op"])].response
+        return getattr(model, "__name__", str(model))
 
 
 def sale_walk() -> dict[str, Any]:
@@ -140,10 +143,10 @@ def sale_walk() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="shape-") as tmp, SimProcess(Path(tmp)) as sim:
         walk.install()
         try:
-            response = asyncio.run(_sale(walk, Path(tmp) / "till", sim.url))
+            model = asyncio.run(_sale(walk, Path(tmp) / "till", sim.url))
         finally:
             walk.remove()
-    return {"files": sorted(walk.files), "decodes_of_response": walk.decoded.count(response),
+    return {"files": sorted(walk.files), "decodes_of_response": walk.decoded.count(model),
             "decodes_all": len(walk.decoded), "row_reads": walk.row_reads}
 
 
@@ -187,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     if "sale" in out:
         sale = out["sale"]
         print(f"voucher sale (Sell -> slip): {len(sale['files'])} product files crossed, "
-              f"response bytes decoded {sale['decodes_of_response']} times "
+              f"its response decoded {sale['decodes_of_response']} times "
               f"({sale['decodes_all']} decodes in all), journal row read {sale['row_reads']} times")
         for f in sale["files"]:
             print(f"    {f}")

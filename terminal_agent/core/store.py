@@ -47,31 +47,52 @@ TERMINAL_KEY = "till.terminal_id"   # kv: the till this database belongs to
 CREATED_KEY = "till.created_at"     # kv: when `init` made it
 
 
+_RESTORE = ("stop the till's services and restore the newest good backup with "
+            "`terminal-agent restore BACKUP --config FILE` (docs/DEPLOY.md, Backups)")
+
+# SQLite's message (lower case) -> the agent's error and its sentence ({path}, {text}).
+_TRANSLATIONS: list[tuple[tuple[str, ...], type[StoreError], str]] = [
+    (("full",), StoreFull, "{path}: the till's database is full: new transactions are refused "
+                           "until space is freed (everything already stored is safe)"),
+    (("locked", "busy"), StoreBusy,
+     "{path}: the database is locked by another process ({text}); trying again"),
+    (("malformed", "not a database", "corrupt"), StoreDamaged,
+     "{path} is damaged ({text}): " + _RESTORE),
+    (("disk i/o", "unable to open", "readonly"), StoreUnavailable,
+     "{path}: the database cannot be written ({text}): full disk or failing storage; trying "
+     "again"),
+]
+
+
 def _translate(exc: sqlite3.Error | UnicodeDecodeError,
                path: Path | str = "the database") -> StoreError:
+    """SQLite's error as the agent's own, with one sentence saying what happens or what to do."""
     if isinstance(exc, UnicodeDecodeError):  # SQLite quoted damaged bytes in its message
-        return StoreDamaged(
-            f"{path} is damaged (unreadable bytes in its structure): stop the till's services and "
-            "restore the newest good backup with `terminal-agent restore BACKUP --config FILE` "
-            "(docs/DEPLOY.md, Backups)")
+        return StoreDamaged(f"{path} is damaged (unreadable bytes in its structure): {_RESTORE}")
     text = str(exc)
-    low = text.lower()
-    if "full" in low:
-        return StoreFull(
-            f"{path}: the till's database is full: new transactions are refused until space is "
-            "freed (everything already stored is safe)"
-        )
-    if "locked" in low or "busy" in low:
-        return StoreBusy(f"{path}: the database is locked by another process ({text}); "
-                         "trying again")
-    if "malformed" in low or "not a database" in low or "corrupt" in low:
-        return StoreDamaged(
-            f"{path} is damaged ({text}): stop the till's services and restore the newest good "
-            "backup with `terminal-agent restore BACKUP --config FILE` (docs/DEPLOY.md, Backups)")
-    if "disk i/o" in low or "unable to open" in low or "readonly" in low:
-        return StoreUnavailable(f"{path}: the database cannot be written ({text}): "
-                                "full disk or failing storage; trying again")
+    for words, kind, sentence in _TRANSLATIONS:
+        if any(word in text.lower() for word in words):
+            return kind(sentence.format(path=path, text=text))
     return StoreError(f"{path}: database error: {text}")
+
+
+def _check_files(p: Path, check_permissions: bool) -> None:
+    """The database and its WAL and shared memory: owner-only (unless not asked), never links."""
+    for side, what in ((p, "database"), (Path(f"{p}-wal"), "database journal (WAL)"),
+                       (Path(f"{p}-shm"), "database shared memory")):
+        if check_permissions or side.is_symlink():
+            check_private_file(side, what, links=False)
+
+
+def _own_side_files(p: Path) -> None:
+    """WAL and shared memory owner-only, and the service account's under sudo. By path, never
+    by opening: closing any descriptor of a file SQLite has open drops SQLite's POSIX locks on
+    it (the lstat check before opening refused links)."""
+    for suffix in ("-wal", "-shm"):
+        side = p.with_name(p.name + suffix)
+        if side.exists() and not side.is_symlink():
+            side.chmod(0o600)
+            give_to_folder_owner(side)
 
 
 def _refuse_missing(path: Path, config: str) -> None:
@@ -172,28 +193,15 @@ class Store:
         into ``backup_dir`` first) or ``read_only`` (the caller only reads tables every
         version has)."""
         p = Path(path)
-        for side, what in ((p, "database"), (Path(f"{p}-wal"), "database journal (WAL)"),
-                           (Path(f"{p}-shm"), "database shared memory")):
-            if check_permissions:
-                check_private_file(side, what, links=False)
-            elif side.is_symlink():
-                check_private_file(side, what, links=False)
+        _check_files(p, check_permissions)
         _refuse_missing(p, config)
         store = cls(p)
         try:
             await store._call(store._connect, busy_timeout_ms, read_only)
             await store._call(store._admit, terminal_id, config, quick_check)
             if store.version < len(MIGRATIONS):
-                if migrate:
-                    if backup_dir is not None:
-                        store.pre_migration_backup = await store.backup(
-                            backup_dir, label=f"pre-migration-v{store.version}", keep=backup_keep)
-                    await store._migrate()
-                elif not read_only:
-                    raise StoreVersion(
-                        f"{p}: schema version {store.version} is older than this agent's "
-                        f"({len(MIGRATIONS)}); run `terminal-agent migrate --config {config}` "
-                        "(it takes a backup first) or start the service, which does the same")
+                await store._older_schema(migrate=migrate, read_only=read_only, config=config,
+                                          backup_dir=backup_dir, backup_keep=backup_keep)
             if store.terminal_id is None and terminal_id and not read_only:
                 await store._stamp(terminal_id)
         except (sqlite3.Error, UnicodeDecodeError) as exc:
@@ -202,14 +210,23 @@ class Store:
         except BaseException:
             await store.close()
             raise
-        for suffix in ("-wal", "-shm"):  # owner-only, and the service account's under sudo
-            side = p.with_name(p.name + suffix)
-            # By path, never by opening: closing any descriptor of a file SQLite has open drops
-            # SQLite's POSIX locks on it (the lstat check above refused links).
-            if side.exists() and not side.is_symlink():
-                side.chmod(0o600)
-                give_to_folder_owner(side)
+        _own_side_files(p)
         return store
+
+    async def _older_schema(self, *, migrate: bool, read_only: bool, config: str,
+                            backup_dir: str | Path | None, backup_keep: int) -> None:
+        """Migrate (after a backup) when asked to; a reader may read an older schema; anything
+        else is refused with what to run."""
+        if migrate:
+            if backup_dir is not None:
+                self.pre_migration_backup = await self.backup(
+                    backup_dir, label=f"pre-migration-v{self.version}", keep=backup_keep)
+            await self._migrate()
+        elif not read_only:
+            raise StoreVersion(
+                f"{self.path}: schema version {self.version} is older than this agent's "
+                f"({len(MIGRATIONS)}); run `terminal-agent migrate --config {config}` "
+                "(it takes a backup first) or start the service, which does the same")
 
     # -- the store's thread -------------------------------------------------------------------
 
@@ -243,21 +260,9 @@ class Store:
         row = db.execute("PRAGMA user_version").fetchone()
         self.version = int(row[0]) if row else 0
         if self.version == 0:
-            tables = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-            what = ("holds no tables: it was never initialised" if not tables or not tables[0]
-                    else "is not a terminal-agent database")
-            raise StoreMissing(
-                f"{self.path} {what}; create the database with `terminal-agent init --config "
-                f"{config}` or restore a backup with `terminal-agent restore BACKUP --config "
-                f"{config}`")
+            self._refuse_uninitialised(config)
         if quick_check:
-            problems = _integrity(db, "quick_check")
-            if problems:
-                first = " ".join(problems[0].split())[:160]
-                raise StoreDamaged(
-                    f"{self.path} is damaged ({first}): stop the till's services and "
-                    f"restore the newest good backup with `terminal-agent restore BACKUP "
-                    f"--config {config}` (docs/DEPLOY.md, Backups)")
+            self._refuse_damaged(config)
         if self.version > len(MIGRATIONS):
             raise StoreVersion(
                 f"{self.path}: schema version {self.version} is newer than this agent "
@@ -271,6 +276,24 @@ class Store:
                 f"{self.path} belongs to till {self.terminal_id}, but {config} is till "
                 f"{terminal_id}: point [store] path at this till's own database (another till's "
                 "advices must be delivered by that till)")
+
+    def _refuse_uninitialised(self, config: str) -> None:
+        tables = self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        what = ("holds no tables: it was never initialised" if not tables or not tables[0]
+                else "is not a terminal-agent database")
+        raise StoreMissing(
+            f"{self.path} {what}; create the database with `terminal-agent init --config "
+            f"{config}` or restore a backup with `terminal-agent restore BACKUP --config "
+            f"{config}`")
+
+    def _refuse_damaged(self, config: str) -> None:
+        problems = _integrity(self._db, "quick_check")
+        if problems:
+            first = " ".join(problems[0].split())[:160]
+            raise StoreDamaged(
+                f"{self.path} is damaged ({first}): stop the till's services and "
+                f"restore the newest good backup with `terminal-agent restore BACKUP "
+                f"--config {config}` (docs/DEPLOY.md, Backups)")
 
     async def _stamp(self, terminal_id: str) -> None:
         """A database from before identities were recorded: it becomes this till's."""

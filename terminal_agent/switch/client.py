@@ -132,27 +132,10 @@ class SwitchClient:
                     raw, unreadable = await _read_bounded(response)
                 finally:
                     await response.aclose()
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            unsent = isinstance(exc, _NEVER_SENT) or exchange.never_sent
-            self._failed(exc, op, started, "unreachable" if unsent else "timeout")
-            if unsent:
-                raise SwitchUnavailable(f"{op}: could not connect in time") from exc
-            raise SwitchTimeout(f"{op}: no complete answer within {budget:g} s") from exc
-        except httpx.HTTPError as exc:
-            unsent = isinstance(exc, _NEVER_SENT) or exchange.never_sent
-            self._failed(exc, op, started, "unreachable" if unsent else "broken")
-            if unsent:
-                raise SwitchUnavailable(f"{op}: switch unreachable: {exc}") from exc
-            if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-                raise SwitchProtocolError(f"{op}: connection broken: {exc}") from exc
-            raise SwitchError(f"{op}: {exc}") from exc
+        except (TimeoutError, httpx.HTTPError) as exc:
+            raise self._failed(exc, op, started, exchange.never_sent, budget) from exc
         elapsed = time.monotonic() - started
-        self.last_latency = elapsed
-        self.last_status = response.status_code
-        self.last_answer_at = time.time()
-        self.last_error = None
-        if self.observer is not None:
-            self.observer(op, response.status_code, elapsed, None)
+        self._answered(op, response.status_code, elapsed)
         if unreadable:
             log.warning("%s: answer body not read (%s)", op.value, unreadable,
                         extra={"operation": op.value, "outcome": "unreadable-body"})
@@ -160,12 +143,33 @@ class SwitchClient:
                      response.headers.get("content-type", ""),
                      retry_after(response.headers.get("retry-after")), unreadable)
 
-    def _failed(self, exc: BaseException, op: Op, started: float, failure: str) -> None:
-        """``failure`` names it for metrics: unreachable (never sent), timeout, broken."""
+    def _answered(self, op: Op, status: int, elapsed: float) -> None:
+        self.last_latency = elapsed
+        self.last_status = status
+        self.last_answer_at = time.time()
+        self.last_error = None
+        if self.observer is not None:
+            self.observer(op, status, elapsed, None)
+
+    def _failed(self, exc: BaseException, op: Op, started: float, never_sent: bool,
+                budget: float) -> SwitchError:
+        """The agent's error for a failed exchange (rule 3), told to the observer as
+        unreachable (never sent), timeout or broken (for metrics)."""
+        unsent = isinstance(exc, _NEVER_SENT) or never_sent
+        timed_out = isinstance(exc, TimeoutError | httpx.TimeoutException)
+        failure = "unreachable" if unsent else "timeout" if timed_out else "broken"
         self.last_error = type(exc).__name__
         self.last_status = None
         if self.observer is not None:
             self.observer(op, None, time.monotonic() - started, failure)
+        if unsent:
+            return SwitchUnavailable(f"{op}: could not connect in time" if timed_out
+                                     else f"{op}: switch unreachable: {exc}")
+        if timed_out:
+            return SwitchTimeout(f"{op}: no complete answer within {budget:g} s")
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+            return SwitchProtocolError(f"{op}: connection broken: {exc}")
+        return SwitchError(f"{op}: {exc}")
 
     async def exchange(self, op: Op, message: Any = None, *, asked: Asked = NOTHING,
                        about: Mapping[str, str] | None = None, quiet: bool = False,
@@ -230,12 +234,10 @@ async def _read_bounded(response: httpx.Response) -> tuple[bytes, str]:
     if response.is_stream_consumed:  # an in-memory answer (a test transport): already decoded
         data = response.content
         return (data, "") if len(data) <= limit else (b"", f"over {limit} bytes")
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return b"", f"declared length {declared} over {limit} bytes"
+    refused = _refused_before_reading(response.headers, limit)
+    if refused:
+        return b"", refused
     encoding = response.headers.get("content-encoding", "").strip().lower()
-    if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
-        return b"", f"content-encoding {encoding[:40]!r} not read"
     inflate = _Inflater(encoding)
     out = bytearray()
     wire = 0
@@ -253,6 +255,18 @@ async def _read_bounded(response: httpx.Response) -> tuple[bytes, str]:
     if len(out) > limit:
         return b"", f"inflates to over {limit} bytes"
     return bytes(out), ""
+
+
+def _refused_before_reading(headers: httpx.Headers, limit: int) -> str:
+    """Why the body is not read at all (a declared length over the bound, an encoding we do not
+    inflate), or "" to read it."""
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return f"declared length {declared} over {limit} bytes"
+    encoding = headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+        return f"content-encoding {encoding[:40]!r} not read"
+    return ""
 
 
 class _Inflater:

@@ -457,25 +457,36 @@ def open_printer(url: str, columns: int = 48, *, profile: str | None = None,
         return DummyPrinter(url, columns, profile)
     if scheme == "preview":
         return PreviewPrinter(base or "receipts", columns, profile, preview)
+    channel = _channel(url, scheme, base, query, timeout)
+    return DevicePrinter(url, channel, columns, profile, timeout)
+
+
+def _channel(url: str, scheme: str, base: str, query: dict[str, str], timeout: float) -> Channel:
+    """The byte pipe of a device URL (tcp, file, usb, serial and pyserial's own URLs)."""
     if scheme == "tcp":
         host, _, port = base.rpartition(":") if ":" in base else (base, "", "9100")
-        return DevicePrinter(url, SocketChannel(host.strip("[]"), int(port or 9100), timeout),
-                             columns, profile, timeout)
+        return SocketChannel(host.strip("[]"), int(port or 9100), timeout)
     if scheme == "file":
-        return DevicePrinter(url, FileChannel(base), columns, profile, timeout)
+        return FileChannel(base)
     if scheme == "usb":
-        match = re.fullmatch(r"([0-9a-fA-F]{1,4}):([0-9a-fA-F]{1,4})", base)
-        if not match:
-            raise ConfigError(f"printer.url {url!r}: expected usb://VID:PID in hex (04b8:0202)")
-        args = {k: int(v, 0) for k, v in query.items() if k in ("in_ep", "out_ep", "interface")}
-        return DevicePrinter(url, UsbChannel(int(match[1], 16), int(match[2], 16), timeout,
-                                             **args), columns, profile, timeout)
+        return _usb_channel(url, base, query, timeout)
     if scheme == "serial" or url.startswith(SERIAL_SCHEMES):
-        port = base if scheme == "serial" else f"{scheme}://{base}"
-        options = {k: conv(query.pop(k)) for k, conv in _SERIAL_OPTIONS.items() if k in query}
-        if query:  # anything else belongs to the pyserial URL itself (loop://?logging=debug)
-            port += "?" + "&".join(f"{k}={v}" for k, v in query.items())
-        return DevicePrinter(url, SerialChannel(port, timeout, **options), columns, profile,
-                             timeout)
+        return _serial_channel(scheme, base, query, timeout)
     raise ConfigError(f"printer.url {url!r}: unknown kind {scheme!r}; use usb://, serial://, "
                       "tcp://, file://, preview:// or dummy://")
+
+
+def _usb_channel(url: str, base: str, query: dict[str, str], timeout: float) -> Channel:
+    match = re.fullmatch(r"([0-9a-fA-F]{1,4}):([0-9a-fA-F]{1,4})", base)
+    if not match:
+        raise ConfigError(f"printer.url {url!r}: expected usb://VID:PID in hex (04b8:0202)")
+    args = {k: int(v, 0) for k, v in query.items() if k in ("in_ep", "out_ep", "interface")}
+    return UsbChannel(int(match[1], 16), int(match[2], 16), timeout, **args)
+
+
+def _serial_channel(scheme: str, base: str, query: dict[str, str], timeout: float) -> Channel:
+    port = base if scheme == "serial" else f"{scheme}://{base}"
+    options = {k: conv(query.pop(k)) for k, conv in _SERIAL_OPTIONS.items() if k in query}
+    if query:  # anything else belongs to the pyserial URL itself (loop://?logging=debug)
+        port += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return SerialChannel(port, timeout, **options)

@@ -68,19 +68,25 @@ def decode(printer: int, offline_cause: int | None = None, paper: int | None = N
     """Combine the answers to ``DLE EOT 1``, ``2`` and ``4`` (``None``: not asked / no answer)."""
     if not is_status_byte(printer):
         return PrinterStatus.UNKNOWN
-    paper_ok = paper is not None and is_status_byte(paper)
-    if paper_ok and paper is not None and paper & 0x60:
+    paper_bits = paper if paper is not None and is_status_byte(paper) else 0
+    if paper_bits & 0x60:
         return PrinterStatus.PAPER_OUT
     if printer & 0x08:
-        if offline_cause is not None and is_status_byte(offline_cause):
-            if offline_cause & 0x04:
-                return PrinterStatus.COVER_OPEN
-            if offline_cause & 0x20:
-                return PrinterStatus.PAPER_OUT
-        return PrinterStatus.OFFLINE
-    if paper_ok and paper is not None and paper & 0x0C:
+        return _offline(offline_cause)
+    if paper_bits & 0x0C:
         return PrinterStatus.PAPER_NEAR_END
     return PrinterStatus.ONLINE
+
+
+def _offline(cause: int | None) -> PrinterStatus:
+    """Why an offline printer is offline (``DLE EOT 2``), when it said."""
+    if cause is None or not is_status_byte(cause):
+        return PrinterStatus.OFFLINE
+    if cause & 0x04:
+        return PrinterStatus.COVER_OPEN
+    if cause & 0x20:
+        return PrinterStatus.PAPER_OUT
+    return PrinterStatus.OFFLINE
 
 
 # Status bytes a printer sends for each state (for fakes and tests).

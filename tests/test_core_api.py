@@ -11,7 +11,7 @@ import terminal_agent.core as core
 EXPORTED = {
     # the façade and what it answers
     "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "sale_verdict", "Answer", "Offer",
-    "Person", "Provider", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
+    "Person", "Provider", "Printed", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
     "AdviceKind", "RowState",
     # cashier accounts and the audit trail
     "Cashiers", "Cashier", "CashierError", "LoginResult", "Role", "check_id", "check_pin",
@@ -24,7 +24,7 @@ EXPORTED = {
 USE_CASES = {  # the façade's methods (core/usecases.py), each typed
     "offers", "sell_voucher", "top_up", "send_money", "retry_order", "pay_out",
     "redeem_voucher", "fee_quote", "tender", "cancel", "transaction", "settled", "advices",
-    "owed", "forward_once", "recover",
+    "owed", "forward_once", "recover", "print_receipt",
 }
 
 

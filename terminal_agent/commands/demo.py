@@ -13,7 +13,6 @@ import asyncio
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from terminal_agent.config import AgentConfig
 from terminal_agent.demo import DEMO_CASHIER, write_demo_config
@@ -50,22 +49,10 @@ async def scripted_sale(cfg: AgentConfig, out: object = sys.stdout) -> int:
         say(f"  final state: {txn.state} (reference {txn.reference})")
         serial = result.data.get("serial", "")
         say(f"  voucher serial {serial}, PIN printed on the slip only")
-        receipt = await _print_receipt(agent, cfg, result)
-        if receipt:
-            say(f"  receipt preview: {receipt}")
+        printed = await agent.print_receipt(result.txn_id)
+        say(f"  receipt preview: {printed.where}" if printed.printed
+            else f"  receipt not printed yet: {printed.reason}")
         return 0 if txn.state.value == "CONFIRMED" else 1
-
-
-async def _print_receipt(agent: Any, cfg: AgentConfig, result: Any) -> str:
-    """Print the sale's slip through the durable print queue (preview:// in the demo)."""
-    from terminal_agent.ui.desk import CoreDesk
-
-    desk = CoreDesk.open(cfg, agent)
-    try:
-        report = await desk.print_result(result, DEMO_CASHIER[0])
-    finally:
-        await desk.aclose()
-    return report.where or report.message
 
 
 def run_demo(args: argparse.Namespace) -> int:

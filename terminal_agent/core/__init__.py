@@ -30,12 +30,19 @@ from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
 from terminal_agent.core.outbox import AdviceKind, OutboxRow
 from terminal_agent.core.states import FINAL, RowState, State
 from terminal_agent.core.store import backup_folder, create_database
-from terminal_agent.core.usecases import Offer, Person, Provider, SaleVerdict, sale_verdict
+from terminal_agent.core.usecases import (
+    Offer,
+    Person,
+    Printed,
+    Provider,
+    SaleVerdict,
+    sale_verdict,
+)
 
 __all__ = [
     # the façade and what it answers
     "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "sale_verdict", "Answer", "Offer",
-    "Person", "Provider", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
+    "Person", "Provider", "Printed", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
     "AdviceKind", "RowState",
     # cashier accounts and the audit trail
     "Cashiers", "Cashier", "CashierError", "LoginResult", "Role", "check_id", "check_pin",

@@ -37,7 +37,7 @@ from typing import Any
 from devices.printers import Printer, drawer_args, open_printer
 from devices.status import PrinterError, PrinterStatus
 from terminal_agent.config import PrinterConfig
-from terminal_agent.core.schema import MIGRATIONS
+from terminal_agent.core.states import JobState, job_move
 from terminal_agent.core.store import Db
 from terminal_agent.core.vault import Vault, open_receipt, seal_receipt
 from terminal_agent.errors import AgentError
@@ -48,7 +48,6 @@ from terminal_agent.receipts.render import mark_copy, render
 log = logging.getLogger(__name__)
 
 # The print_jobs table is migration 3 in core/schema.py.
-PRINT_JOBS_DDL = MIGRATIONS[2]
 # kv row where the process that owns the printer leaves its last status for the forwarding
 # process's metrics: {"status": PrinterStatus value, "at": unix time of the change}.
 PRINTER_KEY = "printer.status"
@@ -175,6 +174,7 @@ class PrintQueue:
         self.reason: str | None = None
         self._pump_lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self.went: dict[int, str] = {}  # where each job printed here went (URL, preview file)
 
     async def submit(self, txn_id: str | None, reference: str, kind: str, receipt_bytes: bytes,
                      text: str, contains_pin: bool = False, *, pump: bool = True) -> int:
@@ -210,7 +210,7 @@ class PrintQueue:
 
     async def pending(self) -> list[PrintJob]:
         rows = await self.store.fetchall(
-            "SELECT * FROM print_jobs WHERE state='pending' ORDER BY id")
+            f"SELECT * FROM print_jobs WHERE state='{JobState.PENDING}' ORDER BY id")  # noqa: S608
         return [self._job(r) for r in rows]
 
     async def job(self, job_id: int) -> PrintJob | None:
@@ -261,7 +261,7 @@ class PrintQueue:
             if job.kind == DRAWER:
                 await self.printer.kick_drawer(*drawer_args(job.content))
             else:
-                await self.printer.write(job.content, label=label)
+                self.went[job.id] = await self.printer.write(job.content, label=label)
         except PrinterError as exc:
             await self._wait(job, exc.status, str(exc), attempted=True)
             return exc.status, str(exc)
@@ -271,9 +271,9 @@ class PrintQueue:
             await self._wait(job, after, reason, attempted=True)
             return after, reason
         await self.store.step(lambda db: db.execute(
-            "UPDATE print_jobs SET state='printed', printed_at=?, attempts=attempts+1,"
-            " last_status=?, last_error=NULL WHERE id=? AND state='pending'",
-            (self.clock(), after.value, job.id)))
+            f"UPDATE print_jobs SET state='{JobState.PRINTED}', printed_at=?,"  # noqa: S608
+            " attempts=attempts+1, last_status=?, last_error=NULL"
+            f" WHERE id=? AND {job_move(JobState.PRINTED)}", (self.clock(), after.value, job.id)))
         log.info("print job %d printed (%s, ref %s)", job.id, job.kind, job.reference)
         self.status = after
         return None
@@ -310,7 +310,8 @@ class PrintQueue:
             row = db.execute(_ORIGINAL_SQL, (ref, DRAWER)).fetchone()
             if row is None and missing is not None:
                 kept_id = enqueue(db, missing, now, self.vault)
-                db.execute("UPDATE print_jobs SET state='printed', last_error=? WHERE id=?",
+                db.execute(f"UPDATE print_jobs SET state='{JobState.PRINTED}', last_error=?"  # noqa: S608
+                           f" WHERE id=? AND {job_move(JobState.PRINTED)}",
                            ("rendered for a reprint; the original was never printed", kept_id))
                 row = db.execute(_ORIGINAL_SQL, (ref, DRAWER)).fetchone()
             if row is None:

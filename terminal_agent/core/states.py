@@ -28,6 +28,7 @@ redemption) and ``REFUNDED``/``RESOLVED`` extend DESIGN §4 for those outcomes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from terminal_agent.errors import IllegalTransition
@@ -103,7 +104,7 @@ def check(old: State, new: State) -> None:
         raise IllegalTransition(f"transaction state {old} cannot become {new}")
 
 
-def sql_set(states: frozenset[State] | frozenset[RowState] | tuple[StrEnum, ...]) -> str:
+def sql_set(states: Iterable[StrEnum]) -> str:
     """``('A', 'B')`` for ``state IN ...``: the values are this module's constants, never input."""
     return "(" + ", ".join(f"'{s.value}'" for s in sorted(states)) + ")"
 
@@ -169,3 +170,11 @@ JOB_MOVES: dict[JobState, frozenset[JobState]] = {
     JobState.PENDING: frozenset({JobState.PRINTED}),
     JobState.PRINTED: frozenset(),
 }
+
+
+def job_move(new: JobState) -> str:
+    """The ``state IN (...)`` guard of a print-job writer making a job ``new``."""
+    sources = frozenset(s for s, targets in JOB_MOVES.items() if new in targets)
+    if not sources:
+        raise IllegalTransition(f"no print job can become {new}")
+    return f"state IN {sql_set(sources)}"

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING
 
 from terminal_agent.core.flows.base import FlowResult
 from terminal_agent.core.flows.requests import Answer
 from terminal_agent.core.journal import Kind, Txn
 from terminal_agent.core.outbox import AdviceKind, OutboxRow
-from terminal_agent.core.states import SETTLED
+from terminal_agent.core.printing import PrintQueue, open_configured_printer
+from terminal_agent.core.states import SETTLED, JobState
 from terminal_agent.protocol.airtime import Product
 from terminal_agent.protocol.common import Institution
 from terminal_agent.protocol.moneytransfer import PersonalDetails
 
 if TYPE_CHECKING:
+    from terminal_agent.config import AgentConfig
     from terminal_agent.core.flows.airtime import Catalogue, TopUps, VoucherSales
     from terminal_agent.core.flows.money import MoneyTransfer
     from terminal_agent.core.flows.suv import VoucherRedemptions
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from terminal_agent.core.journal import Journal
     from terminal_agent.core.outbox import Outbox
     from terminal_agent.core.recovery import Recovery, RecoveryReport
+    from terminal_agent.core.slips import Slips
+    from terminal_agent.core.store import Store
 
 
 class SaleVerdict(StrEnum):
@@ -41,6 +46,16 @@ class SaleVerdict(StrEnum):
     PENDING = "pending"      # a top-up whose outcome the status lookups will settle
     REVERSED = "reversed"    # approved, then reversed before any tender
     CANCELLED = "cancelled"  # the cashier or a supervisor cancelled after approval
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What printing a receipt came to: ``where`` the job went (the printer's URL, or the
+    preview file), or why it still waits (it prints when the printer is back)."""
+
+    printed: bool
+    where: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,9 @@ def sale_verdict(result: FlowResult) -> SaleVerdict:
 class UseCases:
     """The façade's methods (mixed into ``Agent``)."""
 
+    config: AgentConfig
+    store: Store
+    slips: Slips
     catalogue: Catalogue
     vouchers: VoucherSales
     topups: TopUps
@@ -200,6 +218,28 @@ class UseCases:
     async def owed(self) -> int:
         """Advices still to deliver."""
         return (await self.outbox.counts()).pending
+
+    # -- receipts ------------------------------------------------------------------------------
+
+    async def print_receipt(self, txn_id: str) -> Printed:
+        """Print the receipt the transaction's own step committed (core/slips.py), now, on the
+        configured printer; say where it went or why it waits."""
+        printer = open_configured_printer(self.config.printer)
+        try:
+            queue = PrintQueue(self.store, printer,
+                               render_missing=partial(self.slips.render_missing, self.journal))
+            job = await queue.receipt_of(txn_id)
+            if job is None:
+                return Printed(False, reason="nothing to print for this outcome")
+            if job.state != JobState.PRINTED:
+                await queue.pump(only=[job.id])
+            done = await queue.job(job.id)
+        finally:
+            printer.close()
+        if done is not None and done.state == JobState.PRINTED:
+            return Printed(True, queue.went.get(job.id, printer.url))
+        return Printed(False, reason=(done.last_error if done else None) or queue.reason
+                       or "printer trouble")
 
     # -- background work (the runtime's, also a command's own loop) ------------------------------
 

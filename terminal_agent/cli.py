@@ -35,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, helptext, target in [
         ("forward", "headless service: recovery then the outbox forwarder",
-         "terminal_agent.core.service:run_forward"),
-        ("status", "outbox and transaction summary", "terminal_agent.core.service:run_status"),
+         "terminal_agent.commands.forward:run_forward"),
+        ("status", "outbox and transaction summary", "terminal_agent.commands.status:run_status"),
         ("certify", "run every flow end to end against the configured switch",
          "terminal_agent.commands.certify:run_certify"),
         ("ui", "the cashier UI", "terminal_agent.commands.ui:run_ui"),

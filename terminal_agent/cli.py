@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     reprint.add_argument("--supervisor", default="",
                          help="the authorising supervisor's number (else asked); the PIN is "
                               "always asked, or read from standard input")
-    reprint.set_defaults(handler="terminal_agent.core.printing:run_reprint")
+    reprint.set_defaults(handler="terminal_agent.commands.reprint:run_reprint")
 
     audit = sub.add_parser("audit", help="the audit trail")
     asub = audit.add_subparsers(dest="action", required=True)

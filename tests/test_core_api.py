@@ -13,8 +13,8 @@ EXPORTED = {
     "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "sale_verdict", "Answer", "Offer",
     "Person", "Provider", "Printed", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
     "AdviceKind", "RowState",
-    # the headless service (terminal-agent forward)
-    "forward",
+    # the headless service (terminal-agent forward), a reprint from the command line
+    "forward", "reprint_now",
     # cashier accounts and the audit trail
     "Cashiers", "Cashier", "CashierError", "LoginResult", "Role", "check_id", "check_pin",
     "AuditTrail", "ChainReport", "admin_store", "cli_operator", "record_admin_act",

@@ -24,3 +24,14 @@ def test_import_contracts_are_kept():
                           timeout=120)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
+
+
+def test_the_core_prints_nothing():
+    """Printing to a terminal is a command's business (terminal_agent/commands): the core says
+    what happened in return values, errors and log lines."""
+    import ast
+
+    for path in sorted((ROOT / "terminal_agent" / "core").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                raise AssertionError(f"{path.relative_to(ROOT)}:{node.lineno} prints")

@@ -15,14 +15,15 @@ import pytest
 
 from devices.printers import DummyPrinter, open_printer
 from devices.status import PrinterStatus
+from terminal_agent.commands.prompts import NotAuthorised
+from terminal_agent.commands.reprint import run_reprint
 from terminal_agent.config import PrinterConfig
-from terminal_agent.core.cashiers import Cashiers, NotAuthorised
+from terminal_agent.core.cashiers import Cashiers
 from terminal_agent.core.printing import (
     PrintQueue,
     ReprintNeedsSupervisor,
     UnknownReceipt,
     kick_drawer,
-    run_reprint,
 )
 from terminal_agent.core.store import Store
 from terminal_agent.core.vault import open_vault

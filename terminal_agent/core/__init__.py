@@ -28,6 +28,7 @@ from terminal_agent.core.flows.base import FlowResult
 from terminal_agent.core.flows.requests import Answer
 from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
 from terminal_agent.core.outbox import AdviceKind, OutboxRow
+from terminal_agent.core.printing import reprint_now
 from terminal_agent.core.service import forward
 from terminal_agent.core.states import FINAL, RowState, State
 from terminal_agent.core.store import backup_folder, create_database
@@ -45,8 +46,8 @@ __all__ = [
     "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "sale_verdict", "Answer", "Offer",
     "Person", "Provider", "Printed", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
     "AdviceKind", "RowState",
-    # the headless service (terminal-agent forward)
-    "forward",
+    # the headless service (terminal-agent forward), a reprint from the command line
+    "forward", "reprint_now",
     # cashier accounts and the audit trail
     "Cashiers", "Cashier", "CashierError", "LoginResult", "Role", "check_id", "check_pin",
     "AuditTrail", "ChainReport", "admin_store", "cli_operator", "record_admin_act",

@@ -17,11 +17,9 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import getpass
 import logging
 import re
 import sqlite3
-import sys
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -292,31 +290,3 @@ class Cashiers:
 
     async def audit_log(self, limit: int = 200, action: str | None = None) -> list[AuditEntry]:
         return await self.trail.entries(limit, action)
-
-
-# -- a supervisor's number and PIN asked on the terminal (terminal-agent reprint) ---------------
-
-
-class NotAuthorised(AgentError):
-    """A supervisor's number and PIN were asked for and not given (or not a supervisor's)."""
-
-
-async def cli_supervisor(accounts: Cashiers, supervisor_id: str, *, action: str, subject: str,
-                         operator: str) -> Cashier:
-    """A supervisor's number (unless given) and PIN, asked on the terminal or read as lines from
-    standard input, checked like the till checks them (role, lockout, audit)."""
-    supervisor_id, pin = await asyncio.to_thread(_ask_supervisor, supervisor_id)
-    result = await accounts.authorise(supervisor_id, pin, action=action, subject=subject,
-                                      on_behalf_of=operator)
-    if result.cashier is None:
-        raise NotAuthorised(f"not authorised: {result.message}")
-    return result.cashier
-
-
-def _ask_supervisor(supervisor_id: str) -> tuple[str, str]:
-    interactive = sys.stdin.isatty()
-    if not supervisor_id:
-        supervisor_id = (input("Supervisor number: ") if interactive
-                         else sys.stdin.readline()).strip()
-    pin = getpass.getpass("Supervisor PIN: ") if interactive else sys.stdin.readline().strip()
-    return supervisor_id, pin

@@ -24,7 +24,6 @@ Rules:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
@@ -36,7 +35,7 @@ from typing import Any
 
 from devices.printers import Printer, drawer_args, open_printer
 from devices.status import PrinterError, PrinterStatus
-from terminal_agent.config import PrinterConfig
+from terminal_agent.config import AgentConfig, PrinterConfig
 from terminal_agent.core.states import JobState, job_move
 from terminal_agent.core.store import Db
 from terminal_agent.core.vault import Vault, open_receipt, seal_receipt
@@ -398,34 +397,21 @@ async def kick_drawer(printer: Printer, cfg: Any) -> bool:
     return True
 
 
-def run_reprint(args: argparse.Namespace) -> int:
-    """``terminal-agent reprint REFERENCE [--supervisor ID]``: a supervisor's number and PIN
-    (asked, or lines on standard input), then print a COPY now; audited with the operator."""
-    return asyncio.run(_reprint(args))
-
-
-async def _reprint(args: argparse.Namespace) -> int:
-    from terminal_agent.core.audit import admin_store, cli_operator
-    from terminal_agent.core.cashiers import Cashiers, cli_supervisor
+async def reprint_now(cfg: AgentConfig, store: Any, reference: str, supervisor: str,
+                      operator: str) -> tuple[int, PumpResult]:
+    """A COPY of ``reference`` queued and printed now on the configured printer, authorised by
+    ``supervisor`` (already checked) for ``operator``, and audited; (job id, what the pump
+    did)."""
+    from terminal_agent.core.audit import AuditTrail
     from terminal_agent.core.vault import open_vault
 
-    operator, reference = cli_operator(), args.reference.strip()
-    async with admin_store(args.config) as (cfg, store):
-        await open_vault(cfg, store)  # PIN receipts are sealed with the till key
-        accounts = Cashiers(store, cfg.ui)
-        supervisor = await cli_supervisor(accounts, args.supervisor.strip(), action="reprint",
-                                          subject=reference, operator=operator)
-        printer = open_configured_printer(cfg.printer)
-        try:
-            queue = PrintQueue(store, printer)
-            job_id = await queue.reprint(reference, supervisor.id, pump=False)
-            await accounts.audit(operator, "reprint", reference,
-                                 f"job {job_id}, authorised by supervisor {supervisor.id}")
-            result = await queue.pump(only=[job_id])
-        finally:
-            printer.close()
-    if job_id in result.printed:
-        print(f"reprinted {reference} (job {job_id}, marked COPY)")
-        return 0
-    print(f"copy of {reference} is queued as job {job_id} but not printed yet: {result.reason}")
-    return 1
+    await open_vault(cfg, store)  # PIN receipts are sealed with the till key
+    printer = open_configured_printer(cfg.printer)
+    try:
+        queue = PrintQueue(store, printer)
+        job_id = await queue.reprint(reference, supervisor, pump=False)
+        await AuditTrail(store).record(operator, "reprint", reference,
+                                       f"job {job_id}, authorised by supervisor {supervisor}")
+        return job_id, await queue.pump(only=[job_id])
+    finally:
+        printer.close()

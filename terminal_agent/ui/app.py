@@ -24,6 +24,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
 
 from terminal_agent.config import AgentConfig
+from terminal_agent.core import Agent
 from terminal_agent.core.cashiers import Cashier, Cashiers
 from terminal_agent.core.states import State
 from terminal_agent.ui.format import clock_text
@@ -100,7 +101,7 @@ class TillApp(App[int]):
 
     status_view: reactive[StatusView] = reactive(StatusView, always_update=True)
 
-    def __init__(self, agent: Any, cashiers: Cashiers, *, printer: ReceiptDesk | None = None,
+    def __init__(self, agent: Agent, cashiers: Cashiers, *, printer: ReceiptDesk | None = None,
                  clock: Callable[[], float] = time.time, run_forwarder: bool = True,
                  cursor_blink: bool = True, status_interval: float = 1.0,
                  idle_clock: Callable[[], float] = time.monotonic, login_hint: str = "") -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from devices.printers import Printer
 from devices.status import PrinterStatus
 from terminal_agent.config import AgentConfig
+from terminal_agent.core import Agent
 from terminal_agent.core.flows.base import FlowResult
 from terminal_agent.core.printing import (
     PrintQueue,
@@ -42,7 +43,7 @@ SHORT = {
 class CoreDesk:
     """``ReceiptDesk`` over ``PrintQueue`` and a ``devices.printers.Printer``."""
 
-    def __init__(self, cfg: AgentConfig, agent: Any, printer: Printer,
+    def __init__(self, cfg: AgentConfig, agent: Agent, printer: Printer,
                  clock: Any = time.time) -> None:
         self.cfg = cfg
         self.agent = agent
@@ -56,7 +57,7 @@ class CoreDesk:
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    def open(cls, cfg: AgentConfig, agent: Any) -> CoreDesk:
+    def open(cls, cfg: AgentConfig, agent: Agent) -> CoreDesk:
         return cls(cfg, agent, open_configured_printer(cfg.printer))
 
     def header(self, cashier: str, reference: str) -> Header:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from terminal_agent.core import Agent
 from terminal_agent.core.flows.base import FlowResult
 from terminal_agent.core.journal import Kind
 from terminal_agent.core.states import State
@@ -20,8 +21,8 @@ from terminal_agent.ui.screens.modals import TenderModal
 class Tender:
     verb: str                     # "Collect", "Pay out"
     enter_text: str
-    paid: Callable[[Any], Callable[[str, str], Awaitable[FlowResult]]]
-    cancel: Callable[[Any], Callable[[str, str], Awaitable[FlowResult]]]
+    paid: Callable[[Agent], Callable[[str, str], Awaitable[FlowResult]]]
+    cancel: Callable[[Agent], Callable[[str, str], Awaitable[FlowResult]]]
     flow: Callable[[Any], Any]    # the flow that describes the transaction afterwards
     supervisor_cancels: bool = False
 
@@ -120,7 +121,7 @@ def ask_tender(screen: Working, approved: FlowResult, what: str = "") -> None:
     screen.app.push_screen(modal, callback=decided)  # type: ignore[attr-defined]
 
 
-async def describe(agent: Any, txn_id: str, tender: Tender) -> FlowResult:
+async def describe(agent: Agent, txn_id: str, tender: Tender) -> FlowResult:
     """The transaction as it stands, in the words of its flow (a reversal says what to do)."""
     result: FlowResult = tender.flow(agent).result(await agent.journal.get(txn_id), None)
     return result

@@ -130,7 +130,8 @@ class Catalogue:
 
     async def msisdn_info(self, msisdn: str) -> MsisdnInfoResponse | None:
         number = normalise_msisdn(msisdn)
-        outcome = await self.ctx.switch.call(Op.MSISDN_LOOKUP, query={"msisdn": number})
+        outcome = (await self.ctx.switch.exchange(Op.MSISDN_LOOKUP,
+                                                  query={"msisdn": number})).outcome
         if outcome.verdict == Verdict.APPROVED and isinstance(outcome.message,
                                                               MsisdnInfoResponse):
             return outcome.message
@@ -166,8 +167,8 @@ class Catalogue:
         await asyncio.shield(self._loading)
 
     async def _fetch(self) -> None:
-        outcome = await self.ctx.switch.call(
-            Op.LIST_PRODUCTS, query={"channelName": self.ctx.config.terminal.channel_name})
+        outcome = (await self.ctx.switch.exchange(
+            Op.LIST_PRODUCTS, query={"channelName": self.ctx.config.terminal.channel_name})).outcome
         c = self._cache
         if outcome.verdict == Verdict.APPROVED and isinstance(outcome.message, list):
             c.products = tuple(p for p in outcome.message if isinstance(p, Product))

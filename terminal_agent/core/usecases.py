@@ -26,7 +26,8 @@ from terminal_agent.protocol.moneytransfer import PersonalDetails
 
 if TYPE_CHECKING:
     from terminal_agent.config import AgentConfig
-    from terminal_agent.core.flows.airtime import Catalogue, TopUps, VoucherSales
+    from terminal_agent.core.catalogue import Catalogue
+    from terminal_agent.core.flows.airtime import TopUps, VoucherSales
     from terminal_agent.core.flows.money import MoneyTransfer
     from terminal_agent.core.flows.suv import VoucherRedemptions
     from terminal_agent.core.forwarder import Forwarder

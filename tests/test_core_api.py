@@ -12,7 +12,14 @@ EXPORTED = {
     # the façade and what it answers
     "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "sale_verdict", "Answer", "Offer",
     "Person", "Provider", "Printed", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
-    "AdviceKind", "RowState",
+    "AdviceKind", "RowState", "short_reference", "REVERSAL_DONE", "needs_registration",
+    # what the cashier types, read as the till means it (core/entries.py)
+    "parse_amount", "order_reference", "voucher_code", "txn_reference", "id_number",
+    "person_name", "normalise_msisdn",
+    # products, cash-up, the runtime, the receipt printer
+    "ProductOffer", "VOUCHERS", "TOPUPS", "fixed_amount", "CashUp", "ClosedShift", "Runtime",
+    "Duty", "PrintQueue", "Printer", "PrinterStatus", "open_configured_printer",
+    "record_printer_status",
     # the headless service (terminal-agent forward), a reprint from the command line
     "forward", "reprint_now",
     # cashier accounts and the audit trail

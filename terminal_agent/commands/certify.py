@@ -32,8 +32,8 @@ from terminal_agent.sim.control import SimControl
 CASHIER = "certify"
 RECEIVER = Provider(id="30000001", name="Mukuru Money Transfer")
 SENDER = Person(first_name="Thandiwe", last_name="Nkosi", id_number="9001015009087",
-                id_type="NATIONAL_ID", id_country_code="ZA", contact_number="27821234567")
-RECIPIENT = Person(first_name="Tendai", last_name="Moyo", contact_number="27841234567")
+                phone="27821234567")
+RECIPIENT = Person(first_name="Tendai", last_name="Moyo", phone="27841234567")
 
 
 @dataclass

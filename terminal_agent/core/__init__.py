@@ -24,11 +24,31 @@ from terminal_agent.core.cashiers import (
     check_id,
     check_pin,
 )
+from terminal_agent.core.cashup import CashUp, ClosedShift
+from terminal_agent.core.catalogue import TOPUPS, VOUCHERS, ProductOffer, fixed_amount
+from terminal_agent.core.entries import (
+    id_number,
+    order_reference,
+    parse_amount,
+    person_name,
+    txn_reference,
+    voucher_code,
+)
+from terminal_agent.core.flows.airtime import normalise_msisdn
 from terminal_agent.core.flows.base import FlowResult
 from terminal_agent.core.flows.requests import Answer
-from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
+from terminal_agent.core.journal import KIND_LABELS, Kind, Txn, short_reference
+from terminal_agent.core.messages import REVERSAL_DONE, needs_registration
 from terminal_agent.core.outbox import AdviceKind, OutboxRow
-from terminal_agent.core.printing import reprint_now
+from terminal_agent.core.printing import (
+    Printer,
+    PrinterStatus,
+    PrintQueue,
+    open_configured_printer,
+    record_printer_status,
+    reprint_now,
+)
+from terminal_agent.core.runtime import Duty, Runtime
 from terminal_agent.core.service import forward
 from terminal_agent.core.states import FINAL, RowState, State
 from terminal_agent.core.store import backup_folder, create_database
@@ -45,7 +65,14 @@ __all__ = [
     # the façade and what it answers
     "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "sale_verdict", "Answer", "Offer",
     "Person", "Provider", "Printed", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
-    "AdviceKind", "RowState",
+    "AdviceKind", "RowState", "short_reference", "REVERSAL_DONE", "needs_registration",
+    # what the cashier types, read as the till means it (core/entries.py)
+    "parse_amount", "order_reference", "voucher_code", "txn_reference", "id_number",
+    "person_name", "normalise_msisdn",
+    # products, cash-up, the runtime, the receipt printer
+    "ProductOffer", "VOUCHERS", "TOPUPS", "fixed_amount", "CashUp", "ClosedShift", "Runtime",
+    "Duty", "PrintQueue", "Printer", "PrinterStatus", "open_configured_printer",
+    "record_printer_status",
     # the headless service (terminal-agent forward), a reprint from the command line
     "forward", "reprint_now",
     # cashier accounts and the audit trail

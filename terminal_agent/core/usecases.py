@@ -9,12 +9,14 @@ values to the protocol's models here, once, and calls the flow that owns the ste
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from terminal_agent.core.flows.base import FlowResult
+from terminal_agent.core.flows.money import Person
 from terminal_agent.core.flows.requests import Answer
 from terminal_agent.core.journal import Kind, Txn
 from terminal_agent.core.outbox import AdviceKind, OutboxRow
@@ -22,7 +24,6 @@ from terminal_agent.core.printing import PrintQueue, open_configured_printer
 from terminal_agent.core.states import SETTLED, JobState
 from terminal_agent.protocol.airtime import Product
 from terminal_agent.protocol.common import Institution
-from terminal_agent.protocol.moneytransfer import PersonalDetails
 
 if TYPE_CHECKING:
     from terminal_agent.config import AgentConfig
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from terminal_agent.core.journal import Journal
     from terminal_agent.core.outbox import Outbox
     from terminal_agent.core.recovery import Recovery, RecoveryReport
+    from terminal_agent.core.runtime import Runtime
     from terminal_agent.core.slips import Slips
     from terminal_agent.core.store import Store
 
@@ -70,24 +72,9 @@ class Offer:
     operator: str = ""
 
 
-@dataclass(frozen=True)
-class Provider:
-    """A money-transfer provider (the receiving institution)."""
-
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Person:
-    """A money-transfer customer: the sender, or the recipient (contact number only needed)."""
-
-    first_name: str = ""
-    last_name: str = ""
-    id_number: str | None = None
-    id_type: str | None = None
-    id_country_code: str | None = None
-    contact_number: str | None = None
+# A money-transfer provider or a voucher issuer as the switch names it: ``Provider(id=, name=)``
+# (the interfaces' Institution value, two strings).
+Provider = Institution
 
 
 def _offer(product: Product) -> Offer:
@@ -103,19 +90,6 @@ def _product(offer: Offer | str) -> Product:
         return Product(product_id=offer)
     return Product(product_id=offer.product_id, name=offer.name,
                    is_direct_topup=offer.direct_topup)
-
-
-def _institution(provider: Provider) -> Institution:
-    return Institution(id=provider.id, name=provider.name)
-
-
-def _details(person: Person | None) -> PersonalDetails | None:
-    if person is None:
-        return None
-    return PersonalDetails(first_name=person.first_name or None,
-                           last_name=person.last_name or None, id_number=person.id_number,
-                           id_type=person.id_type, id_country_code=person.id_country_code,
-                           contact_number=person.contact_number)
 
 
 def sale_verdict(result: FlowResult) -> SaleVerdict:
@@ -154,13 +128,11 @@ class UseCases:
         """A direct top-up, the cash taken first (seed 003)."""
         return await self.topups.purchase(_product(product), msisdn, amount, cashier)
 
-    async def send_money(self, amount: int, fee: int, sender: Person, recipient: Person | None,
+    async def send_money(self, amount: int, fee: int, sender: Person, recipient: Person,
                          cashier: str, *, provider: Provider) -> FlowResult:
         """Create a money-transfer order: ``amount`` reaches the recipient, ``fee`` on top."""
-        sent = _details(sender)
-        assert sent is not None
-        return await self.money.create_order(amount, fee, sent, _details(recipient), cashier,
-                                             receiver=_institution(provider))
+        return await self.money.send(amount, fee, sender, recipient, cashier,
+                                     receiver=provider)
 
     async def retry_order(self, txn_id: str, cashier: str) -> FlowResult:
         """A timed-out order sent again as a new transaction (never the same one)."""
@@ -170,14 +142,14 @@ class UseCases:
                       provider: Provider) -> FlowResult:
         """Redeem a money-transfer order; an approved payout waits for ``tender``."""
         return await self.money.redeem(order_ref, amount, cashier,
-                                       receiver=_institution(provider))
+                                       receiver=provider)
 
     async def redeem_voucher(self, code: str, amount: int, cashier: str) -> FlowResult:
         """A digital voucher taken as payment."""
         return await self.suv.redeem(code, amount, cashier)
 
     async def fee_quote(self, provider: Provider, amount: int) -> Answer:
-        return await self.money.fee_quote(_institution(provider), amount)
+        return await self.money.fee_quote(provider, amount)
 
     # -- the cashier's decision after approval ----------------------------------------------------
 
@@ -242,7 +214,17 @@ class UseCases:
         return Printed(False, reason=(done.last_error if done else None) or queue.reason
                        or "printer trouble")
 
-    # -- background work (the runtime's, also a command's own loop) ------------------------------
+    # -- background work ------------------------------------------------------------------------
+
+    def till_runtime(self, *, forward: bool = True, print_queue: Any = None,
+                     on_scan: Callable[[Any], Any] | None = None) -> Runtime:
+        """The background work of the cashier UI's process (core/runtime.py): forwarding or
+        standing by for the service, recovery, sweep, the print pump and the scanner."""
+        from terminal_agent.core.runtime import Role, Runtime
+
+        return Runtime(self, Role.UI, forward=forward, print_queue=print_queue, on_scan=on_scan)
+
+    # -- background work, also a command's own loop --------------------------------------------
 
     async def forward_once(self) -> int:
         """Deliver what is due now; the number of rows handled."""

@@ -24,9 +24,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
 
 from terminal_agent.config import AgentConfig
-from terminal_agent.core import Agent
-from terminal_agent.core.cashiers import Cashier, Cashiers
-from terminal_agent.core.states import State
+from terminal_agent.core import Agent, Cashier, Cashiers, Runtime, State
 from terminal_agent.ui.format import clock_text
 from terminal_agent.ui.messages import LoggedIn, StatusView
 from terminal_agent.ui.printing import NoPrinter, ReceiptDesk
@@ -121,7 +119,7 @@ class TillApp(App[int]):
         self.locked = False
         self.last_activity = idle_clock()
         self.restart_requested = False
-        self.runtime: Any = None  # core.runtime.Runtime, started on mount
+        self.runtime: Runtime | None = None  # the till's background work, started on mount
         self.open_sale: Any = None  # screens.tender.OpenSale while a tender dialog is up
         self._inflight: set[asyncio.Future[Any]] = set()
         self._latencies: deque[float] = deque(maxlen=40)
@@ -181,14 +179,13 @@ class TillApp(App[int]):
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def on_mount(self) -> None:
-        from terminal_agent.core.runtime import Role, Runtime
         from terminal_agent.ui.screens.home import HomeScreen
 
         await self.push_screen(HomeScreen())
         # one call: forwarding (or standing by for the service), recovery, sweep, print pump
-        self.runtime = Runtime(self.agent, Role.UI, forward=self.run_forwarder,
-                               print_queue=getattr(self.printer, "queue", None),
-                               on_scan=self.scanned)
+        self.runtime = self.agent.till_runtime(forward=self.run_forwarder,
+                                               print_queue=getattr(self.printer, "queue", None),
+                                               on_scan=self.scanned)
         await self.core(self.runtime.start())
         self.show_login()
         await self.refresh_status()
@@ -230,7 +227,7 @@ class TillApp(App[int]):
     @property
     def forwarder_mode(self) -> str:
         """``ui`` (this process forwards), ``service`` (the service does) or ``off``."""
-        from terminal_agent.core.runtime import Duty
+        from terminal_agent.core import Duty
 
         if self.runtime is not None and self.runtime.duty == Duty.FORWARDING:
             return "ui"

@@ -11,12 +11,12 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from devices.printers import Printer
-from devices.status import PrinterStatus
 from terminal_agent.config import AgentConfig
-from terminal_agent.core import Agent
-from terminal_agent.core.flows.base import FlowResult
-from terminal_agent.core.printing import (
+from terminal_agent.core import (
+    Agent,
+    FlowResult,
+    Printer,
+    PrinterStatus,
     PrintQueue,
     open_configured_printer,
     record_printer_status,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from terminal_agent.core.cashiers import Cashier
-from terminal_agent.core.flows.base import FlowResult
+from terminal_agent.core import Cashier, FlowResult
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from terminal_agent.core.flows.base import FlowResult
+from terminal_agent.core import FlowResult
 from terminal_agent.receipts import ShiftReport
 
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from textual.validation import ValidationResult, Validator
 
-from terminal_agent.core import entries
-from terminal_agent.core.flows.airtime import normalise_msisdn
+from terminal_agent import core as entries  # the façade's readers of what is typed
+from terminal_agent.core import normalise_msisdn
 from terminal_agent.errors import ValidationError
 
 

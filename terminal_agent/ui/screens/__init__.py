@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.screen import Screen
 
-from terminal_agent.core.cashiers import Cashier
+from terminal_agent.core import Cashier
 
 
 def screen_for(name: str, *, supervisor: Cashier | None = None) -> Screen[Any]:

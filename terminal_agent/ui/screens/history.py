@@ -13,9 +13,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets.select import NoSelection
 
-from terminal_agent.core.entries import txn_reference
-from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
-from terminal_agent.core.states import State
+from terminal_agent.core import KIND_LABELS, Kind, State, Txn, txn_reference
 from terminal_agent.ui.format import clock_text, money, when_text
 from terminal_agent.ui.printing import PrintReport
 from terminal_agent.ui.screens.base import TillScreen, Working

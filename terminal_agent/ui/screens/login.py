@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from terminal_agent.core.cashiers import Cashier, LoginResult
+from terminal_agent.core import Cashier, LoginResult
 from terminal_agent.ui import validators
 from terminal_agent.ui.messages import LoggedIn
 from terminal_agent.ui.screens.base import TillScreen

@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from terminal_agent.core.cashiers import Cashier, LoginResult
+from terminal_agent.core import Cashier, LoginResult
 from terminal_agent.ui import validators
 from terminal_agent.ui.screens.base import Working
 from terminal_agent.ui.widgets import Field, Progress

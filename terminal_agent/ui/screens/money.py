@@ -13,12 +13,16 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Select, Static
 
-from terminal_agent.core.entries import id_number, order_reference, parse_amount
-from terminal_agent.core.flows.airtime import normalise_msisdn
-from terminal_agent.core.flows.base import FlowResult
-from terminal_agent.core.flows.money import Person
-from terminal_agent.core.messages import needs_registration
-from terminal_agent.protocol.common import Institution
+from terminal_agent.core import (
+    FlowResult,
+    Person,
+    Provider,
+    id_number,
+    needs_registration,
+    normalise_msisdn,
+    order_reference,
+    parse_amount,
+)
 from terminal_agent.receipts.formatting import mask_tail
 from terminal_agent.ui import validators
 from terminal_agent.ui.format import money
@@ -45,9 +49,9 @@ class MoneyForm(TillScreen):
                       allow_blank=False, id="receiver", compact=True)
 
     @property
-    def receiver(self) -> Institution:
+    def receiver(self) -> Provider:
         chosen = str(self.query_one("#receiver", Select).value)
-        return Institution(id=chosen, name=dict(self.receivers).get(chosen, chosen))
+        return Provider(id=chosen, name=dict(self.receivers).get(chosen, chosen))
 
     def fields_ok(self, ids: Iterable[str]) -> bool:
         ok = True

@@ -9,9 +9,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from terminal_agent.core.cashiers import Cashier
-from terminal_agent.core.journal import short_reference
-from terminal_agent.core.outbox import OutboxRow, RowState
+from terminal_agent.core import Cashier, OutboxRow, RowState, short_reference
 from terminal_agent.ui.format import when_text
 from terminal_agent.ui.screens.base import TillScreen
 from terminal_agent.ui.screens.modals import NoteModal

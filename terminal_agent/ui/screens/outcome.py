@@ -13,10 +13,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Static
 
-from terminal_agent.core.flows.base import FlowResult
-from terminal_agent.core.journal import KIND_LABELS, Kind
-from terminal_agent.core.messages import REVERSAL_DONE
-from terminal_agent.core.states import State
+from terminal_agent.core import KIND_LABELS, REVERSAL_DONE, FlowResult, Kind, State
 from terminal_agent.ui.format import group_digits, mask_pin, money, when_text
 from terminal_agent.ui.messages import SaleOutcome
 from terminal_agent.ui.printing import PrintReport

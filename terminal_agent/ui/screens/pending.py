@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from terminal_agent.core.journal import KIND_LABELS, Kind, Txn
+from terminal_agent.core import KIND_LABELS, Kind, Txn
 from terminal_agent.ui.format import money, when_text
 from terminal_agent.ui.screens.base import TillScreen
 

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from terminal_agent.core.cashup import CashUp, ClosedShift
+from terminal_agent.core import CashUp, ClosedShift
 from terminal_agent.ui.format import money, when_text
 from terminal_agent.ui.printing import PrintReport
 from terminal_agent.ui.screens.base import TillScreen

@@ -10,9 +10,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
-from terminal_agent.core.entries import parse_amount, voucher_code
-from terminal_agent.core.flows.base import FlowResult
-from terminal_agent.protocol.common import Institution
+from terminal_agent.core import FlowResult, Provider, parse_amount, voucher_code
 from terminal_agent.ui import validators
 from terminal_agent.ui.format import money
 from terminal_agent.ui.screens.base import TillScreen
@@ -87,7 +85,7 @@ class RedeemScreen(TillScreen):
             return
         event.button.display = False
         d = self.lookup.data if self.lookup else {}
-        receiver = Institution(id=d["issuer_id"], name=d.get("issuer") or "") \
+        receiver = Provider(id=d["issuer_id"], name=d.get("issuer") or "") \
             if d.get("issuer_id") else None
         code, amount = voucher_code(self.query_one("#code", Input).value), self.amount
         suv, cashier = self.till.agent.suv, self.till.cashier_id

@@ -7,10 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from terminal_agent.core import Agent
-from terminal_agent.core.flows.base import FlowResult
-from terminal_agent.core.journal import Kind
-from terminal_agent.core.states import State
+from terminal_agent.core import Agent, FlowResult, Kind, State
 from terminal_agent.ui.format import money
 from terminal_agent.ui.messages import SaleOutcome
 from terminal_agent.ui.screens.base import Working

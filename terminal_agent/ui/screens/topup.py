@@ -10,9 +10,7 @@ from typing import Any
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from terminal_agent.core.catalogue import TOPUPS
-from terminal_agent.core.flows.airtime import normalise_msisdn
-from terminal_agent.core.flows.base import FlowResult
+from terminal_agent.core import TOPUPS, FlowResult, normalise_msisdn
 from terminal_agent.ui import validators
 from terminal_agent.ui.format import money
 from terminal_agent.ui.screens.modals import TenderModal

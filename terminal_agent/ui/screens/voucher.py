@@ -13,9 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from terminal_agent.core.catalogue import VOUCHERS, ProductOffer, fixed_amount
-from terminal_agent.core.entries import parse_amount
-from terminal_agent.core.flows.base import FlowResult
+from terminal_agent.core import VOUCHERS, FlowResult, ProductOffer, fixed_amount, parse_amount
 from terminal_agent.ui import validators
 from terminal_agent.ui.format import money
 from terminal_agent.ui.messages import SaleOutcome

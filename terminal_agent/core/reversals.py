@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from terminal_agent.core.answers import answer_of
 from terminal_agent.core.journal import Journal, Txn
 from terminal_agent.core.outbox import AdviceKind, Outbox
 from terminal_agent.core.states import State
@@ -21,13 +22,7 @@ def _original(txn: Txn) -> tuple[Op, Any, Any]:
     op = Op(txn.op)
     spec = SPECS[op]
     request = codec.decode(spec.request, txn.request) if spec.request else None
-    response = None
-    if txn.response and spec.response is not None:
-        try:
-            response = codec.decode(spec.response, txn.response)
-        except codec.DecodeError:
-            response = None
-    return op, request, response
+    return op, request, answer_of(op, txn.response)
 
 
 def build_reversal(txn: Txn, reason: str) -> builders.Advice:

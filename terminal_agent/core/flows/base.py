@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from terminal_agent.config import AgentConfig
+from terminal_agent.core.answers import answer_of, remember
 from terminal_agent.core.journal import Journal, Kind, NewTxn, Txn
 from terminal_agent.core.messages import (
     REVERSED_BEFORE_TENDER,
@@ -130,6 +131,8 @@ class Flow:
                                            retry_of=retry_of, fee=fee)
         asked = Asked(request_id=txn_id, amount=amount)
         outcome, raw = await self._send(op, body, path, asked)
+        if outcome.verdict == Verdict.APPROVED and raw is not None:
+            remember(op, raw, outcome.message)  # the classifier's parse serves the later steps
         extra = {"txn_id": txn_id, "operation": op.value, "outcome": outcome.verdict.value}
         until = self.journal.clock() + deadline if deadline is not None else None
         approved = approved_amount(outcome.message) if approved_amount and \
@@ -262,11 +265,5 @@ def reversed_after_approval(txn: Txn) -> bool:
 
 
 def response_of(txn: Txn) -> Any:
-    """The stored success body decoded (leniently) with the operation's response model."""
-    spec = SPECS[Op(txn.op)]
-    if not txn.response or spec.response is None:
-        return None
-    try:
-        return codec.decode(spec.response, txn.response)
-    except codec.DecodeError:
-        return None
+    """The stored success body as the operation's response model (parsed once: core/answers)."""
+    return answer_of(Op(txn.op), txn.response)

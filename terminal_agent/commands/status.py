@@ -47,48 +47,72 @@ def run_status(args: argparse.Namespace) -> int:
     cfg = _load(args)
     snap, chain = asyncio.run(_status(cfg))
     if args.owed:
-        lost = owed(snap)
-        for line in lost:
-            print(line)
-        if not lost:
-            print("nothing is owed: no advice pending or parked, no decision or refund open")
-        return 1 if lost else 0
+        return _say_owed(snap)
     if args.json:
         json.dump({**snap.as_dict(), "audit_chain": {"intact": chain.intact, "rows": chain.rows,
                                                      "detail": chain.describe()}},
                   sys.stdout, indent=2)
         print()
         return 0
+    print("\n".join(table(snap, chain)))
+    return 0
+
+
+def _say_owed(snap: StatusSnapshot) -> int:
+    """``--owed``: what is still owed, exit 1 if anything."""
+    lost = owed(snap)
+    for line in lost:
+        print(line)
+    if not lost:
+        print("nothing is owed: no advice pending or parked, no decision or refund open")
+    return 1 if lost else 0
+
+
+def table(snap: StatusSnapshot, chain: ChainReport) -> list[str]:
+    """The status as an operator reads it, one line per figure, arrows where to act."""
     o = snap.outbox
-    age = snap.oldest_pending_age
-    last = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(o.last_delivery_at))
-            if o.last_delivery_at else "never")
+    return [
+        f"forwarder:            {_forwarder(snap)}",
+        f"outbox pending:       {o.pending}{_oldest(snap)}",
+        f"outbox parked:        {o.parked}" + ("  <- supervisor attention" if o.parked else ""),
+        f"outbox delivered:     {o.delivered}",
+        f"last delivery:        {_when(o.last_delivery_at)}",
+        f"awaiting decision:    {snap.awaiting_decision}",
+        f"status lookups:       {snap.status_pending}",
+        f"in flight:            {snap.in_flight}" + ("  (sent by a running till, awaiting the "
+                                                      "answer)" if snap.in_flight else ""),
+        f"orphaned:             {snap.orphaned}{_orphan_hint(snap)}",
+        f"needs attention:      {snap.needs_attention}",
+        f"audit chain:          {chain.describe()}"
+        + ("" if chain.intact else "  <- run `terminal-agent audit verify`"),
+    ]
+
+
+def _forwarder(snap: StatusSnapshot) -> str:
     running = "running" if snap.forwarder_running else "NOT RUNNING"
     if snap.forwarder_note:
         running += f" ({snap.forwarder_note})"
     if snap.forwarder_role:
         running += "; forwarding: " + {"ui": "the cashier UI (the service is down)"}.get(
             snap.forwarder_role, f"the {snap.forwarder_role}")
-    if snap.clock_went_back and age is not None:
-        age_txt = f" (oldest dated {-age:.0f} s in the future: the clock went back)"
-    else:
-        age_txt = f" (oldest {age:.0f} s)" if age is not None else ""
-    lines = [
-        f"forwarder:            {running}",
-        f"outbox pending:       {o.pending}{age_txt}",
-        f"outbox parked:        {o.parked}" + ("  <- supervisor attention" if o.parked else ""),
-        f"outbox delivered:     {o.delivered}",
-        f"last delivery:        {last}",
-        f"awaiting decision:    {snap.awaiting_decision}",
-        f"status lookups:       {snap.status_pending}",
-        f"in flight:            {snap.in_flight}" + ("  (sent by a running till, awaiting the "
-                                                      "answer)" if snap.in_flight else ""),
-        f"orphaned:             {snap.orphaned}" + (
-            ("  <- the forwarder recovers these within seconds" if snap.forwarder_running else
-             "  <- no forwarder running: start the service") if snap.orphaned else ""),
-        f"needs attention:      {snap.needs_attention}",
-        f"audit chain:          {chain.describe()}"
-        + ("" if chain.intact else "  <- run `terminal-agent audit verify`"),
-    ]
-    print("\n".join(lines))
-    return 0
+    return running
+
+
+def _oldest(snap: StatusSnapshot) -> str:
+    age = snap.oldest_pending_age
+    if age is None:
+        return ""
+    if snap.clock_went_back:
+        return f" (oldest dated {-age:.0f} s in the future: the clock went back)"
+    return f" (oldest {age:.0f} s)"
+
+
+def _when(at: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "never"
+
+
+def _orphan_hint(snap: StatusSnapshot) -> str:
+    if not snap.orphaned:
+        return ""
+    return ("  <- the forwarder recovers these within seconds" if snap.forwarder_running
+            else "  <- no forwarder running: start the service")

@@ -147,43 +147,59 @@ def slip_for(txn: Txn) -> Any | None:
                              amount_minor=txn.amount, reason=refund_reason(txn.error_type),
                              slip=slip, msisdn=_masked_phone(txn),
                              network=txn.detail.get("network") or None)
-    if txn.kind == Kind.VOUCHER_SALE:
-        d = voucher_details(response)
-        if not d.get("pin"):
-            return None
-        return VoucherSaleSlip(product=product, amount_minor=txn.amount, pin=str(d["pin"]),
-                               serial=str(d.get("serial") or ""), expiry=_date(d.get("expiry")),
-                               instructions=tuple(d.get("instructions") or ()), slip=slip)
-    if txn.kind == Kind.TOPUP:
-        return TopupSlip(product=product, msisdn=_masked_phone(txn),
-                         amount_minor=txn.amount,
-                         provider_reference=provider_reference(response) or None, slip=slip)
-    if txn.kind == Kind.MT_SEND:
-        d = {**order_details(response), **party_names(txn)}
-        if not d.get("order_redeem_ref"):
-            return None
-        return TransferSendSlip(order_ref=str(d["order_redeem_ref"]), amount_minor=txn.amount,
-                                fee_minor=txn.fee, total_minor=txn.amount + txn.fee,
-                                recipient_name=str(d.get("recipient_name") or ""),
-                                order_ref_alt=d.get("order_redeem_ref_alt"),
-                                sender_name=d.get("sender_name"),
-                                provider=txn.detail.get("receiver_name"), slip=slip)
-    if txn.kind == Kind.MT_PAYOUT:
-        amount = getattr(getattr(response, "amount", None), "amount", None) or txn.amount
-        seen = txn.detail.get("recipient_id_last4")  # the ID the cashier saw: its last 4
-        return PayoutSlip(order_ref="****" + str(txn.detail.get("order_ref_last4", "")),
-                          amount_minor=int(amount), provider=txn.detail.get("receiver_name"),
-                          slip=slip, recipient_name=txn.detail.get("recipient_name") or None,
-                          recipient_id=f"*********{seen}" if seen else None,
-                          sender_name=txn.detail.get("sender_name") or None)
-    if txn.kind == Kind.SUV_REDEEM:
-        from terminal_agent.core.flows.suv import balance_after
+    make = _SLIPS.get(txn.kind)
+    return make(txn, response, slip, product) if make is not None else None
 
-        return RedemptionSlip(voucher_code="****" + str(txn.detail.get("code_last4", "")),
-                              amount_minor=txn.amount,
-                              provider=txn.detail.get("provider") or txn.product,
-                              balance_minor=balance_after(response), slip=slip)
-    return None
+
+def _voucher_slip(txn: Txn, response: Any, slip: Any, product: str) -> Any | None:
+    d = voucher_details(response)
+    if not d.get("pin"):
+        return None
+    return VoucherSaleSlip(product=product, amount_minor=txn.amount, pin=str(d["pin"]),
+                           serial=str(d.get("serial") or ""), expiry=_date(d.get("expiry")),
+                           instructions=tuple(d.get("instructions") or ()), slip=slip)
+
+
+def _topup_slip(txn: Txn, response: Any, slip: Any, product: str) -> Any | None:
+    return TopupSlip(product=product, msisdn=_masked_phone(txn), amount_minor=txn.amount,
+                     provider_reference=provider_reference(response) or None, slip=slip)
+
+
+def _send_slip(txn: Txn, response: Any, slip: Any, product: str) -> Any | None:
+    d = {**order_details(response), **party_names(txn)}
+    if not d.get("order_redeem_ref"):
+        return None
+    return TransferSendSlip(order_ref=str(d["order_redeem_ref"]), amount_minor=txn.amount,
+                            fee_minor=txn.fee, total_minor=txn.amount + txn.fee,
+                            recipient_name=str(d.get("recipient_name") or ""),
+                            order_ref_alt=d.get("order_redeem_ref_alt"),
+                            sender_name=d.get("sender_name"),
+                            provider=txn.detail.get("receiver_name"), slip=slip)
+
+
+def _payout_slip(txn: Txn, response: Any, slip: Any, product: str) -> Any | None:
+    amount = getattr(getattr(response, "amount", None), "amount", None) or txn.amount
+    seen = txn.detail.get("recipient_id_last4")  # the ID the cashier saw: its last 4
+    return PayoutSlip(order_ref="****" + str(txn.detail.get("order_ref_last4", "")),
+                      amount_minor=int(amount), provider=txn.detail.get("receiver_name"),
+                      slip=slip, recipient_name=txn.detail.get("recipient_name") or None,
+                      recipient_id=f"*********{seen}" if seen else None,
+                      sender_name=txn.detail.get("sender_name") or None)
+
+
+def _redemption_slip(txn: Txn, response: Any, slip: Any, product: str) -> Any | None:
+    from terminal_agent.core.flows.suv import balance_after
+
+    return RedemptionSlip(voucher_code="****" + str(txn.detail.get("code_last4", "")),
+                          amount_minor=txn.amount,
+                          provider=txn.detail.get("provider") or txn.product,
+                          balance_minor=balance_after(response), slip=slip)
+
+
+_SLIPS: dict[Kind, Callable[[Txn, Any, Any, str], Any | None]] = {
+    Kind.VOUCHER_SALE: _voucher_slip, Kind.TOPUP: _topup_slip, Kind.MT_SEND: _send_slip,
+    Kind.MT_PAYOUT: _payout_slip, Kind.SUV_REDEEM: _redemption_slip,
+}
 
 
 def _masked_phone(txn: Txn) -> str:

@@ -97,13 +97,7 @@ _QUERY_ALTERNATIVES: dict[Op, tuple[tuple[str, ...], ...]] = {
 def validate_query(op: Op, params: Mapping[str, Any]) -> None:
     """Check a GET operation's query parameters (required ones, patterns, alternatives)."""
     for q in SPECS[op].query:
-        value = params.get(q.name)
-        if value is None or value == "":
-            if q.required:
-                raise ValidationError(q.name, "is required")
-            continue
-        if q.pattern and not re.fullmatch(q.pattern, str(value)):
-            raise ValidationError(q.name, f"must match {q.pattern}")
+        _check_param(q.name, params.get(q.name), q.required, q.pattern)
     groups = _QUERY_ALTERNATIVES.get(op)
     if groups and not any(all(params.get(n) for n in g) for g in groups):
         wanted = " or ".join("+".join(g) for g in groups)
@@ -111,6 +105,15 @@ def validate_query(op: Op, params: Mapping[str, Any]) -> None:
 
 
 # --- internals -------------------------------------------------------------------------------
+
+
+def _check_param(name: str, value: Any, required: bool, pattern: str | None) -> None:
+    if value is None or value == "":
+        if required:
+            raise ValidationError(name, "is required")
+        return
+    if pattern and not re.fullmatch(pattern, str(value)):
+        raise ValidationError(name, f"must match {pattern}")
 
 _PATH_RE = re.compile(r" - at `\$(.*)`$")
 _MISSING_RE = re.compile(r"Object missing required field `([^`]+)`")

@@ -272,27 +272,43 @@ def classify(op: Op, status: int | None, body: bytes | None, asked: Asked = NOTH
 
 def _classify(op: Op, status: int | None, body: bytes | None, asked: Asked,
               sent: bool) -> tuple[Outcome, Row]:
-    if not sent:
-        status, body = None, None
-    if body is not None and len(body) > codec.MAX_BODY:
-        body = None  # beyond the bound: unreadable, never parsed
+    status, body = _readable(status, body, sent)
     message, problem = _success_message(op, status, body, asked)
     error = None if message is not None or _is_2xx(status) else _error_detail(body)
-    error_type = error.error_type if error else None
-    if not isinstance(error_type, str):
-        error_type = None
+    error_type = _error_type_of(error)
     match_type = _CONFLICT if _conflicting(op, error, error_type) else error_type
     row = _find_row(scopes(op, asked), status, sent, problem is None and message is not None,
                     match_type)
     verdict, reason = row[3], row[4]
-    if status == 501 and verdict is Verdict.DECLINED:
-        error_type = NOT_IMPLEMENTED
-    if not sent and verdict is Verdict.DECLINED:
-        error_type = SWITCH_UNREACHABLE
+    error_type = _declined_as(verdict, status, sent, error_type)
     violation = (problem or "") if _is_2xx(status) and verdict is not Verdict.APPROVED else ""
     return Outcome(verdict, status, message if not problem else None, error, error_type,
                    _reason(reason, status, sent, error, error_type, body, violation),
                    violation, sent), row
+
+
+def _readable(status: int | None, body: bytes | None,
+              sent: bool) -> tuple[int | None, bytes | None]:
+    """What can be read of the answer: nothing of a request never sent, no body beyond the
+    bound (unreadable, never parsed)."""
+    if not sent:
+        return None, None
+    return status, None if body is not None and len(body) > codec.MAX_BODY else body
+
+
+def _error_type_of(error: ErrorDetail | None) -> str | None:
+    error_type = error.error_type if error else None
+    return error_type if isinstance(error_type, str) else None
+
+
+def _declined_as(verdict: Verdict, status: int | None, sent: bool,
+                 error_type: str | None) -> str | None:
+    """The errorType a decline is reported with: not offered (501), never sent, or the body's."""
+    if verdict is not Verdict.DECLINED:
+        return error_type
+    if not sent:
+        return SWITCH_UNREACHABLE
+    return NOT_IMPLEMENTED if status == 501 else error_type
 
 
 def _find_row(chain: tuple[str, ...], status: int | None, sent: bool, ours: bool,
@@ -432,16 +448,17 @@ def _conflicting(op: Op, error: ErrorDetail | None, error_type: str | None) -> b
 def _reason(text: str, status: int | None, sent: bool, error: ErrorDetail | None,
             error_type: str | None, body: bytes | None, violation: str) -> str:
     where = ("not sent" if not sent else "no answer") if status is None else f"HTTP {status}"
-    parts = [text, where]
-    if error_type:
-        parts.append(error_type)
-    if violation:
-        parts.append(violation)
+    parts = [text, where, error_type or "", violation, _said(status, error, body)]
+    return "; ".join(p for p in parts if p)
+
+
+def _said(status: int | None, error: ErrorDetail | None, body: bytes | None) -> str:
+    """What the answer itself said: its error message, or a snippet of a body that is none."""
     if error and isinstance(error.error_message, str) and error.error_message:
-        parts.append(error.error_message[:80])
-    elif body and not _is_2xx(status) and error is None:
-        parts.append(f"body: {_snippet(body)}")
-    return "; ".join(parts)
+        return error.error_message[:80]
+    if body and not _is_2xx(status) and error is None:
+        return f"body: {_snippet(body)}"
+    return ""
 
 
 def _snippet(body: bytes, limit: int = 60) -> str:

@@ -21,6 +21,7 @@ import logging
 import re
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -110,22 +111,36 @@ def weak_pin_reason(pin: str, cashier_id: str = "") -> str | None:
     """Why ``pin`` is trivial, or None: repeated digits, a sequence with a constant step
     (1234, 9876, 2468, 8901), a repeated block (1212, 123123), pairs (1122), a year (19xx,
     20xx), a well-known PIN, or the cashier's own number (or it reversed)."""
-    digits = [int(c) for c in pin]
-    steps = {(b - a) % 10 for a, b in zip(digits, digits[1:], strict=False)}
-    if steps == {0}:
-        return "one digit repeated"
-    if len(steps) == 1:
-        return "a sequence such as 1234 or 2468"
-    n = len(pin)
-    if any(n % k == 0 and pin == pin[:k] * (n // k) for k in range(1, n // 2 + 1)):
-        return "a repeated group of digits"
-    if n % 2 == 0 and all(pin[i] == pin[i + 1] for i in range(0, n, 2)):
-        return "pairs of digits"
-    if cashier_id and pin in (cashier_id, cashier_id[::-1]):
-        return "the cashier's own number"
-    if n == 4 and (_YEAR_RE.fullmatch(pin) or pin in _COMMON_PINS):
-        return "a year or one of the most common PINs"
+    for reason, trivial in _TRIVIAL:
+        if trivial(pin, cashier_id):
+            return reason
     return None
+
+
+def _steps(pin: str) -> set[int]:
+    digits = [int(c) for c in pin]
+    return {(b - a) % 10 for a, b in zip(digits, digits[1:], strict=False)}
+
+
+def _repeated_group(pin: str) -> bool:
+    n = len(pin)
+    return any(n % k == 0 and pin == pin[:k] * (n // k) for k in range(1, n // 2 + 1))
+
+
+def _pairs(pin: str) -> bool:
+    return len(pin) % 2 == 0 and all(pin[i] == pin[i + 1] for i in range(0, len(pin), 2))
+
+
+# Checked in order: the first that fits names why the PIN is refused.
+_TRIVIAL: list[tuple[str, Callable[[str, str], bool]]] = [
+    ("one digit repeated", lambda pin, _: _steps(pin) == {0}),
+    ("a sequence such as 1234 or 2468", lambda pin, _: len(_steps(pin)) == 1),
+    ("a repeated group of digits", lambda pin, _: _repeated_group(pin)),
+    ("pairs of digits", lambda pin, _: _pairs(pin)),
+    ("the cashier's own number", lambda pin, me: bool(me) and pin in (me, me[::-1])),
+    ("a year or one of the most common PINs",
+     lambda pin, _: len(pin) == 4 and bool(_YEAR_RE.fullmatch(pin) or pin in _COMMON_PINS)),
+]
 
 
 def _minutes(seconds: float) -> str:
@@ -227,6 +242,19 @@ class Cashiers:
         cashier, stored = (Cashier.from_row(row), str(row["pin_hash"])) if row else (None, "")
         ok = await asyncio.to_thread(check_pin_against, pin,
                                      stored if cashier is not None and cashier.enabled else None)
+        refused = await self._refused(cashier, cashier_id, action, subject)
+        if refused is not None or cashier is None:
+            return refused or LoginResult(None, WRONG)
+        if not ok:
+            return await self._failed(cashier, action, subject)
+        if need_supervisor and not cashier.is_supervisor:
+            await self.audit(cashier_id, f"{action}-refused", subject, "not a supervisor")
+            return LoginResult(None, "That account is not a supervisor.")
+        return await self._succeeded(cashier, pin, stored, action, subject, note)
+
+    async def _refused(self, cashier: Cashier | None, cashier_id: str, action: str,
+                       subject: str) -> LoginResult | None:
+        """The answer for an unknown, disabled or locked account (audited), None otherwise."""
         if cashier is None or not cashier.enabled:
             why = "unknown id" if cashier is None else "account disabled"
             await self.audit(cashier_id or "?", f"{action}-failed", subject, why)
@@ -236,12 +264,7 @@ class Cashiers:
             await self.audit(cashier_id, f"{action}-failed", subject, "account locked")
             return LoginResult(None, f"Too many wrong PINs: locked for "
                                      f"{_minutes(cashier.locked_until - now)}. Ask a supervisor.")
-        if not ok:
-            return await self._failed(cashier, action, subject)
-        if need_supervisor and not cashier.is_supervisor:
-            await self.audit(cashier_id, f"{action}-refused", subject, "not a supervisor")
-            return LoginResult(None, "That account is not a supervisor.")
-        return await self._succeeded(cashier, pin, stored, action, subject, note)
+        return None
 
     async def _succeeded(self, cashier: Cashier, pin: str, stored: str, action: str,
                          subject: str, note: str) -> LoginResult:

@@ -162,22 +162,32 @@ class MaskingFilter(logging.Filter):
         except Exception:  # a bad format string must not hide the record (or leak its args)
             message = f"{record.msg!s} {record.args!r}"
         record.msg, record.args = mask(message), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-        if record.exc_text:
-            record.exc_text = mask(record.exc_text)
-        record.exc_info = None  # formatters must use the masked text, never re-render it
-        if record.stack_info:
-            record.stack_info = mask(record.stack_info)
-        for key, value in list(vars(record).items()):
-            if key in _STANDARD_ATTRS or key.startswith("_") or value is None:
-                continue
-            if key == "journal_fields" and isinstance(value, Mapping):
-                record.journal_fields = {k: mask(str(v)) for k, v in value.items()}
-            elif not isinstance(value, int | float | bool):
-                setattr(record, key, mask(value if isinstance(value, str) else repr(value)))
+        _mask_trace(record)
+        _mask_extras(record)
         record._masked = True
         return True
+
+
+def _mask_trace(record: logging.LogRecord) -> None:
+    """The traceback and stack as masked text; formatters must never re-render them."""
+    if record.exc_info and not record.exc_text:
+        record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+    if record.exc_text:
+        record.exc_text = mask(record.exc_text)
+    record.exc_info = None
+    if record.stack_info:
+        record.stack_info = mask(record.stack_info)
+
+
+def _mask_extras(record: logging.LogRecord) -> None:
+    """Every field a caller added (``extra=``), masked; numbers stay numbers."""
+    for key, value in list(vars(record).items()):
+        if key in _STANDARD_ATTRS or key.startswith("_") or value is None:
+            continue
+        if key == "journal_fields" and isinstance(value, Mapping):
+            record.journal_fields = {k: mask(str(v)) for k, v in value.items()}
+        elif not isinstance(value, int | float | bool):
+            setattr(record, key, mask(value if isinstance(value, str) else repr(value)))
 
 
 # --------------------------------------------------------------------------------------------

@@ -109,20 +109,7 @@ def inspect_backup(path: Path, terminal_id: str | None) -> BackupInfo:
     if not path.is_file() or path.stat().st_size == 0:
         raise StoreMissing(f"{path}: no backup here (missing or empty file)")
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            problems = [r[0] for r in con.execute("PRAGMA integrity_check")]
-            if problems != ["ok"]:
-                raise StoreDamaged(f"{path}: the backup is damaged ({problems[0]}); "
-                                   "choose another backup")
-            version = int(con.execute("PRAGMA user_version").fetchone()[0])
-            if version == 0:
-                raise StoreMissing(f"{path} is not a terminal-agent database")
-            kv = dict(con.execute("SELECT key, value FROM kv").fetchall())
-            owed = {r[0] for r in con.execute(
-                f"SELECT id FROM outbox WHERE state IN {sql_set(OWED_ROWS)}")}  # noqa: S608
-        finally:
-            con.close()
+        version, kv, owed = _read_backup(path)
     except sqlite3.Error as exc:
         raise StoreDamaged(f"{path}: not a usable backup ({exc}); choose another backup") from exc
     if version > len(MIGRATIONS):
@@ -134,3 +121,22 @@ def inspect_backup(path: Path, terminal_id: str | None) -> BackupInfo:
     m = _NAME.match(path.name)
     taken = (calendar.timegm(time.strptime(m.group(1)[:15], "%Y%m%dT%H%M%S")) if m else None)
     return BackupInfo(path, version, owner, taken, owed)
+
+
+def _read_backup(path: Path) -> tuple[int, dict[str, str], set[str]]:
+    """(schema version, kv table, advices owed) of a whole backup, read-only."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        problems = [r[0] for r in con.execute("PRAGMA integrity_check")]
+        if problems != ["ok"]:
+            raise StoreDamaged(f"{path}: the backup is damaged ({problems[0]}); "
+                               "choose another backup")
+        version = int(con.execute("PRAGMA user_version").fetchone()[0])
+        if version == 0:
+            raise StoreMissing(f"{path} is not a terminal-agent database")
+        kv = dict(con.execute("SELECT key, value FROM kv").fetchall())
+        owed = {r[0] for r in con.execute(
+            f"SELECT id FROM outbox WHERE state IN {sql_set(OWED_ROWS)}")}  # noqa: S608
+    finally:
+        con.close()
+    return version, kv, owed

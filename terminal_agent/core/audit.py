@@ -147,20 +147,30 @@ def verify_chain(db: Db) -> ChainReport:
         entry = AuditEntry.from_row(row)
         count += 1
         expected_id += 1
-        if entry.id < expected_id:
-            return ChainReport(count, entry.id, "the row lies before the chain's anchor")
-        if entry.id != expected_id:
-            missing = (f"row {expected_id} is missing" if entry.id == expected_id + 1 else
-                       f"rows {expected_id} to {entry.id - 1} are missing")
-            return ChainReport(count, expected_id, missing + " (deleted)")
-        if entry.prev_hash != prev:
-            return ChainReport(count, entry.id, "its link to the previous row does not match "
-                                                "(the row before it was replaced or removed)")
-        if entry.hash != link_hash(prev, entry.id, entry.at, entry.actor, entry.action,
-                                   entry.subject, entry.note):
-            return ChainReport(count, entry.id, "its content does not match its hash (edited)")
+        broken = _misfit(entry, expected_id, prev)
+        if broken is not None:
+            return ChainReport(count, *broken)
+        assert entry.hash is not None  # it fits: its hash is the one computed
         prev = entry.hash
     return ChainReport(count)
+
+
+def _misfit(entry: AuditEntry, expected_id: int, prev: str) -> tuple[int, str] | None:
+    """(the row to name, why) when ``entry`` does not fit the chain where ``expected_id`` and
+    the previous hash ``prev`` are due; None when it fits."""
+    if entry.id < expected_id:
+        return entry.id, "the row lies before the chain's anchor"
+    if entry.id != expected_id:
+        missing = (f"row {expected_id} is missing" if entry.id == expected_id + 1 else
+                   f"rows {expected_id} to {entry.id - 1} are missing")
+        return expected_id, missing + " (deleted)"
+    if entry.prev_hash != prev:
+        return entry.id, ("its link to the previous row does not match "
+                          "(the row before it was replaced or removed)")
+    if entry.hash != link_hash(prev, entry.id, entry.at, entry.actor, entry.action,
+                               entry.subject, entry.note):
+        return entry.id, "its content does not match its hash (edited)"
+    return None
 
 
 class AuditTrail:

@@ -71,9 +71,10 @@ async def test_empty_answer_says_nothing_offered_and_search_finds_by_words():
 
         class switch:  # noqa: N801
             @staticmethod
-            async def call(*_, **__):
+            async def exchange(*_, **__):
                 from terminal_agent.protocol.outcome import Outcome, Verdict
-                return Outcome(Verdict.APPROVED, 200, [], None, None, "ok")
+                from terminal_agent.switch.client import Exchange
+                return Exchange(Outcome(Verdict.APPROVED, 200, [], None, None, "ok"))
 
     catalogue = Catalogue(Ctx())
     offer = await catalogue.offer(VOUCHERS)

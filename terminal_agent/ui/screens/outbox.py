@@ -101,10 +101,7 @@ class OutboxScreen(TillScreen):
         if row is None or row.state != RowState.PARKED:
             self.say("Pick a parked advice to resolve.", "warn")
             return
-        resolve = getattr(self.till.agent.outbox, "resolve", None)
-        if resolve is None:
-            self.say("This agent version cannot resolve advices from the till yet.", "warn")
-            return
+        resolve = self.till.agent.outbox.resolve
 
         def noted(note: str | None) -> None:
             if note:

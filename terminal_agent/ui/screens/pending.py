@@ -56,23 +56,14 @@ class PendingScreen(TillScreen):
             return None
         return self.waiting[table.cursor_row]
 
-    def flow(self, txn: Txn):  # type: ignore[no-untyped-def]
-        agent = self.till.agent
-        return {Kind.VOUCHER_SALE: agent.vouchers, Kind.MT_SEND: agent.money,
-                Kind.MT_PAYOUT: getattr(agent, "payouts", agent.money),
-                Kind.SUV_REDEEM: agent.suv}[txn.kind]
-
     def action_tender(self) -> None:
         txn = self.selected()
         if txn is None:
             return
-        flow = self.flow(txn)
         cashier = self.till.cashier_id
-        method = getattr(flow, "paid_out", None) if txn.kind == Kind.MT_PAYOUT else None
-        method = method or getattr(flow, "tender", None) or flow.confirm
 
-        async def paid() -> str:
-            result = await method(txn.id, cashier)  # the receipt is committed in this step
+        async def paid() -> str:  # the façade's tender: cash in, or cash out for a payout
+            result = await self.till.agent.tender(txn.id, cashier)  # the receipt is committed
             printed = await self.till.printer.print_result(result, cashier)
             return f"{txn.reference}: {result.message} {printed.message}"
 
@@ -82,10 +73,8 @@ class PendingScreen(TillScreen):
         txn = self.selected()
         if txn is None:
             return
-        flow = self.flow(txn)
-
         def go(actor: str) -> None:
-            self.run_core(lambda: flow.cancel(txn.id, actor), "Reversing…",
+            self.run_core(lambda: self.till.agent.cancel(txn.id, actor), "Reversing…",
                           lambda r: self.settled(txn, f"{txn.reference}: {r.message}"))
 
         if txn.kind in (Kind.MT_SEND, Kind.MT_PAYOUT):

@@ -1,6 +1,6 @@
 """Logging for both processes: the systemd journal with structured fields, and masking.
 
-Rules (DESIGN §3.7, "no secret leaks"):
+Rules (docs/DESIGN.md §3.7, "no secret leaks"):
 
 1. Every handler this module installs carries ``MaskingFilter``; it rewrites the message, its
    arguments, ``extra`` fields, the exception text and the stack before any formatter sees them.

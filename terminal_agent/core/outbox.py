@@ -1,6 +1,6 @@
 """Store and forward: the outbox of advices (confirmations, reversals) and status lookups.
 
-Rules (DESIGN §3, §5):
+Rules (docs/DESIGN.md §3, §5):
 1. A row is written in the same step as the state change that makes it due, before anything is
    sent. A *held* row (the ready-built reversal, the status lookup) is written with the original
    request and released only if the outcome is not known.

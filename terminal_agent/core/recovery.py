@@ -1,4 +1,4 @@
-"""Recovery: nothing stays "sending" once the process that sent it is gone (DESIGN §3.2, §4, §5a).
+"""Recovery: nothing stays "sending" once the process that sent it is gone (docs/DESIGN.md §3.2, §4, §5a).
 
 Rules:
 1. Recovery acts only on *orphaned* transactions: those whose owner's lock is free

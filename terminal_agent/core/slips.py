@@ -1,5 +1,5 @@
 """The sale prints itself: the step that records a tender, a payout or a completion also commits
-the transaction's receipt and the cash-drawer kick, in the same database step (DESIGN §5a).
+the transaction's receipt and the cash-drawer kick, in the same database step (docs/DESIGN.md §5a).
 
 Rules:
 1. Entering ``TENDERED`` (cash taken, paid out, voucher accepted), ``COMPLETED`` (top-up on

@@ -23,7 +23,7 @@ Rules the table encodes:
    with a note: its transaction becomes ``RESOLVED`` (from ``CONFIRM_FAILED`` or ``REVERSING``).
 
 ``COMPLETED`` (final success with no advice owed: approved top-up, single-messaging voucher
-redemption) and ``REFUNDED``/``RESOLVED`` extend DESIGN §4 for those outcomes.
+redemption) and ``REFUNDED``/``RESOLVED`` extend docs/DESIGN.md §4 for those outcomes.
 """
 
 from __future__ import annotations

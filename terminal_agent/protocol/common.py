@@ -400,7 +400,7 @@ class Transaction(Model, kw_only=True):
 
 
 class TransactionResponse(Transaction, kw_only=True):
-    """Base of every answer to a request. Read leniently (DESIGN §5a): a switch may leave out
+    """Base of every answer to a request. Read leniently (docs/DESIGN.md §5a): a switch may leave out
     fields the agent does not decide on (Electrum's own test server answers a voucher provision
     without ``client``, airtime §7), so nothing of the envelope is required when *reading*; the
     classifier decides on the status, the ``id`` and the value (``outcome.classify``). Writing

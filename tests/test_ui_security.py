@@ -109,9 +109,10 @@ async def test_refund_needs_a_supervisor_and_is_audited(tmp_path, sim):
 
 async def test_serve_returns_the_crash_as_a_non_zero_exit(tmp_path, sim, monkeypatch, capfd):
     """What `terminal-agent ui` returns to systemd: the real `serve()`, headless."""
+    from terminal_agent.commands.ui import serve
     from terminal_agent.config import loads
     from terminal_agent.core.store import create_database
-    from terminal_agent.ui.app import TillApp, serve
+    from terminal_agent.ui.app import TillApp
     from tests.test_ui_support import config_text
 
     tmp_path.chmod(0o700)

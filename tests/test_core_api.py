@@ -15,7 +15,7 @@ EXPORTED = {
     "AdviceKind", "RowState", "short_reference", "REVERSAL_DONE", "needs_registration",
     # what the cashier types, read as the till means it (core/entries.py)
     "parse_amount", "order_reference", "voucher_code", "txn_reference", "id_number",
-    "person_name", "normalise_msisdn",
+    "person_name", "normalise_msisdn", "change_due",
     # products, cash-up, the runtime, the receipt printer
     "ProductOffer", "VOUCHERS", "TOPUPS", "fixed_amount", "CashUp", "ClosedShift", "Runtime",
     "Duty", "PrintQueue", "Printer", "PrinterStatus", "open_configured_printer",

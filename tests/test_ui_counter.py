@@ -374,3 +374,28 @@ async def test_reprint_last_home_reminder_and_cash_up_z(tmp_path, sim):
         report = await rows(agent_of(pilot), "SELECT text FROM print_jobs"
                                              " WHERE kind='shift_report'")
         assert "Z REPORT No. 1" in report[-1]["text"] and "Printed by" in report[-1]["text"]
+
+
+async def test_change_due_and_cancel_asked_first(tmp_path, sim):
+    """Item 10 (change due after the cash given) and defect 8 (one Esc cancelled the sale)."""
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await pilot.press("f1")
+        await sees(pilot, "Vodacom R29 Airtime")
+        await pilot.press("2", "enter")
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        await pilot.press("escape")
+        await until(pilot, lambda: on(pilot, "ConfirmModal"))
+        await pilot.press("escape")                                # no: back to the sale
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        await pilot.press("2", "0")
+        await sees(pilot, "R 20.00 is less than the R 29.00 due")
+        await pilot.press("enter")                                 # refused: still asking
+        await pilot.pause(0.3)
+        assert on(pilot, "TenderModal")
+        await pilot.press("backspace", "backspace", "5", "0")
+        await sees(pilot, "Change: R 21.00")
+        await pilot.press("enter")
+        await sees(pilot, "Receipt printed")
+        text = screen_text(pilot)
+        assert "Cash given    R 50.00" in text and "Change        R 21.00" in text

@@ -104,7 +104,12 @@ async def test_tender_cancelled_after_approval_reverses_and_says_so(tmp_path, si
         await login(pilot)
         await pick_voucher(pilot)
         await until(pilot, lambda: on(pilot, "TenderModal"))
-        await pilot.press("escape")
+        await pilot.press("escape")                     # asks first (issue 16, defect 8)
+        await until(pilot, lambda: on(pilot, "ConfirmModal"))
+        await pilot.press("enter")                      # a key out of habit: nothing happens
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        assert await states(pilot) == ["APPROVED"]
+        await pilot.press("escape", "y")
         await sees(pilot, "CANCELLED: REVERS")
         assert "the till reverses the voucher by itself. Do not hand it over" \
             in screen_text(pilot)
@@ -211,7 +216,12 @@ async def test_pending_decision_found_at_start_is_put_in_front(tmp_path, sim):
         await login(pilot)
         await until(pilot, lambda: on(pilot, "PendingScreen"))
         await sees(pilot, "Vodacom R10 Airtime")
-        await pilot.press("c")
+        await pilot.press("c")                          # asks first (issue 16, defect 8)
+        await until(pilot, lambda: on(pilot, "ConfirmModal"))
+        await pilot.press("n")
+        await until(pilot, lambda: on(pilot, "PendingScreen"))
+        assert await states(pilot) == ["APPROVED"]
+        await pilot.press("c", "y")
         await sees(pilot, "Every open decision is settled")  # the outcome stays readable
         assert (await states(pilot))[0] in ("REVERSING", "REVERSED")
         await pilot.press("escape")

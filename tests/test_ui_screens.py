@@ -189,8 +189,16 @@ async def tour(pilot: Any, clock: Clock) -> dict[str, Callable[[], Awaitable[Non
         await pilot.press("enter")
         await until(pilot, lambda: on(pilot, "TenderModal"))
 
+    async def tender_change() -> None:
+        await pilot.press(*"50")                                      # cash given: change
+        await sees(pilot, "Change: R 21.00")
+
+    async def cancel_question() -> None:
+        await pilot.press("escape")
+        await until(pilot, lambda: on(pilot, "ConfirmModal"))
+
     async def topup_phone() -> None:
-        await pilot.press("escape")                                   # cancel: reversed
+        await pilot.press("y")                                        # cancel: reversed
         await until(pilot, lambda: on(pilot, "OutcomeScreen"))
         await home(pilot)
         await pilot.press("f2")
@@ -283,7 +291,8 @@ async def tour(pilot: Any, clock: Clock) -> dict[str, Callable[[], Awaitable[Non
     steps: dict[str, Callable[[], Awaitable[None]]] = {
         "login": login_screen, "home": home_screen, "open-decisions": open_decisions,
         "voucher-products": voucher_products, "voucher-search": voucher_search,
-        "voucher-confirm": voucher_confirm, "tender": tender, "topup-phone": topup_phone,
+        "voucher-confirm": voucher_confirm, "tender": tender, "tender-change": tender_change,
+        "cancel-question": cancel_question, "topup-phone": topup_phone,
         "topup-amount": topup_amount, "send-money": send_money, "pay-out": pay_out,
         "redeem": redeem, "customers": customers, "customers-register": customers_register,
         "history": history, "history-detail": detail, "supervisor": supervisor,

@@ -27,6 +27,7 @@ from terminal_agent.core.cashiers import (
 from terminal_agent.core.cashup import CashUp, ClosedShift
 from terminal_agent.core.catalogue import TOPUPS, VOUCHERS, ProductOffer, fixed_amount
 from terminal_agent.core.entries import (
+    change_due,
     id_number,
     order_reference,
     parse_amount,
@@ -68,7 +69,7 @@ __all__ = [
     "AdviceKind", "RowState", "short_reference", "REVERSAL_DONE", "needs_registration",
     # what the cashier types, read as the till means it (core/entries.py)
     "parse_amount", "order_reference", "voucher_code", "txn_reference", "id_number",
-    "person_name", "normalise_msisdn",
+    "person_name", "normalise_msisdn", "change_due",
     # products, cash-up, the runtime, the receipt printer
     "ProductOffer", "VOUCHERS", "TOPUPS", "fixed_amount", "CashUp", "ClosedShift", "Runtime",
     "Duty", "PrintQueue", "Printer", "PrinterStatus", "open_configured_printer",

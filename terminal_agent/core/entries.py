@@ -66,6 +66,16 @@ def _split_decimal(field: str, text: str) -> tuple[str, str]:
     return whole.replace(" ", ""), cents
 
 
+def change_due(given: str, due: int) -> int:
+    """The change to hand back when the customer gives ``given`` (typed like any amount) for
+    ``due`` (minor units); less than due is refused with the shortfall."""
+    paid = parse_amount(given, field="cash given")
+    if paid < due:
+        raise ValidationError("cash given", f"{format_amount(paid, 'R')} is less than the "
+                                            f"{format_amount(due, 'R')} due")
+    return paid - due
+
+
 def order_reference(text: str) -> str:
     """A money-transfer collection reference as the slip prints it ("4820 3917 5620",
     "4820-3917", lower case) → the reference ("48203917..."), checked for shape."""
@@ -123,5 +133,5 @@ def last4(value: str) -> str:
     return value[-4:]
 
 
-__all__ = ["id_number", "last4", "order_reference", "parse_amount", "person_name",
+__all__ = ["change_due", "id_number", "last4", "order_reference", "parse_amount", "person_name",
            "txn_reference", "voucher_code"]

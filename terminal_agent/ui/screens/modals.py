@@ -10,14 +10,18 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from terminal_agent.core import Cashier, LoginResult
+from terminal_agent.core import Cashier, LoginResult, change_due
+from terminal_agent.errors import ValidationError
 from terminal_agent.ui import validators
+from terminal_agent.ui.format import money
 from terminal_agent.ui.screens.base import Working
 from terminal_agent.ui.widgets import Field, Progress
 
 
 class TenderModal(ModalScreen[bool | None]):
-    """"Collect R 29.00 — Enter: cash received, Esc: cancel" (or "Pay out R 500.00")."""
+    """"Collect R 29.00 — Enter: cash received, Esc: cancel" (or "Pay out R 500.00"). Where
+    cash comes in (``due`` given), the cash the customer hands over may be typed: the change
+    shows at once. Esc asks before the sale is cancelled (``cancel_question``)."""
 
     BINDINGS = [Binding("enter", "received", "Cash received", priority=True),
                 Binding("escape", "cancel", "Cancel", priority=True)]
@@ -25,7 +29,8 @@ class TenderModal(ModalScreen[bool | None]):
     def __init__(self, verb: str, amount_text: str, *, what: str = "",
                  enter_text: str = "cash received", cancel_text: str = "cancel",
                  closed_behind: Callable[[], Awaitable[bool]] | None = None,
-                 check_every: float = 1.0) -> None:
+                 check_every: float = 1.0, due: int | None = None, symbol: str = "R",
+                 cancel_question: str = "") -> None:
         super().__init__(classes="tender")
         self.verb = verb
         self.amount_text = amount_text
@@ -34,6 +39,9 @@ class TenderModal(ModalScreen[bool | None]):
         self.cancel_text = cancel_text
         self.closed_behind = closed_behind  # True once the sale no longer waits (reversed)
         self.check_every = check_every
+        self.due, self.symbol = due, symbol
+        self.cancel_question = cancel_question
+        self.change: dict[str, str] = {}     # "Cash given", "Change" for the outcome
 
     def on_mount(self) -> None:
         if self.closed_behind is not None:
@@ -49,14 +57,49 @@ class TenderModal(ModalScreen[bool | None]):
             yield Static(f"{self.verb} {self.amount_text}", id="tender-amount")
             if self.what:
                 yield Static(self.what, id="tender-what")
+            if self.due is not None:
+                yield Field("Cash given", id="given", restrict=validators.AMOUNT_KEYS,
+                            max_length=12, placeholder="optional: for the change")
+                yield Static("", id="change")
             yield Static(f"Enter: {self.enter_text}    Esc: {self.cancel_text}",
                          id="tender-keys")
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "given":
+            self.query_one("#change", Static).update(self._change_text(event.value))
+
+    def _change_text(self, given: str) -> str:
+        if not given.strip() or self.due is None:
+            self.change = {}
+            return ""
+        try:
+            change = change_due(given, self.due)
+        except ValidationError as exc:
+            self.change = {}
+            return exc.reason[0].upper() + exc.reason[1:] + "."
+        self.change = {"Cash given": money(change + self.due, self.symbol),
+                       "Change": money(change, self.symbol)}
+        return f"Change: {self.change['Change']}"
+
     def action_received(self) -> None:
+        given = self.query("#given")
+        if given and given.first(Input).value.strip() and not self.change:
+            return  # less than due, or not an amount: the line under the field says so
         self.dismiss(True)
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        """Cancelling reverses the sale: asked first (issue 16: one Esc was enough)."""
+        if not self.cancel_question:
+            self.dismiss(False)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(False)
+
+        self.app.push_screen(ConfirmModal(self.cancel_question, yes="yes, cancel it",
+                                          no="back to the sale", strict=True),
+                             callback=answered)
 
 
 class SupervisorModal(Working, ModalScreen[Cashier | None]):
@@ -139,18 +182,29 @@ class NoteModal(ModalScreen[str | None]):
 
 
 class ConfirmModal(ModalScreen[bool]):
-    BINDINGS = [Binding("enter,y", "yes", "Yes", priority=True),
+    """A yes/no question. ``strict`` (an act that moves money or cancels a sale): only Y says
+    yes; Enter, like Esc and N, says no, so a key pressed out of habit changes nothing."""
+
+    BINDINGS = [Binding("enter", "enter", "Yes", priority=True),
+                Binding("y", "yes", "Yes", priority=True),
                 Binding("escape,n", "no", "No", priority=True)]
 
-    def __init__(self, question: str, *, yes: str = "yes", no: str = "no") -> None:
+    def __init__(self, question: str, *, yes: str = "yes", no: str = "no",
+                 strict: bool = False) -> None:
         super().__init__()
         self.question = question
         self.yes, self.no = yes, no
+        self.strict = strict
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
             yield Static(self.question)
-            yield Static(f"Enter: {self.yes}    Esc: {self.no}", classes="hint")
+            keys = (f"Y: {self.yes}    N or Esc: {self.no}" if self.strict else
+                    f"Enter: {self.yes}    Esc: {self.no}")
+            yield Static(keys, classes="hint", id="confirm-keys")
+
+    def action_enter(self) -> None:
+        self.dismiss(not self.strict)
 
     def action_yes(self) -> None:
         self.dismiss(True)

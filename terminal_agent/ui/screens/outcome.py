@@ -216,12 +216,23 @@ class OutcomeScreen(TillScreen):
                                       callback=lambda note: noted(sup.id, note)))
 
     def action_refunded(self) -> None:
-        """Cash handed back: a supervisor confirms it (audited with their number)."""
-        txn_id = self.result.txn_id
-        self.till.need_supervisor(
-            "confirm the refund was given", self.result.reference,
-            lambda sup: self.run_core(lambda: self.till.agent.topups.refunded(txn_id, sup.id),
-                                      "Recording the refund…", self.replace_result))
+        """Cash handed back: asked first (issue 16: one key), then a supervisor confirms it
+        (audited with their number)."""
+        from terminal_agent.ui.screens.modals import ConfirmModal
+
+        txn_id, amount = self.result.txn_id, money(self.result.amount, self.till.symbol)
+
+        def record(yes: bool | None) -> None:
+            if yes:
+                self.till.need_supervisor(
+                    "confirm the refund was given", self.result.reference,
+                    lambda sup: self.run_core(
+                        lambda: self.till.agent.topups.refunded(txn_id, sup.id),
+                        "Recording the refund…", self.replace_result))
+
+        self.app.push_screen(ConfirmModal(f"Did you give {amount} back to the customer?",
+                                          yes="yes, record the refund", no="not yet",
+                                          strict=True), callback=record)
 
     def replace_result(self, result: FlowResult) -> None:
         self.result = replace(result, message=SETTLED.get(result.state, result.message))

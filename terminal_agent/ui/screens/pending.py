@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from textual.binding import Binding
 from textual.widget import Widget
@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 from terminal_agent.core import KIND_LABELS, Kind, Txn
 from terminal_agent.ui.format import money, when_text
 from terminal_agent.ui.screens.base import TillScreen
+from terminal_agent.ui.screens.history import SHORT_KINDS
 
 
 class PendingScreen(TillScreen):
@@ -34,7 +35,9 @@ class PendingScreen(TillScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("When", "Service", "Product", "Amount", "Reference", "Cashier")
+        for label, width in (("When", 8), ("Service", 9), ("Product", 16), ("Amount (+fee)", 13),
+                             ("Reference", 9), ("Cashier", 7)):
+            table.add_column(label, width=width)
         self.fill()
         table.focus()
 
@@ -42,8 +45,8 @@ class PendingScreen(TillScreen):
         table = self.query_one(DataTable)
         table.clear()
         for txn in self.waiting:
-            table.add_row(when_text(txn.created_at, self.till.clock()), KIND_LABELS[txn.kind],
-                          txn.product or "", money(txn.amount, self.till.symbol), txn.reference,
+            table.add_row(when_text(txn.created_at, self.till.clock()), SHORT_KINDS[txn.kind],
+                          txn.product or "", money(txn.total, self.till.symbol), txn.reference,
                           txn.cashier, key=txn.id)
         if not self.waiting and not self.decided:
             self.dismiss(None)
@@ -56,10 +59,26 @@ class PendingScreen(TillScreen):
             return None
         return self.waiting[table.cursor_row]
 
+    def confirmed(self, txn: Txn, question: str, then: Callable[[], None]) -> None:
+        """Every act here moves money or cancels a sale: Y confirms it (issue 16: c and t
+        acted at once)."""
+        from terminal_agent.ui.screens.modals import ConfirmModal
+
+        what = (f"{KIND_LABELS[txn.kind]} {txn.product or ''}, "
+                f"{money(txn.total, self.till.symbol)}, ref {txn.reference}")
+        self.app.push_screen(ConfirmModal(f"{what}\n{question}", yes="yes", no="no, back",
+                                          strict=True),
+                             callback=lambda yes: then() if yes else None)
+
     def action_tender(self) -> None:
         txn = self.selected()
-        if txn is None:
-            return
+        if txn is not None:
+            question = ("Did the recipient get the cash? It is recorded as paid out."
+                        if txn.kind == Kind.MT_PAYOUT else
+                        "Did the customer pay? It is recorded as paid and the slip prints.")
+            self.confirmed(txn, question, lambda: self.paid(txn))
+
+    def paid(self, txn: Txn) -> None:
         cashier = self.till.cashier_id
 
         async def paid() -> str:  # the façade's tender: cash in, or cash out for a payout
@@ -71,8 +90,11 @@ class PendingScreen(TillScreen):
 
     def action_cancel(self) -> None:
         txn = self.selected()
-        if txn is None:
-            return
+        if txn is not None:
+            self.confirmed(txn, "Cancel it? It is reversed: hand nothing over, give back any "
+                                "cash taken for it.", lambda: self.cancel(txn))
+
+    def cancel(self, txn: Txn) -> None:
         def go(actor: str) -> None:
             self.run_core(lambda: self.till.agent.cancel(txn.id, actor), "Reversing…",
                           lambda r: self.settled(txn, f"{txn.reference}: {r.message}"))

@@ -54,6 +54,18 @@ class OpenSale:
         self.modal.dismiss(False)
 
 
+# Esc on the dialog asks first (issue 16: one key cancelled and reversed the sale)
+CANCEL_QUESTIONS: dict[Kind, str] = {
+    Kind.VOUCHER_SALE: "Cancel this sale? The voucher is reversed: do not hand it over, give "
+                       "back any cash you took.",
+    Kind.MT_SEND: "Cancel this order? It is reversed (a supervisor authorises it): give back "
+                  "any cash you took.",
+    Kind.MT_PAYOUT: "Cancel this payout? It is reversed (a supervisor authorises it): do not "
+                    "hand over the cash.",
+    Kind.SUV_REDEEM: "Cancel this redemption? It is reversed and the voucher keeps its value.",
+}
+
+
 def show_outcome(screen: Working, result: FlowResult, *, after: Callable[[], Any] | None = None,
                  **extra: Any) -> None:
     """Replace ``screen`` by the outcome; ``after`` runs once the outcome is up."""
@@ -78,17 +90,21 @@ def ask_tender(screen: Working, approved: FlowResult, what: str = "") -> None:
     async def reversed_behind() -> bool:
         return bool((await agent.journal.get(approved.txn_id)).state != State.APPROVED)
 
+    cash_in = approved.kind in (Kind.VOUCHER_SALE, Kind.MT_SEND)
     modal = TenderModal(tender.verb, money(due, till.symbol),
                         what=f"{note}\n{line}" if note else line,
                         enter_text=tender.enter_text,
-                        cancel_text="cancel (reverses it)", closed_behind=reversed_behind)
+                        cancel_text="cancel (reverses it)", closed_behind=reversed_behind,
+                        due=due if cash_in else None, symbol=till.symbol,
+                        cancel_question=CANCEL_QUESTIONS[approved.kind])
     sale = OpenSale(approved, f"{tender.verb} {money(due, till.symbol)}, ref "
                               f"{approved.reference}", modal)
     till.open_sale = sale
 
     def finished(result: FlowResult) -> None:
-        # then: what the cashier asked for instead (quit, log out, another service)
-        show_outcome(screen, result, after=sale.then)
+        # then: what the cashier asked for instead (quit, log out, another service); the
+        # change counted in the dialog stays in front of the cashier
+        show_outcome(screen, result, after=sale.then, extra=dict(modal.change))
 
     def decided(paid: bool | None) -> None:
         till.open_sale = None

@@ -128,11 +128,13 @@ class TopUpScreen(SaleWizard):
         if trial is not None and trial.verdict == "unknown":
             self.say(trial.message, "warn")
         what = f"{self.product.name or self.product.product_id} to *******{self.msisdn[-4:]}"
-        self.app.push_screen(TenderModal("Collect", money(self.amount, self.till.symbol),
-                                         what=what),
-                             callback=lambda paid: self.tendered(bool(paid)))
+        # nothing is sent before the cash is in: Esc here needs no question (nothing moved)
+        modal = TenderModal("Collect", money(self.amount, self.till.symbol), what=what,
+                            due=self.amount, symbol=self.till.symbol)
+        self.app.push_screen(modal, callback=lambda paid: self.tendered(bool(paid),
+                                                                        modal.change))
 
-    def tendered(self, paid: bool) -> None:
+    def tendered(self, paid: bool, change: dict[str, str]) -> None:
         if not paid:
             self.back_to_amount()
             self.say("Top-up not sent. Nothing was charged.", "info")
@@ -140,4 +142,6 @@ class TopUpScreen(SaleWizard):
         product, amount, msisdn = self.product, self.amount, self.msisdn
         self.run_core(lambda: self.till.agent.topups.purchase(product, msisdn, amount,
                                                               self.till.cashier_id),
-                      "Topping up the phone…", self.show_outcome, countdown=True)
+                      "Topping up the phone…",
+                      lambda result: self.show_outcome(result, extra=dict(change)),
+                      countdown=True)

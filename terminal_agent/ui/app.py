@@ -50,7 +50,7 @@ SERVICES: list[tuple[str, str, str, bool]] = [
     ("customers", "f6", "Customers & fee quote", False),
     ("history", "f7", "History & reprint", False),
     ("outbox", "f8", "Outbox", True),
-    ("report", "f9", "Shift report", False),
+    ("report", "f9", "Cash-up", False),
 ]
 
 

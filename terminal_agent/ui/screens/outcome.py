@@ -141,6 +141,8 @@ class OutcomeScreen(TillScreen):
             lines += [("Fee", money(r.fee, sym)), ("Customer pays", money(r.amount + r.fee, sym))]
         if r.reference:
             lines.append(("Reference", r.reference))
+        if d.get("recipient_name"):
+            lines.append(("Paid to", str(d["recipient_name"])))
         if d.get("msisdn_last4"):
             lines.append(("Phone", f"*******{d['msisdn_last4']}"))
         if d.get("serial"):

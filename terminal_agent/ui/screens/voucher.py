@@ -41,7 +41,8 @@ class ProductPicker(Vertical):
         self.symbol = "R"
 
     def compose(self) -> Iterable[Widget]:
-        yield Field("Find (type a name)", id="search", max_length=40)
+        yield Field("Find: type, or 1-9", id="search", max_length=40,
+                    placeholder="a name or network; 1-9 picks from the list")
         yield OptionList(id="products", compact=True)
 
     @property

@@ -80,6 +80,7 @@ async def test_voucher_timeout_reverses_automatically(tmp_path, sim):
     async with till(tmp_path, sim.url) as pilot:
         await login(pilot)
         await pick_voucher(pilot)
+        await sees(pilot, "s left)")                   # the countdown while the switch is asked
         await sees(pilot, "NO ANSWER: REVERSAL QUEUED")
         text = screen_text(pilot)
         assert "The till reverses the sale by itself" in text and "Do not hand over airtime" in text

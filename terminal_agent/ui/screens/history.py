@@ -196,8 +196,11 @@ class DetailScreen(TillScreen):
         for e in events:
             table.add_row(when_text(e["at"], now), e["what"], e["state"] or "", e["actor"] or "",
                           e["note"] or "")
+        supervisor = bool(self.till.cashier and self.till.cashier.is_supervisor)
         for a in advices:
-            answer = f"{a.state.value}" + (f" (HTTP {a.last_status})" if a.last_status else "")
+            # HTTP codes are the supervisor's (issue 16, item 12)
+            code = f" (HTTP {a.last_status})" if a.last_status and supervisor else ""
+            answer = f"{a.state.value}{code}"
             note = a.last_error or a.resolved_note or ""
             table.add_row(when_text(a.created_at, now), f"{a.kind.value} #{a.seq}", answer,
                           f"{a.attempts} tries", note)

@@ -371,6 +371,8 @@ async def test_open_decision_paid_prints_the_pin_and_can_be_reprinted(tmp_path, 
             await login(pilot)
             await until(pilot, lambda: on(pilot, "PendingScreen"), what="open decisions")
             await pilot.press("t")
+            await sees(pilot, "Did the customer pay?")
+            await pilot.press("y")  # asked first (issue 16: Y confirms an act that moves money)
             await sees(pilot, "Receipt printed", timeout=30)
             jobs = query(db, "SELECT * FROM print_jobs WHERE txn_id=? AND copy_of IS NULL"
                              " AND kind='voucher_sale'", (sale_id,))

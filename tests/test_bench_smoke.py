@@ -70,6 +70,19 @@ def test_cashier_journal_and_year_at_tiny_sizes(tmp_path: Path) -> None:
 
     journal = cashier.bench_journal(tmp_path, 2_000, repeats=1)
     assert journal["2000"]["today_rows"] > 0 and journal["2000"]["report"] > 0
-    year = cashier.bench_year(tmp_path, per_day=20, days=2)
-    assert year["sales"] == 40 and year["size_after_purge_mb"] > 0
+    year = cashier.bench_year(tmp_path, per_day=2, days=200, every=50)
+    assert year["sales"] == 400 and year["size_mb"] > 0 and year["purged_rows"] > 0
     assert "shift report" in cashier.render({"journal": journal, "year": year})
+
+
+@pytest.mark.timeout(120)
+def test_purge_lock_hold_at_tiny_sizes(tmp_path: Path) -> None:
+    from bench import purge
+
+    template = tmp_path / "year.db"
+    purge.build_year(template, per_day=2, days=200)
+    purge.as_schema(template, 9)
+    run = purge.measure(template, tmp_path, "after", None, limit=60)
+    assert run["finished"] and run["steps"] > 1 and "transactions" in run["purged"], run
+    assert run["probes"] > 0 and run["refused"] == 0
+    assert "longest wait" in purge.render({"runs": [run]})

@@ -7,7 +7,7 @@ Rules (docs/DESIGN.md §3, §5):
 2. A row keeps its message id and body bytes for ever: every retry sends the identical message.
 3. A row becomes ``delivered`` only when the switch's final answer is committed; answers that will
    never get better make it ``parked`` for a supervisor. Nothing is deleted before delivery;
-   delivered rows are purged only after the retention period.
+   delivered rows are purged only after the retention period (core/retention.py).
 4. Rows of one transaction go strictly in ``seq`` order: a row is due only when no earlier row
    of its transaction is pending or parked.
 5. A claim takes a lease; a crashed claimer's lease simply runs out.
@@ -248,15 +248,3 @@ class Outbox:
         if entry is not None:
             entry.publish()
         return entry is not None
-
-    async def purge_delivered(self, older_than_days: float) -> int:
-        """Retention: delete delivered rows (only delivered rows) older than the period."""
-        cutoff = self.clock() - older_than_days * 86400
-
-        def purge(db: Db) -> int:  # each statement can use the (state, ...) indexes
-            return (db.execute("DELETE FROM outbox WHERE state='delivered' AND delivered_at < ?",
-                               (cutoff,)).rowcount
-                    + db.execute("DELETE FROM outbox WHERE state='void' AND created_at < ?",
-                                 (cutoff,)).rowcount)
-
-        return await self.store.step(purge)

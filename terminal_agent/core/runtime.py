@@ -17,7 +17,8 @@ and both run this same runtime, so they can never disagree about who does what:
 3. **Taking over** = void the old forwarder's leases, recovery (orphaned requests: their
    senders are gone; expired decisions), then the forwarder loop and, every ``sweep_seconds``,
    the sweep for orphaned work, expired decisions and the STATUS line; hourly the retention
-   purge. Recovery never touches a live process's request (owner locks) and re-checks every
+   purge, as its own task in short steps (``core/retention.py``) so that neither a sale nor
+   the sweep waits for it. Recovery never touches a live process's request (owner locks) and re-checks every
    row it writes (compare-and-set), so take-overs may race any sale.
 4. **The devices** live where the cashier is (the UI), whatever the forwarder role: the print
    pump prints the jobs the sale's own steps committed, in this process or in the other one;
@@ -88,6 +89,7 @@ class Runtime:
         self._settled = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._last_purge: float | None = None
+        self._purge: asyncio.Task[Any] | None = None
 
     @property
     def interval(self) -> float:
@@ -185,6 +187,7 @@ class Runtime:
                 await self._pause(also=loop)
         finally:
             until.set()
+            await self._stop_purge()
             await asyncio.gather(loop, return_exceptions=True)
         if loop.done() and not loop.cancelled() and loop.exception() is not None:
             raise loop.exception()  # type: ignore[misc]
@@ -243,17 +246,41 @@ class Runtime:
             await self.agent.clock_watch.check()  # before any deadline is judged
             await self.agent.recovery.sweep()
             await self.agent.recovery.expire_decisions()
-            if self._last_purge is None or time.monotonic() - self._last_purge > PURGE_EVERY:
-                await self.agent.outbox.purge_delivered(self.agent.config.store.retention_days)
-                await retention.enforce(self.agent.store, self.agent.config.retention,
-                                        self.agent.clock())
-                self._last_purge = time.monotonic()
+            self._start_purge()
             if self.notify is not None and self.describe is not None:
                 trouble = self.agent.forwarder.trouble
                 self.notify.status(f"waiting for the database: {trouble}" if trouble
                                    else self.describe(await self.agent.status()))
         except AgentError as exc:  # a busy or full database: the next round tries again
             log.error("housekeeping: %s", exc)
+
+    def _start_purge(self) -> None:
+        """Hourly, the retention purge as its own task (it may take minutes on a till that has
+        not purged for long; each of its steps is short)."""
+        if self._purge is not None and not self._purge.done():
+            return
+        if self._last_purge is not None and time.monotonic() - self._last_purge < PURGE_EVERY:
+            return
+        self._purge = asyncio.create_task(self._retention(), name="retention")
+
+    async def _retention(self) -> None:
+        config = self.agent.config
+        try:
+            await retention.enforce(self.agent.store, config.retention, self.agent.clock(),
+                                    advices_days=config.store.retention_days)
+        except AgentError as exc:  # a busy or full database: the next round tries again
+            log.error("retention: %s", exc)
+            return
+        except Exception:  # noqa: BLE001 - rule 5
+            log.exception("retention failed; trying again within the hour")
+        self._last_purge = time.monotonic()
+
+    async def _stop_purge(self) -> None:
+        """A pass cut short is finished by the next one (its tally is kept, retention rule 6)."""
+        if self._purge is not None:
+            self._purge.cancel()
+            await asyncio.gather(self._purge, return_exceptions=True)
+            self._purge = None
 
     # -- the print pump (rule 4) ----------------------------------------------------------------
 

@@ -161,6 +161,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_state_at ON events(state, at);
     """,
+    # 10: retention finds each batch by an index (core/retention.py, rule 5): sealed details and
+    # PIN receipts still held, events by age, copies of a print job (a deleted original's
+    # foreign key check scanned the whole table: a year's first purge held the lock for hours)
+    """
+    CREATE INDEX transactions_sealed ON transactions(created_at) WHERE sealed IS NOT NULL;
+    CREATE INDEX print_jobs_pin_held ON print_jobs(created_at)
+        WHERE contains_pin = 1 AND purged_at IS NULL;
+    CREATE INDEX print_jobs_copy_of ON print_jobs(copy_of) WHERE copy_of IS NOT NULL;
+    CREATE INDEX events_at ON events(at);
+    """,
 ]
 
 OWNER_SINCE = 5  # the schema version that added transactions.owner

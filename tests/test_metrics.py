@@ -45,7 +45,7 @@ EVERY_METRIC = {
 }
 # label values must come from these small sets (or the till's identity)
 ALLOWED_LABELS = {"terminal", "store", "version", "state", "kind", "operation", "outcome",
-                  "decision", "currency", "status", "le"}
+                  "decision", "currency", "status", "le", "process"}
 
 
 def parse(text: str) -> dict[str, list[tuple[str, dict[str, str], float]]]:
@@ -216,3 +216,86 @@ def test_forward_process_writes_the_textfile_and_serves_loopback(tmp_path, sim):
         err.close()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert os.stat(prom).st_size > 0
+
+
+async def wait_for_file(prom, wanted, timeout: float = 60.0):
+    """The textfile's families once ``wanted(families)`` holds (it is rewritten every
+    interval); the last ones seen otherwise."""
+    import asyncio
+
+    families: dict = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if prom.exists():
+            families = parse(prom.read_text())
+            if wanted(families):
+                break
+        await asyncio.sleep(0.05)
+    return families
+
+
+def ui_sales(families) -> list[float]:
+    return samples(families, "terminal_agent_switch_requests", process="ui",
+                   operation=str(Op.VOUCHER_PROVISION)) if families.get(
+        "terminal_agent_switch_requests") else []
+
+
+async def test_a_ui_that_forwards_writes_the_metrics_with_its_own_sales(tmp_path):
+    """The service is down: the UI's runtime forwards, so it writes the metrics too (the file
+    goes stale otherwise, and the fleet's alert on its age fires for a till that works)."""
+    from terminal_agent.core.runtime import Duty, Role, Runtime
+
+    switch = MockSwitch()
+    prom = tmp_path / "terminal_agent.prom"
+    cfg = make_config(tmp_path, extra=f'[metrics]\ntextfile = "{prom}"\ninterval = 0.1\n')
+    async with Agent.open(cfg, password="", transport=switch.transport(), role="ui") as agent:
+        async with Runtime(agent, Role.UI) as runtime:
+            assert runtime.duty == Duty.FORWARDING
+            sale = await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+            await agent.vouchers.tender(sale.txn_id, "c1")
+            families = await wait_for_file(prom, lambda f: ui_sales(f) == [1] and samples(
+                f, "terminal_agent_forwarder_answers", process="ui", kind="confirmation",
+                outcome="delivered") == [1])
+    assert ui_sales(families) == [1], families.get("terminal_agent_switch_requests")
+    beat = samples(families, "terminal_agent_forwarder_heartbeat_timestamp_seconds")[0]
+    assert abs(beat - time.time()) < 60
+
+
+def test_the_forwarding_process_counts_the_sales_the_ui_sent(tmp_path, sim):
+    """The service forwards and writes the metrics; the cashier's sale went from the UI
+    process: its request and latency reach the file through the database (process="ui")."""
+    import asyncio
+
+    from terminal_agent.core.runtime import Duty, Role, Runtime
+
+    prom = tmp_path / "terminal_agent.prom"
+    extra = f'[metrics]\ntextfile = "{prom}"\ninterval = 0.2\n'
+    cfg = make_config(tmp_path, sim.url, extra=extra)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[switch]\nbase_url = "{sim.url}"\n[store]\npath = "{cfg.store.path}"\n'
+                      f'[forwarder]\npoll_interval = 0.05\n[logging]\ntarget = "stderr"\n{extra}')
+    config.chmod(0o600)
+    log = (tmp_path / "forward.log").open("wb")
+    service = subprocess.Popen([sys.executable, "-m", "terminal_agent.cli", "forward",
+                                "--config", str(config)], stdout=log, stderr=log)
+
+    async def till() -> dict:
+        assert await wait_for_file(prom, lambda f: bool(f)), (tmp_path / "forward.log").read_text()
+        async with Agent.open(cfg, password="", role="ui") as agent:
+            async with Runtime(agent, Role.UI) as runtime:
+                assert runtime.duty == Duty.STANDBY  # the service forwards
+                sale = await agent.vouchers.sell(Product(product_id="VOD10"), 1000, "1001")
+                await agent.vouchers.tender(sale.txn_id, "1001")
+                return await wait_for_file(prom, lambda f: ui_sales(f) == [1])
+
+    try:
+        families = asyncio.run(till())
+    finally:
+        service.terminate()
+        assert service.wait(timeout=60) == 0
+        log.close()
+    assert ui_sales(families) == [1], families.get("terminal_agent_switch_requests")
+    count = [v for n, lab, v in families["terminal_agent_switch_request_seconds"]
+             if n.endswith("_count") and lab["process"] == "ui"
+             and lab["operation"] == str(Op.VOUCHER_PROVISION)]
+    assert count == [1]

@@ -1,8 +1,9 @@
 """Prometheus metrics of one till, for a chain that watches hundreds of them.
 
-The process that forwards writes them every ``[metrics] interval`` seconds to
-``[metrics] textfile`` (node_exporter's textfile collector) and, if ``[metrics] listen`` is
-set, serves them on that address (loopback unless a host is named).
+The process that forwards (the service, or the cashier UI while the service is down) writes
+them every ``[metrics] interval`` seconds to ``[metrics] textfile`` (node_exporter's textfile
+collector) and, if ``[metrics] listen`` is set, serves them on that address (loopback unless a
+host is named): one of the forwarding role's background tasks (core/runtime.py).
 
 Rules:
 1. Written atomically: a temporary file in the same folder, then ``rename``; node_exporter
@@ -14,8 +15,9 @@ Rules:
 3. What the database says is read in one read step per refresh; counting the whole journal
    (transactions by kind and state, delivered advices) happens only every ``slow_every``
    refreshes, so an idle till stays idle.
-4. Counters (switch requests and their latency, forwarder answers) are fed by observer
-   callbacks of the switch client and the forwarder; they start at zero with the process.
+4. Counters (switch requests and their latency, forwarder answers) are each process's own
+   ``RequestTally`` (core/tally.py), labelled ``process`` (service, ui): this process's from
+   memory, the other one's as it left them in ``kv``. They start at zero with their process.
 """
 
 from __future__ import annotations
@@ -30,20 +32,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
+from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
 
 from terminal_agent import __version__
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.printing import PRINTER_KEY
 from terminal_agent.core.states import OWED_ROWS, State, sql_set
 from terminal_agent.core.store import Db, Store
+from terminal_agent.core.tally import KEY_PREFIX, RequestTally
 
 log = logging.getLogger("terminal_agent.metrics")
 
@@ -55,7 +57,6 @@ OWED = {  # decision label -> the journal state that holds it
     "confirm_failed": State.CONFIRM_FAILED,
 }
 DEFAULT_WATCHDOG = 90.0  # the unit's WatchdogSec= when not run under systemd
-LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Reading:
     print_jobs_waiting: int = 0
     printer: dict[str, Any] | None = None
     backup_at: float | None = None
+    tallies: dict[str, RequestTally] = field(default_factory=dict)  # other processes' (rule 4)
 
 
 _OPEN_OUTBOX_SQL = ("SELECT state, kind, op, COUNT(*) FROM outbox"  # noqa: S608
@@ -79,8 +81,9 @@ _DELIVERED_SQL = ("SELECT 'delivered', kind, op, COUNT(*) FROM outbox WHERE stat
 _TXN_SQL = "SELECT kind, state, COUNT(*) FROM transactions GROUP BY kind, state"
 
 
-def read_database(db: Db, *, slow: bool, previous: Reading) -> Reading:
-    """Everything the metrics need from the database, in one read step."""
+def read_database(db: Db, *, slow: bool, previous: Reading, role: str = "") -> Reading:
+    """Everything the metrics need from the database, in one read step (``role``: this
+    process's, whose own tally is read from memory)."""
     outbox = [(r[0], r[1], r[2], int(r[3])) for r in db.execute(_OPEN_OUTBOX_SQL)]
     oldest, last = db.execute(
         "SELECT (SELECT MIN(created_at) FROM outbox WHERE state='pending'),"
@@ -97,12 +100,16 @@ def read_database(db: Db, *, slow: bool, previous: Reading) -> Reading:
     waiting = db.execute("SELECT COUNT(*) FROM print_jobs WHERE state='pending'").fetchone()[0]
     kv = dict(db.execute("SELECT key, value FROM kv WHERE key IN (?, ?)",
                          (PRINTER_KEY, BACKUP_KEY)).fetchall())
+    tallies = {str(key)[len(KEY_PREFIX):]: RequestTally.from_json(value) for key, value in
+               db.execute("SELECT key, value FROM kv WHERE key >= ? AND key < ?",
+                          (KEY_PREFIX, KEY_PREFIX[:-1] + "/"))
+               if str(key) != KEY_PREFIX + role}
     return Reading(
         outbox=outbox + delivered, oldest_pending_at=oldest, last_delivery_at=last,
         transactions=transactions,
         owed={name: by_state.get(state.value, (0, 0)) for name, state in OWED.items()},
         print_jobs_waiting=int(waiting), printer=_json(kv.get(PRINTER_KEY)),
-        backup_at=float(kv[BACKUP_KEY]) if kv.get(BACKUP_KEY) else None)
+        backup_at=float(kv[BACKUP_KEY]) if kv.get(BACKUP_KEY) else None, tallies=tallies)
 
 
 def _json(text: str | None) -> dict[str, Any] | None:
@@ -117,45 +124,26 @@ class TillMetrics:
     """The registry of one till: live counters plus a collector over the latest ``Reading``."""
 
     def __init__(self, cfg: AgentConfig, *, clock: Callable[[], float] = time.time,
-                 watchdog_seconds: float | None = None) -> None:
+                 watchdog_seconds: float | None = None, tally: RequestTally | None = None,
+                 role: str = "service") -> None:
         self.cfg = cfg
+        self.tally = tally if tally is not None else RequestTally()
+        self.role = role
         self.clock = clock
         self.terminal = cfg.terminal.terminal_id
         self.store_label = cfg.metrics.store or cfg.terminal.merchant_id
         self.watchdog_seconds = watchdog_seconds or DEFAULT_WATCHDOG
         self.reading = Reading()
         self.heartbeat: Callable[[], float | None] = lambda: None  # wall time of the last beat
-        self.switch_answer_at: float | None = None
         self.database_path: str | None = None
         disable_created_metrics()  # no *_created series: noise for a textfile
         self.registry = CollectorRegistry(auto_describe=True)
-        ident = ["terminal", "store"]
-        self.requests = Counter(
-            "terminal_agent_switch_requests", "Requests to the switch by operation and outcome "
-            "(HTTP status, or timeout / unreachable / broken).", [*ident, "operation", "outcome"],
-            registry=self.registry)
-        self.latency = Histogram(
-            "terminal_agent_switch_request_seconds", "Time from sending a request to the switch "
-            "to its answer (or failure).", [*ident, "operation"], buckets=LATENCY_BUCKETS,
-            registry=self.registry)
-        self.answers = Counter(
-            "terminal_agent_forwarder_answers", "Advices and status lookups sent by the "
-            "forwarder, by what became of them (delivered, parked, retry).",
-            [*ident, "kind", "operation", "outcome"], registry=self.registry)
         self.registry.register(_ReadingCollector(self))
+        self.registry.register(_TallyCollector(self))
 
-    # -- observers (fed by the switch client and the forwarder) --------------------------------
-
-    def observe_request(self, op: str, status: int | None, elapsed: float, error: str | None
-                        ) -> None:
-        outcome = str(status) if status is not None else (error or "error")
-        self.requests.labels(self.terminal, self.store_label, op, outcome).inc()
-        self.latency.labels(self.terminal, self.store_label, op).observe(elapsed)
-        if status is not None:
-            self.switch_answer_at = self.clock()
-
-    def observe_answer(self, kind: str, op: str, outcome: str) -> None:
-        self.answers.labels(self.terminal, self.store_label, kind, op, outcome).inc()
+    def tallies(self) -> dict[str, RequestTally]:
+        """Each process's counts by its role: this one's live, the other's from ``kv``."""
+        return {**self.reading.tallies, self.role: self.tally}
 
     # -- output ----------------------------------------------------------------------------------
 
@@ -192,7 +180,8 @@ class TillMetrics:
 
     async def refresh(self, store: Store, *, slow: bool) -> None:
         previous = self.reading
-        self.reading = await store.read(lambda db: read_database(db, slow=slow, previous=previous))
+        self.reading = await store.read(lambda db: read_database(db, slow=slow, previous=previous,
+                                                                 role=self.role))
         self.database_path = str(store.path)
 
     async def run(self, store: Store, stop: asyncio.Event) -> None:
@@ -214,12 +203,14 @@ class TillMetrics:
                 pass
 
 
-def attach(cfg: AgentConfig, agent: Any, *, watchdog_usec: int | None = None) -> TillMetrics:
-    """Metrics for the forwarding process of ``agent``: the switch client and the forwarder
-    report to them."""
-    metrics = TillMetrics(cfg, watchdog_seconds=watchdog_usec / 1e6 if watchdog_usec else None)
-    agent.switch.observer = metrics.observe_request
-    agent.forwarder.on_answer = metrics.observe_answer
+def attach(cfg: AgentConfig, agent: Any, *, watchdog_usec: int | None = None,
+           tally: RequestTally | None = None, role: str = "service") -> TillMetrics:
+    """Metrics for the forwarding process of ``agent`` (its requests counted in ``tally``;
+    a new one hooked to its switch client and forwarder if none is given)."""
+    if tally is None:
+        tally = RequestTally().hook(agent)
+    metrics = TillMetrics(cfg, watchdog_seconds=watchdog_usec / 1e6 if watchdog_usec else None,
+                          tally=tally, role=role)
     forwarder = agent.forwarder
     metrics.heartbeat = lambda: time.time() - (time.monotonic() - forwarder.last_beat)
     return metrics
@@ -281,7 +272,8 @@ class _ReadingCollector:
                     "Last time the forwarder loop beat.", value=m.heartbeat() or 0.0)
         yield gauge("terminal_agent_forwarder_watchdog_seconds", "How stale the heartbeat may "
                     "get before systemd's watchdog kills the forwarder.", value=m.watchdog_seconds)
-        last = max(m.switch_answer_at or 0.0, r.last_delivery_at or 0.0)
+        last = max([t.last_answer_at or 0.0 for t in m.tallies().values()]
+                   + [r.last_delivery_at or 0.0])
         yield gauge("terminal_agent_switch_last_answer_timestamp_seconds",
                     "Last time the switch answered (any HTTP status; 0: never).", value=last)
         yield gauge("terminal_agent_database_size_bytes", "The SQLite database and its WAL.",
@@ -289,6 +281,36 @@ class _ReadingCollector:
         if r.backup_at is not None:
             yield gauge("terminal_agent_backup_age_seconds", "Age of the last good backup.",
                         value=max(0.0, now - r.backup_at))
+
+
+class _TallyCollector:
+    """Switch requests, their latency and the forwarder's answers of each process (rule 4)."""
+
+    def __init__(self, metrics: TillMetrics) -> None:
+        self.m = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        ident = [self.m.terminal, self.m.store_label]
+        labels = ["terminal", "store", "process"]
+        requests = CounterMetricFamily(
+            "terminal_agent_switch_requests", "Requests to the switch by operation and outcome "
+            "(HTTP status, or timeout / unreachable / broken), by the process that sent them.",
+            labels=[*labels, "operation", "outcome"])
+        latency = HistogramMetricFamily(
+            "terminal_agent_switch_request_seconds", "Time from sending a request to the switch "
+            "to its answer (or failure).", labels=[*labels, "operation"])
+        answers = CounterMetricFamily(
+            "terminal_agent_forwarder_answers", "Advices and status lookups sent by the "
+            "forwarder, by what became of them (delivered, parked, retry).",
+            labels=[*labels, "kind", "operation", "outcome"])
+        for process, tally in sorted(self.m.tallies().items()):
+            for (op, outcome), n in sorted(tally.requests.items()):
+                requests.add_metric([*ident, process, op, outcome], n)
+            for op, hist in sorted(tally.latency.items()):
+                latency.add_metric([*ident, process, op], hist.cumulative(), hist.total)
+            for (kind, op, outcome), n in sorted(tally.answers.items()):
+                answers.add_metric([*ident, process, kind, op, outcome], n)
+        yield from (requests, latency, answers)
 
 
 def _size(path: str | None) -> float:

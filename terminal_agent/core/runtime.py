@@ -30,6 +30,10 @@ and both run this same runtime, so they can never disagree about who does what:
 7. **The product list** is kept where the cashier sells (the UI): loaded at start, retried in
    the background until the switch answers (``core/catalogue.py``), so a till that boots
    before its network sells once the network is up.
+8. **Metrics** (``[metrics]``): every process counts its own switch requests and leaves the
+   counts in the database (``core/tally.py``); the process that forwards writes the metrics
+   textfile and serves ``[metrics] listen`` (``core/metrics.py``) with both processes' counts,
+   and stops when it stops forwarding, so the file is fresh whoever forwards.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from typing import Any
 
 from terminal_agent.core import retention
 from terminal_agent.core.forwarder import ForwarderBusy, ForwarderLock
+from terminal_agent.core.tally import KEY_PREFIX, RequestTally
 from terminal_agent.errors import AgentError
 
 log = logging.getLogger("terminal_agent.runtime")
@@ -90,6 +95,8 @@ class Runtime:
         self._tasks: list[asyncio.Task[Any]] = []
         self._last_purge: float | None = None
         self._purge: asyncio.Task[Any] | None = None
+        # rule 8: this process's switch requests, counted only when metrics are configured
+        self.tally = RequestTally().hook(agent) if agent.config.metrics.enabled else None
 
     @property
     def interval(self) -> float:
@@ -111,6 +118,8 @@ class Runtime:
         if self.role == Role.UI and catalogue is not None:
             self._tasks.append(asyncio.create_task(catalogue.keep_fresh(self._stop),
                                                    name="catalogue"))
+        if self.tally is not None:
+            self._tasks.append(asyncio.create_task(self._share_tally(), name="metrics-tally"))
         scanner = self.agent.config.scanner
         if self.on_scan is not None and scanner.url:
             from devices.scanner import SerialScanner
@@ -130,6 +139,7 @@ class Runtime:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self._save_tally()
         if self.forward:  # stopped while waiting after a failure: nobody forwards from here
             self.lock.release()
             self.lock.stop_waiting()
@@ -181,6 +191,8 @@ class Runtime:
         self._settled.set()
         until = asyncio.Event()
         loop = asyncio.create_task(self.agent.forwarder.run(until), name="forwarder")
+        metrics = (asyncio.create_task(self._write_metrics(until), name="metrics")
+                   if self.tally is not None else None)
         try:
             while not (self._stop.is_set() or loop.done() or self._hand_over()):
                 await self._housekeeping()
@@ -188,7 +200,7 @@ class Runtime:
         finally:
             until.set()
             await self._stop_purge()
-            await asyncio.gather(loop, return_exceptions=True)
+            await asyncio.gather(loop, *([metrics] if metrics else []), return_exceptions=True)
         if loop.done() and not loop.cancelled() and loop.exception() is not None:
             raise loop.exception()  # type: ignore[misc]
         self.lock.release()
@@ -282,6 +294,42 @@ class Runtime:
             await asyncio.gather(self._purge, return_exceptions=True)
             self._purge = None
 
+    # -- metrics (rule 8) -----------------------------------------------------------------------
+
+    async def _write_metrics(self, until: asyncio.Event) -> None:
+        """While this process forwards: the textfile every interval and the endpoint."""
+        from terminal_agent.core.metrics import attach  # prometheus_client: only here
+
+        metrics = attach(self.agent.config, self.agent, tally=self.tally, role=self.role.value,
+                         watchdog_usec=getattr(self.notify, "watchdog_usec", None))
+        server = metrics.serve()
+        try:
+            await metrics.run(self.agent.store, until)
+        finally:
+            if server is not None:
+                await asyncio.to_thread(server.shutdown)
+                server.server_close()
+
+    async def _share_tally(self) -> None:
+        while not self._stop.is_set():
+            await self._pause(seconds=float(self.agent.config.metrics.interval))
+            await self._save_tally()
+
+    async def _save_tally(self) -> None:
+        """This process's counts into ``kv`` when they changed (for whoever writes metrics)."""
+        tally = self.tally
+        if tally is None or not tally.changed:
+            return
+        tally.changed = False
+        key, text = KEY_PREFIX + self.role.value, tally.to_json()
+        try:
+            await self.agent.store.step(lambda db: db.execute(
+                "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET"
+                " value=excluded.value", (key, text)))
+        except AgentError as exc:  # a busy or full database: the next round tries again
+            tally.changed = True
+            log.warning("switch request counts not saved: %s", exc)
+
     # -- the print pump (rule 4) ----------------------------------------------------------------
 
     async def _print_pump(self) -> None:
@@ -294,12 +342,13 @@ class Runtime:
         """Standing by is progress too: the same heartbeat the forwarder loop beats."""
         self.agent.forwarder.beat()
 
-    async def _pause(self, also: asyncio.Task[Any] | None = None) -> None:
+    async def _pause(self, also: asyncio.Task[Any] | None = None,
+                     seconds: float | None = None) -> None:
         waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._stop.wait())}
         if also is not None:
             waiters.add(also)
         try:
-            await asyncio.wait(waiters, timeout=self.interval,
+            await asyncio.wait(waiters, timeout=self.interval if seconds is None else seconds,
                                return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:

@@ -110,18 +110,6 @@ async def _serve(cfg: AgentConfig, stop: asyncio.Event, notify: Any, guard: Any,
                            describe=describe):
             notify.ready()
             notify.status(describe(await agent.status()))
-            housework: list[asyncio.Task[None]] = []
-            server = None
-            if cfg.metrics.enabled:  # prometheus_client is imported only when asked for
-                from terminal_agent.core.metrics import attach
-
-                metrics = attach(cfg, agent, watchdog_usec=notify.watchdog_usec)
-                server = metrics.serve()
-                housework.append(asyncio.create_task(metrics.run(agent.store, stop)))
-            await stop.wait()
+            await stop.wait()  # the runtime forwards, sweeps, purges and writes metrics
             notify.stopping()
-        await asyncio.gather(*housework, return_exceptions=True)
-        if server is not None:
-            server.shutdown()
-            server.server_close()
     return 0

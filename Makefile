@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/terminal-agent demo
 
-## make test: the whole suite
+## make test: the whole suite, in TEST_WORKERS processes (pytest-xdist; most of the suite waits on
+## real servers, processes and terminals rather than computing, so 4 fit 2 cores; 0 = one process)
+TEST_WORKERS ?= 4
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check terminal_agent devices tests bench

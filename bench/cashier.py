@@ -63,13 +63,15 @@ AGENT = [PY, "-m", "terminal_agent.cli"]
 class Pane:
     """One tmux session running ``command``; keys in, screen text out."""
 
-    def __init__(self, command: list[str], *, env: dict[str, str] | None = None) -> None:
+    def __init__(self, command: list[str], *, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
         self.name = f"ta-bench-{uuid.uuid4().hex[:8]}"
         self.started = time.perf_counter()
         cmd = shlex.join(command)
         envs = [a for k, v in (env or {}).items() for a in ("-e", f"{k}={v}")]
+        where = ["-c", str(cwd)] if cwd else []
         subprocess.run(["tmux", "-L", self.name, "new-session", "-d", "-s", self.name, "-x", "120", "-y", "40",
-                        *envs, cmd], check=True)
+                        *where, *envs, cmd], check=True)
 
     def screen(self) -> str:
         return subprocess.run(["tmux", "-L", self.name, "capture-pane", "-p", "-t", self.name],
@@ -243,24 +245,46 @@ def bench_keys(tmp: Path, url: str, repeats: int) -> dict[str, Any]:
     return out
 
 
-def bench_start(tmp: Path, url: str, repeats: int) -> dict[str, Any]:
+def _ui_pane(cfg: Path, tree: Path, caches: Path) -> Pane:
+    """`terminal-agent ui` from the checkout ``tree``, with byte-code caches kept (in
+    ``caches``) as an installed till has them (pip compiles on install); a shell that sets
+    PYTHONDONTWRITEBYTECODE would otherwise measure compiling every module at every start."""
+    return Pane([*AGENT, "ui", "--config", str(cfg)],
+                env={"PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "",
+                     "PYTHONPYCACHEPREFIX": str(caches)}, cwd=tree)
+
+
+def bench_start(tmp: Path, url: str, repeats: int, against: Path | None = None) -> dict[str, Any]:
+    """Median seconds from tmux launching the UI to the login screen in the pane; beside it
+    bare Python in the same pane and, with ``against`` (another checkout, e.g. the commit
+    before a change), that checkout's UI, each round taking its turn."""
     cfg = tmp / "config.toml"
     if not cfg.exists():
         cfg = _till(tmp, url)
-    ui, base = [], []
-    for _ in range(repeats):
+    trees = {"ui": ROOT, **({"against": against} if against else {})}
+    times: dict[str, list[float]] = {name: [] for name in ("python", *trees)}
+    for warm in (True, *([False] * repeats)):  # the first round fills the byte-code caches
         pane = Pane([PY, "-c", "print('ready'); import time; time.sleep(30)"])
         try:
-            base.append(pane.wait_for("ready"))
+            seconds = pane.wait_for("ready")
         finally:
             pane.kill()
-        pane = Pane([*AGENT, "ui", "--config", str(cfg)])
-        try:
-            ui.append(pane.wait_for("PIN"))
-        finally:
-            pane.kill()
-        time.sleep(0.5)
-    return {"ui_s": median(ui), "python_s": median(base), "ui_all": ui, "python_all": base}
+        if not warm:
+            times["python"].append(seconds)
+        for name, tree in trees.items():
+            pane = _ui_pane(cfg, tree, tmp / f"pycache-{name}")
+            try:
+                seconds = pane.wait_for("PIN")
+            finally:
+                pane.kill()
+            if not warm:
+                times[name].append(seconds)
+            time.sleep(0.5)
+    out: dict[str, Any] = {f"{name}_s": median(v) for name, v in times.items()}
+    out.update({f"{name}_all": v for name, v in times.items()})
+    if against:
+        out["against_tree"] = str(against)
+    return out
 
 
 def bench_idle(tmp: Path, url: str, seconds: float) -> dict[str, Any]:
@@ -512,6 +536,10 @@ def render(res: dict[str, Any]) -> str:
         rows.append(["cold start `ui` -> login screen (median)", f"{s['ui_s']:.2f} s",
                      f"{s['ui_s'] / s['python_s']:.1f}x python start ({s['python_s']:.2f} s)",
                      f"<= 0.5 s {met}"])
+        if "against_s" in s:
+            rows.append(["cold start, the checkout it is compared with (median)",
+                         f"{s['against_s']:.2f} s", f"ours: {s['ui_s'] / s['against_s']:.2f}x",
+                         ""])
     i = res.get("idle")
     if i:
         for name, key in (("forward", "forward_pct"), ("ui (status bar ticking)", "ui_pct")):
@@ -544,6 +572,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="keys,start,idle,journal,year")
     parser.add_argument("--out", default="")
     parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument("--against", default="", help="another checkout whose UI cold start "
+                        "is measured in the same rounds (e.g. a worktree of the commit before)")
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
     if shutil.which("tmux") is None:
@@ -559,7 +589,8 @@ def main(argv: list[str] | None = None) -> int:
                 res["keys"] = bench_keys(tmp, sim.url, 5 if args.quick else 50)
             if "start" in only:
                 print("[cashier] cold start ...", flush=True)
-                res["start"] = bench_start(tmp, sim.url, 2 if args.quick else 7)
+                res["start"] = bench_start(tmp, sim.url, 2 if args.quick else 7,
+                                           Path(args.against).resolve() if args.against else None)
             if "idle" in only:
                 print("[cashier] idle CPU ...", flush=True)
                 res["idle"] = bench_idle(tmp, sim.url, 5.0 if args.quick else args.idle_seconds)

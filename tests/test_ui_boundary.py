@@ -49,3 +49,24 @@ def test_ui_builds_no_sql_and_no_http():
         for word in ("import httpx", "import sqlite3", "import aiosqlite", "SELECT ", "INSERT ",
                      "UPDATE "):
             assert word not in text, f"{path.name} contains {word!r}"
+
+
+# Not needed to show the login screen, and slow to import (issue 17: cold start to the login
+# screen): python-escpos parses its printer capabilities with pure-Python YAML on import (about
+# 140 ms on an idle core; the first receipt imports it, warmed in a thread while the cashier
+# logs in); prometheus_client only where [metrics] is set; the simulator never.
+NOT_BEFORE_LOGIN = ("escpos", "qrcode", "prometheus_client", "terminal_agent.sim")
+
+START = f"""
+import sys
+import terminal_agent.cli, terminal_agent.commands.ui, terminal_agent.ui.screens.login
+heavy = {NOT_BEFORE_LOGIN!r}
+print(" ".join(h for h in heavy if any(m == h or m.startswith(h + ".") for m in sys.modules)))
+"""
+
+
+def test_the_ui_command_imports_nothing_slow_that_login_does_not_need():
+    done = subprocess.run([sys.executable, "-c", START], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []

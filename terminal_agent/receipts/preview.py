@@ -15,8 +15,6 @@ import textwrap
 from dataclasses import dataclass, field
 from functools import cache
 
-from escpos.capabilities import CAPABILITIES, get_profile
-
 ESC, GS, DLE, FS = 0x1B, 0x1D, 0x10, 0x1C
 
 BARCODE_NAMES = {
@@ -107,6 +105,8 @@ Item = Line | BarcodeItem | QRItem | ImageItem | CutItem | DrawerKick
 
 @cache
 def _codepages(profile: str | None) -> dict[int, str]:
+    from escpos.capabilities import CAPABILITIES, get_profile  # slow to import: not at start
+
     out: dict[int, str] = {}
     for name, number in get_profile(profile).get_code_pages().items():
         codec = CAPABILITIES["encodings"].get(name, {}).get("python_encode")

@@ -11,10 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import textwrap
-
-import qrcode
-from escpos.exceptions import Error as EscposError
-from escpos.printer import Dummy
+from typing import TYPE_CHECKING
 
 from terminal_agent.receipts.model import (
     QR,
@@ -33,6 +30,26 @@ from terminal_agent.receipts.model import (
 DOTS_PER_COLUMN = 12
 BARCODE_HEIGHT = 80  # dots: 10 mm at 203 dpi
 COPY_BANNER = "COPY"
+
+if TYPE_CHECKING:
+    from escpos.printer import Dummy
+
+# python-escpos and qrcode are imported on the first receipt, not at start: escpos parses its
+# printer capabilities (a 1 MB JSON file, read with pure-Python YAML) on import, which cost a
+# cold `terminal-agent ui` a large part of its start before the login screen.
+
+
+def warm() -> None:
+    """Import python-escpos and qrcode now, e.g. in a thread while the cashier logs in, so that
+    the first receipt does not wait for them."""
+    import escpos.printer  # noqa: F401
+    import qrcode  # noqa: F401
+
+
+def _dummy(profile: str | None) -> Dummy:
+    from escpos.printer import Dummy
+
+    return Dummy(profile=profile)
 
 
 def wrap(text: str, width: int, *, balanced: bool = False, indent: int = 0) -> list[str]:
@@ -66,7 +83,7 @@ class _Writer:
 
     def __init__(self, profile: str | None, columns: int) -> None:
         self.profile = profile or None
-        self.p = Dummy(profile=self.profile)
+        self.p = _dummy(self.profile)
         self.columns = columns
         self.size = Size.NORMAL
         self.bold = False
@@ -113,7 +130,9 @@ class _Writer:
         self.style(align=Align.CENTER)
         # Rendered apart first: printers without hardware barcodes get a software image,
         # which python-escpos may refuse as too wide; then the data goes out as a QR code.
-        scratch = Dummy(profile=self.profile)
+        from escpos.exceptions import Error as EscposError
+
+        scratch = _dummy(self.profile)
         try:
             with contextlib.redirect_stdout(io.StringIO()):  # escpos says which renderer it used
                 scratch.barcode(code, symbology, height=BARCODE_HEIGHT,
@@ -174,6 +193,8 @@ def _barcode_code(block: Barcode) -> tuple[str, str, int | None]:
 
 
 def _qr_modules(data: str) -> int:
+    import qrcode
+
     code = qrcode.QRCode(border=0, error_correction=qrcode.constants.ERROR_CORRECT_L)
     code.add_data(data)
     code.make(fit=True)

@@ -25,6 +25,7 @@ from textual.reactive import reactive
 
 from terminal_agent.config import AgentConfig
 from terminal_agent.core import Agent, Cashier, Cashiers, Runtime, State
+from terminal_agent.receipts.render import warm as warm_receipts
 from terminal_agent.ui.format import clock_text
 from terminal_agent.ui.messages import LoggedIn, StatusView
 from terminal_agent.ui.printing import NoPrinter, ReceiptDesk
@@ -35,6 +36,7 @@ CLOCK_FORMAT = "%a %H:%M"  # minutes: a clock with seconds repaints every second
 # Status-bar ticks between reads of the database and printer (the clock redraws every tick):
 # reading them every second cost an idle UI about 1 % of a core (bench/cashier.py, idle).
 STATUS_EVERY = 5
+WARM_AFTER = 1.0  # seconds after the login screen: the receipt library is imported then
 
 CRASH_SENTENCE = ("The till stopped because of an unexpected error. It starts again by itself in "
                   "a few seconds and nothing already recorded is lost. If it happens again, call "
@@ -188,6 +190,10 @@ class TillApp(App[int]):
                                                on_scan=self.scanned)
         await self.core(self.runtime.start())
         self.show_login()
+        # the receipt printer's library is slow to import: not before the login screen (nor
+        # while it is drawn), but while the cashier logs in, so the first slip does not wait
+        self.set_timer(WARM_AFTER, lambda: self.run_worker(
+            warm_receipts, thread=True, name="warm-receipts", exit_on_error=False))
         await self.refresh_status()
         self.set_interval(self.status_interval, self.tick)
         from terminal_agent.ui.failure import UiWatchdog

@@ -34,7 +34,7 @@ async def agent(sim, tmp_path):
 async def test_cash_per_cashier_fees_apart_x_then_z(agent):
     cashups = CashUps(agent.store, agent.journal.clock)
     voda29 = await product(agent, VOUCHERS, "Vodacom R29 Airtime")
-    sale = await agent.vouchers.sell(voda29, 2900, "1001")
+    sale = await agent.sell_voucher(voda29, 2900, "1001")
     await agent.vouchers.tender(sale.txn_id, "1001")                    # A: +29.00
     order = await agent.money.create_order(50000, 1500, SENDER, RECIPIENT, "1002",
                                            receiver=MUKURU)
@@ -42,10 +42,10 @@ async def test_cash_per_cashier_fees_apart_x_then_z(agent):
     payout = await agent.money.redeem("48203917562038174502", 120000, "1001", receiver=MUKURU)
     await agent.money.paid_out(payout.txn_id, "1001")                   # A: -1200.00
     topup = await product(agent, TOPUPS, "Vodacom Airtime Direct Top-up")
-    refused = await agent.topups.purchase(topup, "27000000000", 5000, "1002")   # B: +50 ...
+    refused = await agent.top_up(topup, "27000000000", 5000, "1002")   # B: +50 ...
     assert refused.state.value == "REFUND_DUE"
     await agent.topups.refunded(refused.txn_id, "9001")                 # ... and -50 (to B)
-    open_sale = await agent.vouchers.sell(voda29, 2900, "1001")         # approved, not paid
+    open_sale = await agent.sell_voucher(voda29, 2900, "1001")         # approved, not paid
 
     x = await cashups.x_report(printed_by="1001")
     who = {c.cashier: c for c in x.cashiers}

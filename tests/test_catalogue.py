@@ -42,7 +42,7 @@ async def test_unreachable_switch_at_boot_is_retried_in_the_background(tmp_path)
                 offer = agent.catalogue.peek(VOUCHERS)
                 assert offer.products and not offer.problem and not offer.unreachable
                 assert agent.catalogue.peek(TOPUPS).products
-                assert all(p.is_direct_topup for p in agent.catalogue.peek(TOPUPS).products)
+                assert all(p.direct_topup for p in agent.catalogue.peek(TOPUPS).products)
         finally:
             stop.set()
             await keeper

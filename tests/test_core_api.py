@@ -4,7 +4,11 @@ modules). A change here is a change of the core's API: on purpose, with this lis
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import inspect
+import typing
+from collections.abc import Iterator
 
 import terminal_agent.core as core
 
@@ -33,7 +37,8 @@ EXPORTED = {
 USE_CASES = {  # the façade's methods (core/usecases.py), each typed
     "offers", "sell_voucher", "top_up", "send_money", "retry_order", "pay_out",
     "redeem_voucher", "fee_quote", "tender", "cancel", "transaction", "settled", "advices",
-    "owed", "forward_once", "recover", "print_receipt",
+    "owed", "forward_once", "recover", "print_receipt", "product_offer", "network_of",
+    "check_top_up",
 }
 
 
@@ -56,3 +61,71 @@ def test_the_facade_offers_its_use_cases_typed():
 def test_verdicts_are_an_enum_of_what_sales_come_to():
     assert {v.value for v in core.SaleVerdict} == {
         "approved", "declined", "unknown", "pending", "reversed", "cancelled"}
+
+
+# What the façade hands out is the till's own: no protocol model or switch type in an exported
+# value's fields or a use case's signature (the UI imports neither, by contract, and must not
+# receive them through the core either). The printer types are the devices' (the UI process's
+# composition root opens the configured printer). Provider is still the protocol's Institution
+# under the façade's name (issue 15, left: the money and voucher-redemption screens).
+FOREIGN = ("terminal_agent.protocol", "terminal_agent.switch")
+NOT_YET_OWN = {"Provider"}
+NOT_YET_OWN_PARTS = {"provider"}  # the use cases' Provider parameters
+
+
+def _types_in(hint: object) -> Iterator[type]:
+    if isinstance(hint, type):
+        yield hint
+    for arg in typing.get_args(hint):
+        yield from _types_in(arg)
+    origin = typing.get_origin(hint)
+    if isinstance(origin, type):
+        yield origin
+
+
+def _checking_names(owner: object) -> dict[str, object]:
+    """The names a module imports for type checking only (``if TYPE_CHECKING:``), as mypy
+    sees them."""
+    module = inspect.getmodule(owner)
+    names: dict[str, object] = {}
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            exec(compile(ast.Module(node.body, []), "<type checking>", "exec"), names)
+    return names
+
+
+def _hints(owner: object) -> dict[str, object]:
+    try:
+        return typing.get_type_hints(owner)
+    except NameError:  # a name imported for type checking only
+        return typing.get_type_hints(owner, localns=_checking_names(owner))
+
+
+def _exposed(name: str) -> Iterator[tuple[str, object]]:
+    value = getattr(core, name)
+    if dataclasses.is_dataclass(value) or isinstance(value, type) and hasattr(
+            value, "__struct_fields__"):
+        for field, hint in _hints(value).items():
+            yield f"{name}.{field}", hint
+    elif inspect.isfunction(value):
+        for part, hint in _hints(value).items():
+            yield f"{name}({part})", hint
+
+
+def _foreign(hint: object) -> list[str]:
+    return [f"{t.__module__}.{t.__qualname__}" for t in _types_in(hint)
+            if t.__module__.startswith(FOREIGN)]
+
+
+def test_the_facade_hands_out_no_protocol_value():
+    found = []
+    for name in EXPORTED - NOT_YET_OWN:
+        value = getattr(core, name)
+        if isinstance(value, type) and value.__module__.startswith(FOREIGN):
+            found.append(f"{name} is {value.__module__}.{value.__qualname__}")
+        found += [f"{where}: {f}" for where, hint in _exposed(name) for f in _foreign(hint)]
+    for method in USE_CASES:
+        hints = _hints(getattr(core.Agent, method))
+        found += [f"Agent.{method}({part}): {f}" for part, hint in hints.items()
+                  if part not in NOT_YET_OWN_PARTS for f in _foreign(hint)]
+    assert not found, "\n".join(found)

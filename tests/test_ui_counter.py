@@ -343,7 +343,7 @@ async def test_reprint_last_home_reminder_and_cash_up_z(tmp_path, sim):
     (cash-up per cashier; Z closes the shift: a supervisor, printed and kept)."""
     async def left_for_later(agent: Any) -> None:
         products = (await agent.catalogue.offer("voucher")).matching("vodacom 10")
-        await agent.vouchers.sell(products[0], 1000, "1001")
+        await agent.sell_voucher(products[0], 1000, "1001")
 
     async with till(tmp_path, sim.url, prepare=left_for_later) as pilot:
         await login(pilot)

@@ -91,7 +91,7 @@ async def seed(agent: Any, clock: Clock) -> None:
     """A morning at the till: paid sales by two cashiers, a decline, a sale left for later."""
     voucher = (await agent.catalogue.offer(VOUCHERS)).matching("vodacom 29")[0]
     topup = (await agent.catalogue.offer(TOPUPS)).matching("vodacom airtime")[0]
-    sale = await agent.vouchers.sell(voucher, 2900, "1001")
+    sale = await agent.sell_voucher(voucher, 2900, "1001")
     await agent.vouchers.tender(sale.txn_id, "1001")
     clock.now += 300
     sender = Person("Thandiwe", "Nkosi", "9001015009087", "27821234567", "1000000001")
@@ -100,11 +100,11 @@ async def seed(agent: Any, clock: Clock) -> None:
                                    "1002", receiver=MUKURU)
     await agent.money.tender(order.txn_id, "1002")
     clock.now += 300
-    await agent.topups.purchase(topup, "27821234567", 5000, "1001")
+    await agent.top_up(topup, "27821234567", 5000, "1001")
     clock.now += 300
-    await agent.vouchers.sell(voucher, 1313, "1001")                  # declined (13 cents)
+    await agent.sell_voucher(voucher, 1313, "1001")                  # declined (13 cents)
     clock.now += 300
-    await agent.vouchers.sell(voucher, 2900, "1002")                  # left for later
+    await agent.sell_voucher(voucher, 2900, "1002")                  # left for later
     clock.now += 300
 
 

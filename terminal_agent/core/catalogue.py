@@ -25,6 +25,7 @@ from typing import Any
 
 from terminal_agent.core.flows.airtime import normalise_msisdn
 from terminal_agent.protocol.airtime import MsisdnInfoResponse, Product
+from terminal_agent.protocol.common import Institution
 from terminal_agent.protocol.operations import Op
 from terminal_agent.protocol.outcome import SWITCH_UNREACHABLE, Outcome, Verdict
 
@@ -34,8 +35,26 @@ VOUCHERS = "voucher"
 TOPUPS = "topup"
 
 
-def fixed_amount(product: Product) -> int | None:
+@dataclass(frozen=True)
+class Offer:
+    """A product the switch offers, as the till's own plain value (the screens and the commands
+    never see the protocol's ``Product``): ``name`` as the cashier reads it (the id where the
+    switch gives none), ``face_value`` in minor units (None: the cashier types the amount),
+    ``network`` the operator's name ("" where the switch names none)."""
+
+    product_id: str
+    name: str
+    face_value: int | None
+    direct_topup: bool
+    network: str = ""
+
+
+def fixed_amount(offer: Offer) -> int | None:
     """The product's one face value (minor units), or None when the cashier types the amount."""
+    return offer.face_value
+
+
+def _face_value(product: Product) -> int | None:
     values = product.product_values or []
     return int(values[0].amount) if len(values) == 1 and values[0].amount else None
 
@@ -44,18 +63,24 @@ def network_of(product: Product) -> str:
     return getattr(product.operator, "name", "") or "" if product.operator else ""
 
 
+def offer_of(product: Product) -> Offer:
+    """The switch's product as the till's plain value."""
+    return Offer(product.product_id, product.name or product.product_id, _face_value(product),
+                 bool(product.is_direct_topup), network_of(product))
+
+
 @dataclass(frozen=True)
 class ProductOffer:
     """The products of one service as the till knows them now, and why the list may be empty
     or old (``problem``: one sentence; ``unreachable``: the switch could not be reached)."""
 
-    products: tuple[Product, ...] = ()
+    products: tuple[Offer, ...] = ()
     problem: str = ""
     unreachable: bool = False
     loaded_at: float | None = None     # when the switch gave this list (None: never)
     retry_at: float | None = None      # next try in the background, if one is due
 
-    def matching(self, text: str) -> tuple[Product, ...]:
+    def matching(self, text: str) -> tuple[Offer, ...]:
         """Products whose name, id or network contains every word of ``text`` (any case)."""
         words = text.lower().split()
         if not words:
@@ -66,14 +91,13 @@ class ProductOffer:
     def for_network(self, network: str) -> ProductOffer:
         if not network:
             return self
-        mine = tuple(p for p in self.products if network_of(p) == network)
+        mine = tuple(p for p in self.products if p.network == network)
         return ProductOffer(mine or self.products, self.problem, self.unreachable,
                             self.loaded_at, self.retry_at)
 
 
-def _haystack(product: Product) -> str:
-    return " ".join(filter(None, [product.name, product.product_id,
-                                  network_of(product)])).lower()
+def _haystack(offer: Offer) -> str:
+    return " ".join(filter(None, [offer.name, offer.product_id, offer.network])).lower()
 
 
 @dataclass
@@ -115,7 +139,8 @@ class Catalogue:
     def peek(self, service: str) -> ProductOffer:
         """What the till has now, without asking the switch."""
         c = self._cache
-        wanted = tuple(p for p in c.products if bool(p.is_direct_topup) == (service == TOPUPS))
+        wanted = tuple(offer_of(p) for p in c.products
+                       if bool(p.is_direct_topup) == (service == TOPUPS))
         problem = c.problem
         if not problem and c.loaded_at is not None and not wanted:
             problem = "The switch offers no products for this service right now."
@@ -127,6 +152,25 @@ class Catalogue:
         if refresh or self._due():
             await self._load()
         return list(self._cache.products)
+
+    def product(self, offer: Offer | str) -> Product:
+        """The switch's product behind ``offer`` (or its id) as the list last gave it; a product
+        no longer listed (or never loaded) is sold by what the offer says of it."""
+        product_id = offer if isinstance(offer, str) else offer.product_id
+        for product in self._cache.products:
+            if product.product_id == product_id:
+                return product
+        if isinstance(offer, str):
+            return Product(product_id=offer)
+        return Product(product_id=offer.product_id, name=offer.name,
+                       is_direct_topup=offer.direct_topup,
+                       operator=Institution(id="", name=offer.network) if offer.network else None)
+
+    async def network_of(self, msisdn: str) -> str:
+        """The mobile network of ``msisdn`` as the switch names it ("" when it does not say)."""
+        info = await self.msisdn_info(msisdn)
+        operator = getattr(getattr(info, "msisdn", None), "operator", None) if info else None
+        return getattr(operator, "name", "") or ""
 
     async def msisdn_info(self, msisdn: str) -> MsisdnInfoResponse | None:
         number = normalise_msisdn(msisdn)
@@ -196,4 +240,5 @@ def _why(outcome: Outcome, *, had_list: bool, retry: float) -> str:
     return f"{cause} No products to show yet. {again}"
 
 
-__all__ = ["TOPUPS", "VOUCHERS", "Catalogue", "ProductOffer", "fixed_amount", "network_of"]
+__all__ = ["TOPUPS", "VOUCHERS", "Catalogue", "Offer", "ProductOffer", "fixed_amount",
+           "network_of", "offer_of"]

@@ -15,6 +15,7 @@ from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from terminal_agent.core.catalogue import Offer, ProductOffer, offer_of
 from terminal_agent.core.flows.base import FlowResult
 from terminal_agent.core.flows.money import Person
 from terminal_agent.core.flows.requests import Answer
@@ -22,7 +23,6 @@ from terminal_agent.core.journal import Kind, Txn
 from terminal_agent.core.outbox import AdviceKind, OutboxRow
 from terminal_agent.core.printing import PrintQueue, open_configured_printer
 from terminal_agent.core.states import SETTLED, JobState
-from terminal_agent.protocol.airtime import Product
 from terminal_agent.protocol.common import Institution
 
 if TYPE_CHECKING:
@@ -61,35 +61,9 @@ class Printed:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Offer:
-    """A product the switch offers: ``face_value`` in minor units, None for any amount."""
-
-    product_id: str
-    name: str
-    face_value: int | None
-    direct_topup: bool
-    operator: str = ""
-
-
 # A money-transfer provider or a voucher issuer as the switch names it: ``Provider(id=, name=)``
 # (the interfaces' Institution value, two strings).
 Provider = Institution
-
-
-def _offer(product: Product) -> Offer:
-    values = product.product_values or []
-    face = int(values[0].amount) if len(values) == 1 and values[0].amount else None
-    return Offer(product.product_id, product.name or product.product_id, face,
-                 bool(product.is_direct_topup),
-                 (product.operator.name or "") if product.operator else "")
-
-
-def _product(offer: Offer | str) -> Product:
-    if isinstance(offer, str):
-        return Product(product_id=offer)
-    return Product(product_id=offer.product_id, name=offer.name,
-                   is_direct_topup=offer.direct_topup)
 
 
 def sale_verdict(result: FlowResult) -> SaleVerdict:
@@ -116,17 +90,36 @@ class UseCases:
 
     async def offers(self, *, direct_topup: bool | None = None) -> list[Offer]:
         """The products the switch offers (vouchers, direct top-ups, or both)."""
-        found = [_offer(p) for p in await self.catalogue.products()]
+        found = [offer_of(p) for p in await self.catalogue.products()]
         return [o for o in found if direct_topup is None or o.direct_topup == direct_topup]
+
+    async def product_offer(self, service: str, *, network: str = "",
+                            refresh: bool = False) -> ProductOffer:
+        """The products of ``service`` (``VOUCHERS`` or ``TOPUPS``) for a screen, those of
+        ``network`` where it has any; loaded when missing, expired or ``refresh`` is asked."""
+        return (await self.catalogue.offer(service, refresh=refresh)).for_network(network)
+
+    def product_offer_now(self, service: str, *, network: str = "") -> ProductOffer:
+        """What the till has of ``service`` now, without asking the switch."""
+        return self.catalogue.peek(service).for_network(network)
+
+    async def network_of(self, msisdn: str) -> str:
+        """The mobile network of a phone number as the switch names it ("" if it does not)."""
+        return await self.catalogue.network_of(msisdn)
 
     async def sell_voucher(self, product: Offer | str, amount: int, cashier: str) -> FlowResult:
         """Ask the switch for a voucher; an approved sale waits for ``tender`` or ``cancel``."""
-        return await self.vouchers.sell(_product(product), amount, cashier)
+        return await self.vouchers.sell(self.catalogue.product(product), amount, cashier)
+
+    async def check_top_up(self, product: Offer | str, msisdn: str, amount: int) -> FlowResult:
+        """Will this top-up go through? (the switch's trial; nothing is bought)"""
+        return await self.topups.trial(self.catalogue.product(product), msisdn, amount)
 
     async def top_up(self, product: Offer | str, msisdn: str, amount: int,
                      cashier: str) -> FlowResult:
         """A direct top-up, the cash taken first (seed 003)."""
-        return await self.topups.purchase(_product(product), msisdn, amount, cashier)
+        return await self.topups.purchase(self.catalogue.product(product), msisdn, amount,
+                                          cashier)
 
     async def send_money(self, amount: int, fee: int, sender: Person, recipient: Person,
                          cashier: str, *, provider: Provider) -> FlowResult:

@@ -5,12 +5,11 @@ confirmation: the amount's Enter goes straight to it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from terminal_agent.core import TOPUPS, FlowResult, normalise_msisdn
+from terminal_agent.core import TOPUPS, FlowResult, Offer, ProductOffer, normalise_msisdn
 from terminal_agent.ui import validators
 from terminal_agent.ui.format import money
 from terminal_agent.ui.screens.modals import TenderModal
@@ -58,13 +57,11 @@ class TopUpScreen(SaleWizard):
     def find_network(self) -> None:
         agent = self.till.agent
 
-        async def look() -> Any:
-            info = await agent.catalogue.msisdn_info(self.msisdn)
-            operator = getattr(getattr(info, "msisdn", None), "operator", None) if info else None
-            self.network = getattr(operator, "name", "") or ""
-            return (await agent.catalogue.offer(TOPUPS)).for_network(self.network)
+        async def look() -> ProductOffer:
+            self.network = await agent.network_of(self.msisdn)
+            return await agent.product_offer(TOPUPS, network=self.network)
 
-        def shown(offer: Any) -> None:
+        def shown(offer: ProductOffer) -> None:
             self.step = "product"
             self.picker.display = True
             network = f" on {self.network}" if self.network else ""
@@ -74,7 +71,7 @@ class TopUpScreen(SaleWizard):
 
         self.run_core(look, "Looking up the number…", shown)
 
-    def picked(self, product: Any) -> None:
+    def picked(self, product: Offer) -> None:
         super().picked(product)
         if self.step == "amount":
             self.summary(f"Phone *******{self.msisdn[-4:]}: {product.name}. Type the amount, "
@@ -106,7 +103,7 @@ class TopUpScreen(SaleWizard):
         if not self.till.cfg.airtime.trial_before_topup:
             self.ask_tender(None)
             return
-        self.run_core(lambda: self.till.agent.topups.trial(product, msisdn, amount),
+        self.run_core(lambda: self.till.agent.check_top_up(product, msisdn, amount),
                       "Checking with the network…", self.ask_tender, self.failed,
                       countdown=True)
 
@@ -127,7 +124,7 @@ class TopUpScreen(SaleWizard):
             return
         if trial is not None and trial.verdict == "unknown":
             self.say(trial.message, "warn")
-        what = f"{self.product.name or self.product.product_id} to *******{self.msisdn[-4:]}"
+        what = f"{self.product.name} to *******{self.msisdn[-4:]}"
         # nothing is sent before the cash is in: Esc here needs no question (nothing moved)
         modal = TenderModal("Collect", money(self.amount, self.till.symbol), what=what,
                             due=self.amount, symbol=self.till.symbol)
@@ -140,8 +137,8 @@ class TopUpScreen(SaleWizard):
             self.say("Top-up not sent. Nothing was charged.", "info")
             return
         product, amount, msisdn = self.product, self.amount, self.msisdn
-        self.run_core(lambda: self.till.agent.topups.purchase(product, msisdn, amount,
-                                                              self.till.cashier_id),
+        self.run_core(lambda: self.till.agent.top_up(product, msisdn, amount,
+                                                     self.till.cashier_id),
                       "Topping up the phone…",
                       lambda result: self.show_outcome(result, extra=dict(change)),
                       countdown=True)

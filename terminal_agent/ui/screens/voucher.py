@@ -13,7 +13,14 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from terminal_agent.core import VOUCHERS, FlowResult, ProductOffer, fixed_amount, parse_amount
+from terminal_agent.core import (
+    VOUCHERS,
+    FlowResult,
+    Offer,
+    ProductOffer,
+    fixed_amount,
+    parse_amount,
+)
 from terminal_agent.ui import validators
 from terminal_agent.ui.format import money
 from terminal_agent.ui.messages import SaleOutcome
@@ -21,13 +28,14 @@ from terminal_agent.ui.screens.base import TillScreen
 from terminal_agent.ui.widgets import Field
 
 QUICK = "123456789"
+NOTHING_PICKED = Offer("", "", None, False)
 
 
-def product_line(n: int, product: Any, symbol: str) -> str:
+def product_line(n: int, product: Offer, symbol: str) -> str:
     value = fixed_amount(product)
     price = money(value, symbol) if value else "any amount"
     key = str(n) if n <= len(QUICK) else " "
-    return f"{key}  {product.name or product.product_id}  ({price})"
+    return f"{key}  {product.name}  ({price})"
 
 
 class ProductPicker(Vertical):
@@ -37,7 +45,7 @@ class ProductPicker(Vertical):
     def __init__(self) -> None:
         super().__init__(id="picker")
         self.offer = ProductOffer()
-        self.shown: tuple[Any, ...] = ()
+        self.shown: tuple[Offer, ...] = ()
         self.symbol = "R"
 
     def compose(self) -> Iterable[Widget]:
@@ -66,11 +74,11 @@ class ProductPicker(Vertical):
         if self.shown:
             options.highlighted = 0
 
-    def highlighted(self) -> Any | None:
+    def highlighted(self) -> Offer | None:
         index = self.options.highlighted
         return self.shown[index] if index is not None and index < len(self.shown) else None
 
-    def quick(self, key: str) -> Any | None:
+    def quick(self, key: str) -> Offer | None:
         n = QUICK.index(key)
         return self.shown[n] if n < len(self.shown) else None
 
@@ -101,7 +109,7 @@ class SaleWizard(TillScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.product: Any = None
+        self.product = NOTHING_PICKED
         self.amount = 0
         self.network = ""
 
@@ -110,13 +118,9 @@ class SaleWizard(TillScreen):
         return self.query_one(ProductPicker)
 
     def load_products(self, *, refresh: bool = False) -> None:
-        catalogue, service = self.till.agent.catalogue, self.SERVICE
-
-        async def load() -> ProductOffer:
-            offer: ProductOffer = await catalogue.offer(service, refresh=refresh)
-            return offer.for_network(self.network)
-
-        self.run_core(load, "Loading products…", self.show_products)
+        agent, service = self.till.agent, self.SERVICE
+        self.run_core(lambda: agent.product_offer(service, network=self.network, refresh=refresh),
+                      "Loading products…", self.show_products)
 
     def show_products(self, offer: ProductOffer) -> None:
         picker = self.picker
@@ -137,7 +141,7 @@ class SaleWizard(TillScreen):
         picker = self.picker
         if self.working or not picker.display or not picker.offer.problem:
             return
-        offer = self.till.agent.catalogue.peek(self.SERVICE).for_network(self.network)
+        offer = self.till.agent.product_offer_now(self.SERVICE, network=self.network)
         if offer.loaded_at != picker.offer.loaded_at or offer.problem != picker.offer.problem:
             self.show_products(offer)
 
@@ -168,7 +172,7 @@ class SaleWizard(TillScreen):
         elif event.input.id == "amount":
             self.amount_entered()
 
-    def picked(self, product: Any) -> None:
+    def picked(self, product: Offer) -> None:
         self.product = product
         value = fixed_amount(product)
         if value:
@@ -252,7 +256,7 @@ class VoucherScreen(SaleWizard):
         product, amount = self.product, self.amount
         self.step = "selling"
         self.query_one("#go").display = False
-        self.run_core(lambda: self.till.agent.vouchers.sell(product, amount, self.till.cashier_id),
+        self.run_core(lambda: self.till.agent.sell_voucher(product, amount, self.till.cashier_id),
                       "Asking the switch for a voucher…", self.answered, self.failed,
                       countdown=True)
 
@@ -269,4 +273,4 @@ class VoucherScreen(SaleWizard):
             return
         from terminal_agent.ui.screens.tender import ask_tender
 
-        ask_tender(self, result, self.product.name or self.product.product_id)
+        ask_tender(self, result, self.product.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -124,11 +125,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except sqlite3.Error as exc:  # the store translates these; this is the last net
         return _fail(f"database error: {exc}")
+    except BrokenPipeError:  # `status | head -1`: the reader has what it wanted
+        return _reader_gone()
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_gone() -> int:
+    """End as a shell tool ends on SIGPIPE: quietly, 128 + 13, nothing left to flush."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail again
+    os.close(devnull)
+    return 141
 
 
 def _fail(text: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -93,6 +94,21 @@ def test_status_text_output(tmp_path, sim):
     out = cli("status", "--config", str(write_config(tmp_path, sim.url)))
     assert out.returncode == 0
     assert "forwarder:" in out.stdout and "NOT RUNNING" in out.stdout
+
+
+def test_status_piped_into_a_reader_that_stops_early_says_nothing(tmp_path, sim):
+    """`terminal-agent status | head -1`: the reader gone is no error to report."""
+    cfg = write_config(tmp_path, sim.url)
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before status writes a line
+    try:
+        out = subprocess.run([sys.executable, "-m", "terminal_agent.cli", "status", "--config",
+                              str(cfg)], cwd=ROOT, stdout=writer, stderr=subprocess.PIPE,
+                             text=True, timeout=60)
+    finally:
+        os.close(writer)
+    assert out.stderr == "", out.stderr
+    assert out.returncode == 141  # 128 + SIGPIPE, as a shell tool would end
 
 
 def test_forward_refuses_a_world_readable_config(tmp_path, sim):

@@ -10,11 +10,13 @@ import inspect
 import typing
 from collections.abc import Iterator
 
+import pytest
+
 import terminal_agent.core as core
 
 EXPORTED = {
     # the façade and what it answers
-    "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "sale_verdict", "Answer", "Offer",
+    "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "Answer", "Offer",
     "Person", "Provider", "Printed", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
     "AdviceKind", "RowState", "short_reference", "REVERSAL_DONE", "needs_registration",
     # what the cashier types, read as the till means it (core/entries.py)
@@ -61,6 +63,18 @@ def test_the_facade_offers_its_use_cases_typed():
 def test_verdicts_are_an_enum_of_what_sales_come_to():
     assert {v.value for v in core.SaleVerdict} == {
         "approved", "declined", "unknown", "pending", "reversed", "cancelled"}
+    assert typing.get_type_hints(core.FlowResult)["verdict"] is core.SaleVerdict
+    given = core.FlowResult("t", "REF", core.Kind.VOUCHER_SALE, core.State.APPROVED, "approved",
+                            "Approved.")
+    assert given.verdict is core.SaleVerdict.APPROVED and given.approved
+    with pytest.raises(ValueError):
+        core.FlowResult("t", "REF", core.Kind.VOUCHER_SALE, core.State.APPROVED, "done", "?")
+
+
+def test_every_verdict_has_its_banner():
+    from terminal_agent.ui.screens.outcome import BANNERS
+
+    assert set(BANNERS) == set(core.SaleVerdict)
 
 
 # What the façade hands out is the till's own: no protocol model or switch type in an exported

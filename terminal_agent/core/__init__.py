@@ -36,7 +36,7 @@ from terminal_agent.core.entries import (
     voucher_code,
 )
 from terminal_agent.core.flows.airtime import normalise_msisdn
-from terminal_agent.core.flows.base import FlowResult
+from terminal_agent.core.flows.base import FlowResult, SaleVerdict
 from terminal_agent.core.flows.requests import Answer
 from terminal_agent.core.journal import KIND_LABELS, Kind, Txn, short_reference
 from terminal_agent.core.messages import REVERSAL_DONE, needs_registration
@@ -58,13 +58,11 @@ from terminal_agent.core.usecases import (
     Person,
     Printed,
     Provider,
-    SaleVerdict,
-    sale_verdict,
 )
 
 __all__ = [
     # the façade and what it answers
-    "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "sale_verdict", "Answer", "Offer",
+    "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "Answer", "Offer",
     "Person", "Provider", "Printed", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
     "AdviceKind", "RowState", "short_reference", "REVERSAL_DONE", "needs_registration",
     # what the cashier types, read as the till means it (core/entries.py)

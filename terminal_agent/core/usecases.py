@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -40,17 +39,6 @@ if TYPE_CHECKING:
     from terminal_agent.core.store import Store
 
 
-class SaleVerdict(StrEnum):
-    """What a sale came to, for the cashier (``FlowResult.verdict`` as an enum)."""
-
-    APPROVED = "approved"
-    DECLINED = "declined"
-    UNKNOWN = "unknown"      # no definite answer: the sale is being reversed, hand nothing over
-    PENDING = "pending"      # a top-up whose outcome the status lookups will settle
-    REVERSED = "reversed"    # approved, then reversed before any tender
-    CANCELLED = "cancelled"  # the cashier or a supervisor cancelled after approval
-
-
 @dataclass(frozen=True)
 class Printed:
     """What printing a receipt came to: ``where`` the job went (the printer's URL, or the
@@ -64,10 +52,6 @@ class Printed:
 # A money-transfer provider or a voucher issuer as the switch names it: ``Provider(id=, name=)``
 # (the interfaces' Institution value, two strings).
 Provider = Institution
-
-
-def sale_verdict(result: FlowResult) -> SaleVerdict:
-    return SaleVerdict(result.verdict)
 
 
 class UseCases:

@@ -12,7 +12,7 @@ from typing import Any
 
 from terminal_agent.core import audit
 from terminal_agent.core.audit import AuditEntry
-from terminal_agent.core.flows.base import Flow, FlowError, FlowResult, response_of
+from terminal_agent.core.flows.base import Flow, FlowError, FlowResult, SaleVerdict, response_of
 from terminal_agent.core.journal import Kind
 from terminal_agent.core.outbox import AdviceKind
 from terminal_agent.core.states import State
@@ -80,7 +80,7 @@ class VoucherSales(Flow):
 
     async def cancel(self, txn_id: str, cashier: str) -> FlowResult:
         txn = await self.reverse(txn_id, cashier)
-        return FlowResult(txn.id, txn.reference, txn.kind, txn.state, "cancelled",
+        return FlowResult(txn.id, txn.reference, txn.kind, txn.state, SaleVerdict.CANCELLED,
                           "Sale cancelled: the till reverses the voucher by itself. Do not "
                           "hand it over; give back any cash you took.", amount=txn.amount)
 
@@ -109,13 +109,15 @@ class TopUps(Flow):
                                             self.ctx.config.terminal.currency, msisdn=number)
         outcome = (await self.ctx.switch.exchange(Op.PURCHASE_TRIAL, request,
                                                   asked=Asked(request_id=request.id))).outcome
-        verdict = "approved" if outcome.verdict == Verdict.APPROVED else (
-            "declined" if outcome.verdict == Verdict.DECLINED else "unknown")
+        verdict = SaleVerdict.APPROVED if outcome.verdict == Verdict.APPROVED else (
+            SaleVerdict.DECLINED if outcome.verdict == Verdict.DECLINED else SaleVerdict.UNKNOWN)
         from terminal_agent.core.messages import decline_sentence
 
-        message = {"approved": "The top-up should go through. Collect payment.",
-                   "declined": decline_sentence(outcome.error_type),
-                   "unknown": "The switch did not answer the check. You may still go ahead."}
+        message = {
+            SaleVerdict.APPROVED: "The top-up should go through. Collect payment.",
+            SaleVerdict.DECLINED: decline_sentence(outcome.error_type),
+            SaleVerdict.UNKNOWN: "The switch did not answer the check. You may still go ahead.",
+        }
         return FlowResult(str(request.id), "", self.kind, State.PREPARED, verdict,
                           message[verdict], amount=amount, error_type=outcome.error_type)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from terminal_agent.config import AgentConfig
@@ -37,22 +38,37 @@ class FlowError(AgentError):
     """A cashier action that does not fit the transaction's state (e.g. tender twice)."""
 
 
+class SaleVerdict(StrEnum):
+    """What a sale came to, for the cashier (``FlowResult.verdict``)."""
+
+    APPROVED = "approved"
+    DECLINED = "declined"
+    UNKNOWN = "unknown"      # no definite answer: the sale is being reversed, hand nothing over
+    PENDING = "pending"      # a top-up whose outcome the status lookups will settle
+    REVERSED = "reversed"    # approved, then reversed before any tender
+    CANCELLED = "cancelled"  # the cashier or a supervisor cancelled after approval
+
+
 @dataclass(frozen=True)
 class FlowResult:
     txn_id: str
     reference: str
     kind: Kind
     state: State
-    verdict: str               # approved, declined, unknown, pending, done
+    verdict: SaleVerdict
     message: str               # one sentence for the cashier
     amount: int = 0
     fee: int = 0
     error_type: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # a verdict given by its value ("approved") is the enum's member: never another word
+        object.__setattr__(self, "verdict", SaleVerdict(self.verdict))
+
     @property
     def approved(self) -> bool:
-        return self.verdict == "approved"
+        return self.verdict == SaleVerdict.APPROVED
 
 
 @dataclass
@@ -242,18 +258,18 @@ class Flow:
     def result(self, txn: Txn, outcome: Outcome | None, *, data: dict[str, Any] | None = None,
                approved_message: str = "Approved.") -> FlowResult:
         if txn.state in SUCCEEDED:
-            verdict, message = "approved", approved_message
+            verdict, message = SaleVerdict.APPROVED, approved_message
         elif txn.state in FAILED:
             interface = SPECS[Op(txn.op)].interface
-            verdict, message = "declined", decline_sentence(txn.error_type, interface)
+            verdict, message = SaleVerdict.DECLINED, decline_sentence(txn.error_type, interface)
             if txn.state == State.REFUND_DUE:
                 message += " Refund the customer's payment."
         elif txn.state == State.STATUS_PENDING:
-            verdict, message = "pending", UNKNOWN_SENTENCE[self.kind.value]
+            verdict, message = SaleVerdict.PENDING, UNKNOWN_SENTENCE[self.kind.value]
         elif reversed_after_approval(txn):
-            verdict, message = "reversed", REVERSED_BEFORE_TENDER[txn.kind.value]
+            verdict, message = SaleVerdict.REVERSED, REVERSED_BEFORE_TENDER[txn.kind.value]
         else:
-            verdict, message = "unknown", UNKNOWN_SENTENCE[self.kind.value]
+            verdict, message = SaleVerdict.UNKNOWN, UNKNOWN_SENTENCE[self.kind.value]
         return FlowResult(txn_id=txn.id, reference=txn.reference, kind=txn.kind,
                           state=txn.state, verdict=verdict, message=message, amount=txn.amount,
                           fee=txn.fee, error_type=txn.error_type, data=data or {})

@@ -27,7 +27,14 @@ from typing import Any
 import msgspec
 
 from terminal_agent.core.entries import last4, order_reference
-from terminal_agent.core.flows.base import Flow, FlowContext, FlowError, FlowResult, response_of
+from terminal_agent.core.flows.base import (
+    Flow,
+    FlowContext,
+    FlowError,
+    FlowResult,
+    SaleVerdict,
+    response_of,
+)
 from terminal_agent.core.flows.requests import (
     RESEND_ATTEMPTS,
     RESEND_PAUSE,
@@ -343,7 +350,7 @@ class MoneyTransfer(Flow):
             return await self.payouts.cancel(txn_id, supervisor)
         txn = await self.reverse(txn_id, supervisor,
                                  note="cancelled by a supervisor: reversal queued")
-        return FlowResult(txn.id, txn.reference, txn.kind, txn.state, "cancelled",
+        return FlowResult(txn.id, txn.reference, txn.kind, txn.state, SaleVerdict.CANCELLED,
                           "Order cancelled and reversed. Do not take the cash.",
                           amount=txn.amount, fee=txn.fee)
 
@@ -476,7 +483,7 @@ class Payouts(Flow):
     async def cancel(self, txn_id: str, supervisor: str) -> FlowResult:
         txn = await self.reverse(txn_id, supervisor,
                                  note="payout cancelled by a supervisor: reversal queued")
-        return FlowResult(txn.id, txn.reference, txn.kind, txn.state, "cancelled",
+        return FlowResult(txn.id, txn.reference, txn.kind, txn.state, SaleVerdict.CANCELLED,
                           "Payout cancelled and reversed. Do not hand over cash.",
                           amount=txn.amount)
 

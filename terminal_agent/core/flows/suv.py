@@ -15,7 +15,7 @@ import dataclasses
 from typing import Any
 
 from terminal_agent.core.entries import voucher_code
-from terminal_agent.core.flows.base import Flow, FlowContext, FlowResult, response_of
+from terminal_agent.core.flows.base import Flow, FlowContext, FlowResult, SaleVerdict, response_of
 from terminal_agent.core.flows.requests import RESEND_ATTEMPTS, RESEND_PAUSE, Answer, ask
 from terminal_agent.core.journal import Kind, Txn
 from terminal_agent.core.states import State
@@ -111,7 +111,7 @@ class VoucherRedemptions(Flow):
     async def cancel(self, txn_id: str, cashier: str) -> FlowResult:
         """The sale was abandoned after approval: reversal ``CANCELLED``."""
         txn = await self.reverse(txn_id, cashier)
-        return FlowResult(txn.id, txn.reference, txn.kind, txn.state, "cancelled",
+        return FlowResult(txn.id, txn.reference, txn.kind, txn.state, SaleVerdict.CANCELLED,
                           "Redemption cancelled and reversed. The voucher keeps its value.",
                           amount=txn.amount)
 

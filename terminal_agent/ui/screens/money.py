@@ -17,6 +17,7 @@ from terminal_agent.core import (
     FlowResult,
     Person,
     Provider,
+    SaleVerdict,
     id_number,
     needs_registration,
     normalise_msisdn,
@@ -188,7 +189,7 @@ class SendMoneyScreen(MoneyForm):
     def answered(self, result: FlowResult) -> None:
         if result.approved:
             ask_tender(self, result, f"to {self.val('r-first')} {self.val('r-last')}")
-        elif result.verdict == "declined":
+        elif result.verdict == SaleVerdict.DECLINED:
             self.declined(result)
         else:
             show_outcome(self, result)

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Static
 
-from terminal_agent.core import KIND_LABELS, REVERSAL_DONE, FlowResult, Kind, State
+from terminal_agent.core import KIND_LABELS, REVERSAL_DONE, FlowResult, Kind, SaleVerdict, State
 from terminal_agent.ui.format import group_digits, mask_pin, money, when_text
 from terminal_agent.ui.messages import SaleOutcome
 from terminal_agent.ui.printing import PrintReport
@@ -45,9 +45,9 @@ SETTLED = {
 def banner_for(result: FlowResult) -> tuple[str, str]:
     """The banner says where the sale stands now: a reversal queued is not yet a reversal."""
     done = result.state == State.REVERSED
-    if result.verdict == "unknown" and result.state in (State.REVERSING, State.REVERSED):
+    if result.verdict == SaleVerdict.UNKNOWN and result.state in (State.REVERSING, State.REVERSED):
         return ("NO ANSWER: REVERSED" if done else "NO ANSWER: REVERSAL QUEUED"), "bad"
-    if result.verdict == "cancelled":
+    if result.verdict == SaleVerdict.CANCELLED:
         return ("CANCELLED: REVERSED" if done else "CANCELLED: REVERSAL QUEUED"), "warn"
     if result.state == State.REFUND_DUE:
         return "REFUND DUE", "bad"
@@ -55,14 +55,17 @@ def banner_for(result: FlowResult) -> tuple[str, str]:
         return "REFUNDED", "info"
     if result.state == State.ABANDONED:
         return "ABANDONED", "warn"
-    return {
-        "approved": ("APPROVED", "ok"),
-        "declined": ("DECLINED", "bad"),
-        "pending": ("PENDING: waiting for the final answer", "warn"),
-        "cancelled": ("CANCELLED: REVERSED", "warn"),
-        "reversed": ("REVERSED BEFORE PAYMENT: DO NOT HAND OVER", "bad"),
-        "unknown": ("NO ANSWER: REVERSED", "bad"),
-    }.get(result.verdict, (result.verdict.upper(), "info"))
+    return BANNERS[result.verdict]
+
+
+BANNERS: dict[SaleVerdict, tuple[str, str]] = {
+    SaleVerdict.APPROVED: ("APPROVED", "ok"),
+    SaleVerdict.DECLINED: ("DECLINED", "bad"),
+    SaleVerdict.PENDING: ("PENDING: waiting for the final answer", "warn"),
+    SaleVerdict.CANCELLED: ("CANCELLED: REVERSED", "warn"),
+    SaleVerdict.REVERSED: ("REVERSED BEFORE PAYMENT: DO NOT HAND OVER", "bad"),
+    SaleVerdict.UNKNOWN: ("NO ANSWER: REVERSED", "bad"),
+}
 
 
 class OutcomeScreen(TillScreen):
@@ -127,7 +130,7 @@ class OutcomeScreen(TillScreen):
         text, tone = banner_for(r)
         self.query_one("#banner", Banner).show(text, tone)
         done = REVERSAL_DONE if r.state == State.REVERSED and r.verdict in (
-            "unknown", "cancelled") else ""
+            SaleVerdict.UNKNOWN, SaleVerdict.CANCELLED) else ""
         self.query_one("#sentence", Static).update(f"{r.message} {done}".strip())
         self.query_one("#details", Static).update("\n".join(
             f"{k:<14}{v}" for k, v in self.detail_lines()))
@@ -148,7 +151,7 @@ class OutcomeScreen(TillScreen):
         if d.get("serial"):
             lines.append(("Serial", str(d["serial"])))
         pin = d.get("pin")
-        if pin and r.verdict == "approved" and r.state != State.APPROVED:
+        if pin and r.verdict == SaleVerdict.APPROVED and r.state != State.APPROVED:
             shown = mask_pin(str(pin)) if self.printed else group_digits(str(pin))
             lines.append(("Voucher PIN", shown))
         if d.get("lookups") is not None and r.state == State.STATUS_PENDING:

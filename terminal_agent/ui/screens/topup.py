@@ -9,7 +9,14 @@ from collections.abc import Iterable
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from terminal_agent.core import TOPUPS, FlowResult, Offer, ProductOffer, normalise_msisdn
+from terminal_agent.core import (
+    TOPUPS,
+    FlowResult,
+    Offer,
+    ProductOffer,
+    SaleVerdict,
+    normalise_msisdn,
+)
 from terminal_agent.ui import validators
 from terminal_agent.ui.format import money
 from terminal_agent.ui.screens.modals import TenderModal
@@ -119,10 +126,10 @@ class TopUpScreen(SaleWizard):
         (self.picker.options if fixed else self.query_one("#amount", Input)).focus()
 
     def ask_tender(self, trial: FlowResult | None) -> None:
-        if trial is not None and trial.verdict == "declined":
+        if trial is not None and trial.verdict == SaleVerdict.DECLINED:
             self.show_outcome(trial, title="Direct top-up: checked, not sent")
             return
-        if trial is not None and trial.verdict == "unknown":
+        if trial is not None and trial.verdict == SaleVerdict.UNKNOWN:
             self.say(trial.message, "warn")
         what = f"{self.product.name} to *******{self.msisdn[-4:]}"
         # nothing is sent before the cash is in: Esc here needs no question (nothing moved)

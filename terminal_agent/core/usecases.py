@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from terminal_agent.core.catalogue import Offer, ProductOffer, offer_of
-from terminal_agent.core.flows.base import FlowResult
+from terminal_agent.core.flows.base import Flow, FlowResult
 from terminal_agent.core.flows.money import Person
 from terminal_agent.core.flows.requests import Answer
 from terminal_agent.core.journal import Kind, Txn
@@ -49,9 +49,16 @@ class Printed:
     reason: str = ""
 
 
-# A money-transfer provider or a voucher issuer as the switch names it: ``Provider(id=, name=)``
-# (the interfaces' Institution value, two strings).
-Provider = Institution
+@dataclass(frozen=True)
+class Provider:
+    """A money-transfer provider or a voucher issuer as the switch names it."""
+
+    id: str
+    name: str
+
+
+def _institution(provider: Provider) -> Institution:
+    return Institution(id=provider.id, name=provider.name)
 
 
 class UseCases:
@@ -106,27 +113,64 @@ class UseCases:
                                           cashier)
 
     async def send_money(self, amount: int, fee: int, sender: Person, recipient: Person,
-                         cashier: str, *, provider: Provider) -> FlowResult:
-        """Create a money-transfer order: ``amount`` reaches the recipient, ``fee`` on top."""
+                         cashier: str, *, provider: Provider,
+                         quote_id: str | None = None) -> FlowResult:
+        """Create a money-transfer order: ``amount`` reaches the recipient, ``fee`` on top
+        (``quote_id``: the fee quote it was priced by)."""
         return await self.money.send(amount, fee, sender, recipient, cashier,
-                                     receiver=provider)
+                                     receiver=_institution(provider), quote_id=quote_id)
 
     async def retry_order(self, txn_id: str, cashier: str) -> FlowResult:
         """A timed-out order sent again as a new transaction (never the same one)."""
         return await self.money.retry_order(txn_id, cashier)
 
+    async def retry_payout(self, txn_id: str, cashier: str) -> FlowResult:
+        """A timed-out payout sent again as a new redemption (never the same one)."""
+        return await self.money.retry_redeem(txn_id, cashier)
+
+    async def find_order(self, order_ref: str, provider: Provider) -> Answer:
+        """Look a money-transfer order up before paying it out (``data["payable"]``,
+        ``data["amount"]``, the names)."""
+        return await self.money.lookup_order(order_ref, _institution(provider))
+
     async def pay_out(self, order_ref: str, amount: int, cashier: str, *,
-                      provider: Provider) -> FlowResult:
-        """Redeem a money-transfer order; an approved payout waits for ``tender``."""
-        return await self.money.redeem(order_ref, amount, cashier,
-                                       receiver=provider)
+                      provider: Provider, recipient: Person | None = None, pin: str = "",
+                      sender_name: str = "") -> FlowResult:
+        """Redeem a money-transfer order; an approved payout waits for ``tender``. With the
+        ``recipient`` as on the ID document the cashier saw (the till's screen): sent with the
+        order's PIN, the slip names them; without (certify): the order's reference only."""
+        if recipient is None:
+            return await self.money.redeem(order_ref, amount, cashier,
+                                           receiver=_institution(provider))
+        return await self.money.pay_out(order_ref, amount, cashier,
+                                        receiver=_institution(provider), recipient=recipient,
+                                        pin=pin, sender_name=sender_name)
 
-    async def redeem_voucher(self, code: str, amount: int, cashier: str) -> FlowResult:
-        """A digital voucher taken as payment."""
-        return await self.suv.redeem(code, amount, cashier)
+    async def find_customer(self, provider: Provider, id_number: str) -> Answer:
+        """The provider's customer with this ID number (``data["customer"]``: a ``Person``)."""
+        return await self.money.customer_info(_institution(provider), id_number)
 
-    async def fee_quote(self, provider: Provider, amount: int) -> Answer:
-        return await self.money.fee_quote(provider, amount)
+    async def register_customer(self, provider: Provider, person: Person) -> Answer:
+        """Register (or update) the provider's customer; ``data["customer"]`` as registered."""
+        return await self.money.register_customer(_institution(provider), person)
+
+    async def fee_quote(self, provider: Provider, amount: int, *, sender_phone: str | None = None,
+                        recipient_phone: str | None = None) -> Answer:
+        """What sending ``amount`` costs (``data``: ``fee``, ``total``, ``quote_id``)."""
+        return await self.money.fee_quote(_institution(provider), amount,
+                                          sender_cell=sender_phone,
+                                          recipient_cell=recipient_phone)
+
+    async def check_voucher(self, code: str) -> Answer:
+        """A digital voucher's validity and value before it is taken (``data``:
+        ``code_masked``, ``balance``, ``issuer``, ``issuer_id``...)."""
+        return await self.suv.lookup(code)
+
+    async def redeem_voucher(self, code: str, amount: int, cashier: str, *,
+                             provider: Provider | None = None) -> FlowResult:
+        """A digital voucher taken as payment (``provider``: its issuer, from the check)."""
+        receiver = _institution(provider) if provider is not None else None
+        return await self.suv.redeem(code, amount, cashier, receiver=receiver)
 
     # -- the cashier's decision after approval ----------------------------------------------------
 
@@ -142,6 +186,15 @@ class UseCases:
             return await self.suv.complete(txn_id, cashier)
         return await self.vouchers.tender(txn_id, cashier)
 
+    async def as_it_stands(self, txn_id: str) -> FlowResult:
+        """The transaction as it stands, in its flow's words and without its details (what a
+        sale reversed behind the tender dialog says: what to do with the cash)."""
+        txn = await self.journal.get(txn_id)
+        flows: dict[Kind, Flow] = {
+            Kind.VOUCHER_SALE: self.vouchers, Kind.TOPUP: self.topups, Kind.MT_SEND: self.money,
+            Kind.MT_PAYOUT: self.money.payouts, Kind.SUV_REDEEM: self.suv}
+        return flows[txn.kind].result(txn, None)
+
     async def cancel(self, txn_id: str, actor: str) -> FlowResult:
         """Cancel an approved sale: its reversal is queued."""
         kind = (await self.journal.get(txn_id)).kind
@@ -150,6 +203,20 @@ class UseCases:
         if kind == Kind.SUV_REDEEM:
             return await self.suv.cancel(txn_id, actor)
         return await self.vouchers.cancel(txn_id, actor)
+
+    # -- a top-up's outcome the status lookups settle -------------------------------------------
+
+    async def ask_top_up_again(self, txn_id: str) -> None:
+        """Ask the switch for a pending top-up's status now, not at the next lookup's time."""
+        await self.topups.check_now(txn_id)
+
+    async def stop_lookups(self, txn_id: str, supervisor: str, note: str) -> FlowResult:
+        """A supervisor stops a pending top-up's lookups (settled outside the till)."""
+        return await self.topups.abandon(txn_id, supervisor, note)
+
+    async def refund_given(self, txn_id: str, supervisor: str) -> FlowResult:
+        """The top-up's cash was given back to the customer (a supervisor confirms)."""
+        return await self.topups.refunded(txn_id, supervisor)
 
     # -- what happened -------------------------------------------------------------------------
 

@@ -158,9 +158,9 @@ class SendMoneyScreen(MoneyForm):
         self.amount = parse_amount(self.val("amount"))
         receiver, amount = self.receiver, self.amount
         sender, recipient = self.person("s"), self.person("r")
-        flow = self.till.agent.money
-        self.run_core(lambda: flow.fee_quote(receiver, amount, sender_cell=sender.phone,
-                                             recipient_cell=recipient.phone),
+        agent = self.till.agent
+        self.run_core(lambda: agent.fee_quote(receiver, amount, sender_phone=sender.phone,
+                                              recipient_phone=recipient.phone),
                       "Asking for the fee…", self.quoted, cancellable=True)
 
     def quoted(self, answer: Any) -> None:
@@ -181,9 +181,9 @@ class SendMoneyScreen(MoneyForm):
         event.button.display = False
         sender, recipient = self.person("s"), self.person("r")
         receiver, amount, fee, quote = self.receiver, self.amount, self.fee, self.quote_id
-        flow, cashier = self.till.agent.money, self.till.cashier_id
-        self.run_core(lambda: flow.send(amount, fee, sender, recipient, cashier,
-                                        receiver=receiver, quote_id=quote),
+        agent, cashier = self.till.agent, self.till.cashier_id
+        self.run_core(lambda: agent.send_money(amount, fee, sender, recipient, cashier,
+                                               provider=receiver, quote_id=quote),
                       "Creating the order…", self.answered, countdown=True)
 
     def answered(self, result: FlowResult) -> None:
@@ -269,7 +269,7 @@ class PayoutScreen(MoneyForm):
     def submitted(self, wid: str) -> None:
         if wid == "order-ref":
             receiver, ref = self.receiver, order_reference(self.val("order-ref"))
-            self.run_core(lambda: self.till.agent.money.lookup_order(ref, receiver),
+            self.run_core(lambda: self.till.agent.find_order(ref, receiver),
                           "Looking up the order…", self.found, cancellable=True)
             return
         if self.fields_ok(self.FIELDS):
@@ -304,9 +304,9 @@ class PayoutScreen(MoneyForm):
         receiver, ref, amount, pin = (self.receiver, self.val("order-ref"), self.amount,
                                       self.val("p-pin"))
         self.put("p-pin", "")  # never kept on screen
-        flow, cashier, sender = self.till.agent.money, self.till.cashier_id, self.sender_name
-        self.run_core(lambda: flow.pay_out(ref, amount, cashier, receiver=receiver,
-                                           recipient=recipient, pin=pin, sender_name=sender),
+        agent, cashier, sender = self.till.agent, self.till.cashier_id, self.sender_name
+        self.run_core(lambda: agent.pay_out(ref, amount, cashier, provider=receiver,
+                                            recipient=recipient, pin=pin, sender_name=sender),
                       "Redeeming the order…", self.answered, countdown=True)
 
     def answered(self, result: FlowResult) -> None:
@@ -388,19 +388,19 @@ class CustomerScreen(MoneyForm):
         return True
 
     def submitted(self, wid: str) -> None:
-        flow, receiver = self.till.agent.money, self.receiver
+        agent, receiver = self.till.agent, self.receiver
         if wid == "c-id":
             number = id_number(self.val("c-id"))
-            self.run_core(lambda: flow.customer_info(receiver, number),
+            self.run_core(lambda: agent.find_customer(receiver, number),
                           "Looking the customer up…", self.looked_up, cancellable=True)
         elif wid == "c-phone" and self.fields_ok(("c-id", *self.FIELDS)):
             person = Person(self.val("c-first"), self.val("c-last"),
                             id_number(self.val("c-id")), normalise_msisdn(self.val("c-phone")))
-            self.run_core(lambda: flow.register_customer(receiver, person),
+            self.run_core(lambda: agent.register_customer(receiver, person),
                           "Registering the customer…", self.looked_up, cancellable=True)
         elif wid == "q-amount":
             amount = parse_amount(self.val("q-amount"))
-            self.run_core(lambda: flow.fee_quote(receiver, amount),
+            self.run_core(lambda: agent.fee_quote(receiver, amount),
                           "Asking for the fee…", self.quoted, cancellable=True)
 
     def looked_up(self, answer: Any) -> None:

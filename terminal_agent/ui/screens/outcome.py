@@ -203,7 +203,7 @@ class OutcomeScreen(TillScreen):
             self.say("Asking the switch again now: the answer shows here in a few seconds.",
                      "info")
 
-        self.run_core(lambda: self.till.agent.topups.check_now(txn_id), "Asking again…", asked)
+        self.run_core(lambda: self.till.agent.ask_top_up_again(txn_id), "Asking again…", asked)
 
     def action_abandon(self) -> None:
         from terminal_agent.ui.screens.modals import NoteModal
@@ -212,7 +212,7 @@ class OutcomeScreen(TillScreen):
 
         def noted(supervisor_id: str, note: str | None) -> None:
             if note:
-                self.run_core(lambda: self.till.agent.topups.abandon(txn_id, supervisor_id, note),
+                self.run_core(lambda: self.till.agent.stop_lookups(txn_id, supervisor_id, note),
                               "Stopping the lookups…", self.replace_result)
 
         self.till.need_supervisor("abandon a pending top-up", self.result.reference,
@@ -232,7 +232,7 @@ class OutcomeScreen(TillScreen):
                 self.till.need_supervisor(
                     "confirm the refund was given", self.result.reference,
                     lambda sup: self.run_core(
-                        lambda: self.till.agent.topups.refunded(txn_id, sup.id),
+                        lambda: self.till.agent.refund_given(txn_id, sup.id),
                         "Recording the refund…", self.replace_result))
 
         self.app.push_screen(ConfirmModal(f"Did you give {amount} back to the customer?",
@@ -248,8 +248,8 @@ class OutcomeScreen(TillScreen):
     def action_retry(self) -> None:
         from terminal_agent.ui.screens.tender import ask_tender, show_outcome
 
-        money, txn_id = self.till.agent.money, self.result.txn_id
-        again = money.retry_order if self.result.kind == Kind.MT_SEND else money.retry_redeem
+        agent, txn_id = self.till.agent, self.result.txn_id
+        again = agent.retry_order if self.result.kind == Kind.MT_SEND else agent.retry_payout
 
         def answered(result: FlowResult) -> None:
             if result.approved and result.state == State.APPROVED:

@@ -53,7 +53,7 @@ class RedeemScreen(TillScreen):
             return
         if event.input.id == "code" and self.query_one("#code-field", Field).check():
             code = voucher_code(event.value)
-            self.run_core(lambda: self.till.agent.suv.lookup(code),
+            self.run_core(lambda: self.till.agent.check_voucher(code),
                           "Checking the voucher…", self.found, cancellable=True)
         elif event.input.id == "amount" and self.query_one("#amount-field", Field).check():
             self.amount = parse_amount(event.value)
@@ -88,8 +88,8 @@ class RedeemScreen(TillScreen):
         receiver = Provider(id=d["issuer_id"], name=d.get("issuer") or "") \
             if d.get("issuer_id") else None
         code, amount = voucher_code(self.query_one("#code", Input).value), self.amount
-        suv, cashier = self.till.agent.suv, self.till.cashier_id
-        self.run_core(lambda: suv.redeem(code, amount, cashier, receiver=receiver),
+        agent, cashier = self.till.agent, self.till.cashier_id
+        self.run_core(lambda: agent.redeem_voucher(code, amount, cashier, provider=receiver),
                       "Redeeming the voucher…", self.answered, countdown=True)
 
     def answered(self, result: FlowResult) -> None:

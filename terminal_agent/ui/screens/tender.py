@@ -3,11 +3,11 @@ reversal (Esc), then the outcome. One place for every dual-message service."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from terminal_agent.core import Agent, FlowResult, Kind, State
+from terminal_agent.core import FlowResult, Kind, State
 from terminal_agent.ui.format import money
 from terminal_agent.ui.messages import SaleOutcome
 from terminal_agent.ui.screens.base import Working
@@ -16,24 +16,19 @@ from terminal_agent.ui.screens.modals import TenderModal
 
 @dataclass(frozen=True)
 class Tender:
+    """How the dialog words a kind's tender; the step itself is the façade's (``tender``,
+    ``cancel``: the kind decides the flow in the core)."""
+
     verb: str                     # "Collect", "Pay out"
     enter_text: str
-    paid: Callable[[Agent], Callable[[str, str], Awaitable[FlowResult]]]
-    cancel: Callable[[Agent], Callable[[str, str], Awaitable[FlowResult]]]
-    flow: Callable[[Any], Any]    # the flow that describes the transaction afterwards
     supervisor_cancels: bool = False
 
 
 TENDERS: dict[Kind, Tender] = {
-    Kind.VOUCHER_SALE: Tender("Collect", "cash received", lambda a: a.vouchers.tender,
-                              lambda a: a.vouchers.cancel, lambda a: a.vouchers),
-    Kind.MT_SEND: Tender("Collect", "cash received", lambda a: a.money.tender,
-                         lambda a: a.money.cancel, lambda a: a.money, supervisor_cancels=True),
-    Kind.MT_PAYOUT: Tender("Pay out", "cash handed over", lambda a: a.money.paid_out,
-                           lambda a: a.money.cancel, lambda a: a.money.payouts,
-                           supervisor_cancels=True),
-    Kind.SUV_REDEEM: Tender("Accept voucher for", "sale complete", lambda a: a.suv.complete,
-                            lambda a: a.suv.cancel, lambda a: a.suv),
+    Kind.VOUCHER_SALE: Tender("Collect", "cash received"),
+    Kind.MT_SEND: Tender("Collect", "cash received", supervisor_cancels=True),
+    Kind.MT_PAYOUT: Tender("Pay out", "cash handed over", supervisor_cancels=True),
+    Kind.SUV_REDEEM: Tender("Accept voucher for", "sale complete"),
 }
 
 
@@ -88,7 +83,7 @@ def ask_tender(screen: Working, approved: FlowResult, what: str = "") -> None:
     agent = till.agent
 
     async def reversed_behind() -> bool:
-        return bool((await agent.journal.get(approved.txn_id)).state != State.APPROVED)
+        return bool((await agent.transaction(approved.txn_id)).state != State.APPROVED)
 
     cash_in = approved.kind in (Kind.VOUCHER_SALE, Kind.MT_SEND)
     modal = TenderModal(tender.verb, money(due, till.symbol),
@@ -110,20 +105,20 @@ def ask_tender(screen: Working, approved: FlowResult, what: str = "") -> None:
         till.open_sale = None
         cashier = till.cashier_id
         if paid is None:  # reversed behind the dialog: say so, and what to do with the cash
-            screen.run_core(lambda: describe(agent, approved.txn_id, tender),
+            screen.run_core(lambda: agent.as_it_stands(approved.txn_id),
                             "The sale was reversed…", finished)
             return
         if paid:
-            screen.run_core(lambda: tender.paid(agent)(approved.txn_id, cashier),
+            screen.run_core(lambda: agent.tender(approved.txn_id, cashier),
                             "Recording it…", finished)
             return
         if not tender.supervisor_cancels:
-            screen.run_core(lambda: tender.cancel(agent)(approved.txn_id, cashier),
+            screen.run_core(lambda: agent.cancel(approved.txn_id, cashier),
                             "Cancelling: reversing it…", finished)
             return
 
         def cancel_as(supervisor_id: str) -> None:
-            screen.run_core(lambda: tender.cancel(agent)(approved.txn_id, supervisor_id),
+            screen.run_core(lambda: agent.cancel(approved.txn_id, supervisor_id),
                             "Cancelling: reversing it…", finished)
 
         # without a supervisor the question stays open: ask again (and quit does not happen)
@@ -132,9 +127,3 @@ def ask_tender(screen: Working, approved: FlowResult, what: str = "") -> None:
                              otherwise=lambda: ask_tender(screen, approved, what))
 
     screen.app.push_screen(modal, callback=decided)  # type: ignore[attr-defined]
-
-
-async def describe(agent: Agent, txn_id: str, tender: Tender) -> FlowResult:
-    """The transaction as it stands, in the words of its flow (a reversal says what to do)."""
-    result: FlowResult = tender.flow(agent).result(await agent.journal.get(txn_id), None)
-    return result

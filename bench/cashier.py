@@ -81,6 +81,13 @@ class Pane:
         """The screen without its last 2 lines (status bar and key bar change by themselves)."""
         return "\n".join(self.screen().splitlines()[:-2])
 
+    def styled_body(self) -> str:
+        """``body`` with colours and attributes (a list's highlight is only a colour), less the
+        line of the find field (its cursor blinks)."""
+        lines = subprocess.run(["tmux", "-L", self.name, "capture-pane", "-p", "-e", "-t", self.name],
+                               capture_output=True, text=True).stdout.splitlines()[:-2]
+        return "\n".join(line for line in lines if "Find:" not in line)
+
     def send(self, *keys: str) -> None:
         subprocess.run(["tmux", "-L", self.name, "send-keys", "-t", self.name, *keys], check=True)
 
@@ -93,14 +100,16 @@ class Pane:
             time.sleep(0.002)
         raise TimeoutError(f"{text!r} not on screen:\n{self.screen()}")
 
-    def key_to_change(self, key: str, *, until: str | None = None, timeout: float = 30.0) -> float:
+    def key_to_change(self, key: str, *, until: str | None = None, timeout: float = 30.0,
+                      styled: bool = False) -> float:
         """Seconds from sending ``key`` to the screen (less the status lines) changing, or to
-        ``until`` appearing."""
-        before = self.body()
+        ``until`` appearing; ``styled``: a change of colour counts (``styled_body``)."""
+        body = self.styled_body if styled else self.body
+        before = body()
         t0 = time.perf_counter()
         self.send(key)
         while time.perf_counter() - t0 < timeout:
-            now = self.screen() if until else self.body()
+            now = self.screen() if until else body()
             if (until in now) if until else (now != before):
                 return time.perf_counter() - t0
             time.sleep(0.001)
@@ -215,7 +224,8 @@ def bench_keys(tmp: Path, url: str, repeats: int) -> dict[str, Any]:
             time.sleep(0.3)
             for key in ("Down", "Up"):  # the highlight may sit on the last product
                 try:
-                    keys["product list: cursor move"].append(pane.key_to_change(key, timeout=3))
+                    keys["product list: cursor move"].append(
+                        pane.key_to_change(key, timeout=3, styled=True))
                     break
                 except TimeoutError:
                     continue
@@ -230,7 +240,9 @@ def bench_keys(tmp: Path, url: str, repeats: int) -> dict[str, Any]:
             time.sleep(0.3)
             keys["sale -> tender dialog"].append(pane.key_to_change("Enter", until="Collect"))
             time.sleep(0.3)
-            pane.send("Escape")  # cancel the tender: the sale is reversed
+            pane.send("Escape")  # cancel the tender: the sale is reversed (asked first: Y)
+            pane.wait_for("Cancel this sale?", 30)
+            pane.send("y")
             time.sleep(0.8)
             _home(pane)
     finally:

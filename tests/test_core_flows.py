@@ -317,3 +317,22 @@ async def test_max_rate_paces_the_drain(tmp_path, switch):
         assert await f.run_once() == 0  # and none until the allowance refills
     async with Agent.open(cfg, password="pw", transport=switch.transport()) as agent:
         assert agent.forwarder.allowance() == cfg.forwarder.batch_size
+
+
+async def test_the_facades_tender_takes_the_kind_and_refuses_another(agent, switch):
+    """The tender dialog passes the kind it has (one read of the row less); a kind that is not
+    the transaction's is refused by the flow, and nothing moves."""
+    from terminal_agent.core.flows.base import FlowError
+    from terminal_agent.core.journal import Kind
+
+    sale = await agent.sell_voucher("VODA10", 1000, "c1")
+    for wrong in (Kind.MT_PAYOUT, Kind.SUV_REDEEM, Kind.MT_SEND):
+        with pytest.raises(FlowError):
+            await agent.tender(sale.txn_id, "c1", kind=wrong)
+    with pytest.raises(FlowError):
+        await agent.cancel(sale.txn_id, "c1", kind=Kind.SUV_REDEEM)
+    assert (await agent.transaction(sale.txn_id)).state == State.APPROVED
+    assert not [r for r in await agent.advices(sale.txn_id) if r.state == RowState.PENDING
+                and r.kind == AdviceKind.CONFIRMATION]
+    done = await agent.tender(sale.txn_id, "c1", kind=Kind.VOUCHER_SALE)
+    assert done.state == State.TENDERED

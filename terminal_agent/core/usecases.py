@@ -174,10 +174,11 @@ class UseCases:
 
     # -- the cashier's decision after approval ----------------------------------------------------
 
-    async def tender(self, txn_id: str, cashier: str) -> FlowResult:
+    async def tender(self, txn_id: str, cashier: str, *, kind: Kind | None = None) -> FlowResult:
         """The cash moved (taken for a sale, handed over for a payout): the confirmation is
-        queued in the same step."""
-        kind = (await self.journal.get(txn_id)).kind
+        queued in the same step. ``kind``: the transaction's, where the caller has it (one read
+        of the row less); the flow refuses a transaction of another kind."""
+        kind = kind or (await self.journal.get(txn_id)).kind
         if kind == Kind.MT_PAYOUT:
             return await self.money.paid_out(txn_id, cashier)
         if kind == Kind.MT_SEND:
@@ -195,9 +196,9 @@ class UseCases:
             Kind.MT_PAYOUT: self.money.payouts, Kind.SUV_REDEEM: self.suv}
         return flows[txn.kind].result(txn, None)
 
-    async def cancel(self, txn_id: str, actor: str) -> FlowResult:
-        """Cancel an approved sale: its reversal is queued."""
-        kind = (await self.journal.get(txn_id)).kind
+    async def cancel(self, txn_id: str, actor: str, *, kind: Kind | None = None) -> FlowResult:
+        """Cancel an approved sale: its reversal is queued (``kind`` as for ``tender``)."""
+        kind = kind or (await self.journal.get(txn_id)).kind
         if kind in (Kind.MT_SEND, Kind.MT_PAYOUT):
             return await self.money.cancel(txn_id, actor)
         if kind == Kind.SUV_REDEEM:

@@ -109,16 +109,17 @@ def ask_tender(screen: Working, approved: FlowResult, what: str = "") -> None:
                             "The sale was reversed…", finished)
             return
         if paid:
-            screen.run_core(lambda: agent.tender(approved.txn_id, cashier),
+            screen.run_core(lambda: agent.tender(approved.txn_id, cashier, kind=approved.kind),
                             "Recording it…", finished)
             return
         if not tender.supervisor_cancels:
-            screen.run_core(lambda: agent.cancel(approved.txn_id, cashier),
+            screen.run_core(lambda: agent.cancel(approved.txn_id, cashier, kind=approved.kind),
                             "Cancelling: reversing it…", finished)
             return
 
         def cancel_as(supervisor_id: str) -> None:
-            screen.run_core(lambda: agent.cancel(approved.txn_id, supervisor_id),
+            screen.run_core(lambda: agent.cancel(approved.txn_id, supervisor_id,
+                                                 kind=approved.kind),
                             "Cancelling: reversing it…", finished)
 
         # without a supervisor the question stays open: ask again (and quit does not happen)

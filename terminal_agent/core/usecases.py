@@ -21,11 +21,14 @@ from terminal_agent.core.flows.requests import Answer
 from terminal_agent.core.journal import Kind, Txn
 from terminal_agent.core.outbox import AdviceKind, OutboxRow
 from terminal_agent.core.printing import PrintQueue, open_configured_printer
-from terminal_agent.core.states import SETTLED, JobState
+from terminal_agent.core.states import SETTLED, JobState, State
 from terminal_agent.protocol.common import Institution
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from terminal_agent.config import AgentConfig
+    from terminal_agent.core.cashup import CashUp, CashUps, ClosedShift
     from terminal_agent.core.catalogue import Catalogue
     from terminal_agent.core.flows.airtime import TopUps, VoucherSales
     from terminal_agent.core.flows.money import MoneyTransfer
@@ -74,6 +77,7 @@ class UseCases:
     suv: VoucherRedemptions
     journal: Journal
     outbox: Outbox
+    cashups: CashUps
     forwarder: Forwarder
     recovery: Recovery
 
@@ -224,18 +228,54 @@ class UseCases:
     async def transaction(self, txn_id: str) -> Txn:
         return await self.journal.get(txn_id)
 
+    async def open_decisions(self) -> list[Txn]:
+        """Approved sales still awaiting the cashier's decision (tender or cancel), oldest
+        first: found at start-up or left by a locked session."""
+        return await self.journal.in_states({State.APPROVED})
+
+    async def history(self, *, since: float | None = None, kind: str | None = None,
+                      state: str | None = None, reference: str | None = None) -> list[Txn]:
+        """The transactions since ``since`` (newest first), of a kind, a state or a reference
+        where asked (at most 200)."""
+        return await self.journal.history(since=since, kind=kind, state=state,
+                                          reference=reference)
+
+    async def timeline(self, txn_id: str) -> list[sqlite3.Row]:
+        """What happened to the transaction, step by step (at, what, state, actor, note)."""
+        return await self.journal.timeline(txn_id)
+
     async def settled(self, txn_id: str) -> bool:
         """Final, or waiting for a person (approved, or a confirmation that failed)."""
         return (await self.journal.get(txn_id)).state in SETTLED
 
-    async def advices(self, txn_id: str, kind: AdviceKind | None = None) -> list[OutboxRow]:
-        """The transaction's advices and status lookups, in order (void ones left out)."""
+    async def advices(self, txn_id: str, kind: AdviceKind | None = None, *,
+                      void_too: bool = False) -> list[OutboxRow]:
+        """The transaction's advices and status lookups, in order (void ones left out unless
+        ``void_too``: a transaction's whole story)."""
         return [r for r in await self.outbox.for_txn(txn_id)
-                if r.state.value != "void" and (kind is None or r.kind == kind)]
+                if (void_too or r.state.value != "void") and (kind is None or r.kind == kind)]
 
     async def owed(self) -> int:
         """Advices still to deliver."""
         return (await self.outbox.counts()).pending
+
+    # -- cash-up -------------------------------------------------------------------------------
+
+    async def x_report(self, printed_by: str | None = None) -> CashUp:
+        """The open shift as it stands now (changes nothing)."""
+        return await self.cashups.x_report(printed_by=printed_by)
+
+    async def close_shift(self, supervisor: str) -> CashUp:
+        """The Z report: the open shift closed and kept under the next number, audited."""
+        return await self.cashups.close_shift(supervisor)
+
+    async def closed_shifts(self) -> list[ClosedShift]:
+        """The shifts closed so far, newest first (the last 50)."""
+        return await self.cashups.closed()
+
+    async def z_report(self, number: int) -> CashUp | None:
+        """A closed shift's Z report, as it was kept."""
+        return await self.cashups.z_report(number)
 
     # -- receipts ------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
 
 from terminal_agent.config import AgentConfig
-from terminal_agent.core import Agent, Cashier, Cashiers, Runtime, State
+from terminal_agent.core import Agent, Cashier, Cashiers, Runtime
 from terminal_agent.receipts.render import warm as warm_receipts
 from terminal_agent.ui.format import clock_text
 from terminal_agent.ui.messages import LoggedIn, StatusView
@@ -271,7 +271,7 @@ class TillApp(App[int]):
     async def offer_pending_decisions(self) -> bool:
         """Approved but not tendered (found at start-up or left by a locked session): put in
         front of the cashier. False when there is none."""
-        waiting = await self.core(self.agent.journal.in_states({State.APPROVED}))
+        waiting = await self.core(self.agent.open_decisions())
         if self.open_sale is not None:  # its own dialog is up: not an open decision
             waiting = [t for t in waiting if t.id != self.open_sale.result.txn_id]
         if waiting:

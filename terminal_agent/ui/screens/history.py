@@ -99,12 +99,12 @@ class HistoryScreen(TillScreen):
         return None if isinstance(v, NoSelection) or v is None else str(v)
 
     def action_reload(self) -> None:
-        journal = self.till.agent.journal
+        agent = self.till.agent
         since = since_for(self.value("period") or "today", self.till.clock())
         kind, state = self.value("kind"), self.value("state")
         ref = txn_reference(self.query_one("#reference", Input).value) or None
-        self.run_core(lambda: journal.history(since=since, kind=kind, state=state,
-                                              reference=ref), "Loading…", self.fill)
+        self.run_core(lambda: agent.history(since=since, kind=kind, state=state,
+                                            reference=ref), "Loading…", self.fill)
 
     def fill(self, txns: list[Txn]) -> None:
         self.txns = txns
@@ -185,7 +185,7 @@ class DetailScreen(TillScreen):
         agent = self.till.agent
 
         async def load() -> tuple[list[Any], list[Any]]:
-            return (await agent.journal.timeline(t.id), await agent.outbox.for_txn(t.id))
+            return (await agent.timeline(t.id), await agent.advices(t.id, void_too=True))
 
         self.run_core(load, "Loading the timeline…", self.fill)
 

@@ -40,8 +40,8 @@ class ReportScreen(TillScreen):
         self.action_reload()
 
     def action_reload(self, quiet: bool = False) -> None:
-        cashups, me = self.till.agent.cashups, self.till.cashier_id
-        self.run_core(lambda: cashups.x_report(printed_by=me), "Adding up…", self.fill,
+        agent, me = self.till.agent, self.till.cashier_id
+        self.run_core(lambda: agent.x_report(printed_by=me), "Adding up…", self.fill,
                       quiet=quiet)
 
     def fill(self, report: CashUp) -> None:
@@ -80,13 +80,13 @@ class ReportScreen(TillScreen):
                       "Printing…", shown)
 
     def action_print_x(self) -> None:
-        cashups, me = self.till.agent.cashups, self.till.cashier_id
+        agent, me = self.till.agent, self.till.cashier_id
 
         def got(report: CashUp) -> None:
             self.fill(report)
             self.print_it(report, "X report")
 
-        self.run_core(lambda: cashups.x_report(printed_by=me), "Adding up…", got)
+        self.run_core(lambda: agent.x_report(printed_by=me), "Adding up…", got)
 
     def action_close_shift(self) -> None:
         """Z: a supervisor closes the shift, after saying yes to what it does."""
@@ -96,7 +96,7 @@ class ReportScreen(TillScreen):
             self.print_it(report, f"Shift closed: Z report No. {report.number}", reload=True)
 
         def close_as(supervisor: str) -> None:
-            self.run_core(lambda: self.till.agent.cashups.close_shift(supervisor),
+            self.run_core(lambda: self.till.agent.close_shift(supervisor),
                           "Closing the shift…", closed)
 
         def answered(yes: bool | None) -> None:
@@ -112,7 +112,7 @@ class ReportScreen(TillScreen):
             + note, yes="close the shift", no="keep it open"), callback=answered)
 
     def action_closed(self) -> None:
-        self.run_core(lambda: self.till.agent.cashups.closed(), "Loading…",
+        self.run_core(lambda: self.till.agent.closed_shifts(), "Loading…",
                       lambda rows: self.app.push_screen(ClosedShiftsScreen(rows)))
 
 
@@ -148,10 +148,10 @@ class ClosedShiftsScreen(TillScreen):
         if not self.closed or table.cursor_row >= len(self.closed):
             return
         number = self.closed[table.cursor_row].number
-        cashups = self.till.agent.cashups
+        agent = self.till.agent
 
         async def again() -> PrintReport:
-            report = await cashups.z_report(number)
+            report = await agent.z_report(number)
             assert report is not None
             return await self.till.printer.print_report(report.slip(), self.till.cashier_id)
 

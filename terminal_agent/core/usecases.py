@@ -21,7 +21,7 @@ from terminal_agent.core.flows.requests import Answer
 from terminal_agent.core.journal import Kind, Txn
 from terminal_agent.core.outbox import AdviceKind, OutboxRow
 from terminal_agent.core.printing import PrintQueue, open_configured_printer
-from terminal_agent.core.states import SETTLED, JobState, State
+from terminal_agent.core.states import SETTLED, JobState, RowState, State
 from terminal_agent.protocol.common import Institution
 
 if TYPE_CHECKING:
@@ -254,6 +254,22 @@ class UseCases:
         ``void_too``: a transaction's whole story)."""
         return [r for r in await self.outbox.for_txn(txn_id)
                 if (void_too or r.state.value != "void") and (kind is None or r.kind == kind)]
+
+    async def advices_waiting(self) -> list[OutboxRow]:
+        """Advices still to deliver or parked for a supervisor, oldest first (at most 500)."""
+        return await self.outbox.rows((RowState.PENDING, RowState.PARKED))
+
+    async def retry_advice(self, advice_id: str) -> bool:
+        """Send a pending or parked advice now (a parked one goes back to pending) and wake the
+        forwarder; False when it no longer waits."""
+        done = await self.outbox.retry_now(advice_id)
+        self.forwarder.wake()
+        return done
+
+    async def resolve_advice(self, advice_id: str, *, note: str, supervisor: str) -> bool:
+        """A supervisor settled a parked advice outside the till: kept with the note, never
+        sent again; its transaction becomes ``RESOLVED`` (audited)."""
+        return await self.outbox.resolve(advice_id, note=note, actor=supervisor)
 
     async def owed(self) -> int:
         """Advices still to deliver."""

@@ -46,9 +46,7 @@ class OutboxScreen(TillScreen):
 
     def action_reload(self, quiet: bool = False) -> None:
         """``quiet``: the refresh every 2 s, which keeps what the supervisor was told."""
-        outbox = self.till.agent.outbox
-        self.run_core(lambda: outbox.rows((RowState.PENDING, RowState.PARKED)), "Loading…",
-                      self.fill, quiet=quiet)
+        self.run_core(self.till.agent.advices_waiting, "Loading…", self.fill, quiet=quiet)
 
     def fill(self, rows: list[OutboxRow]) -> None:
         self.rows = rows
@@ -82,13 +80,12 @@ class OutboxScreen(TillScreen):
         row = self.selected()
         if row is None:
             return
-        outbox, cashiers = self.till.agent.outbox, self.till.cashiers
+        agent, cashiers = self.till.agent, self.till.cashiers
 
         async def retry() -> bool:
-            done: bool = await outbox.retry_now(row.id)
+            done = await agent.retry_advice(row.id)
             await cashiers.audit(self.supervisor.id, "outbox-retry", short_reference(row.txn_id),
                                  f"{row.kind.value} {row.id}")
-            self.till.agent.forwarder.wake()
             return done
 
         what = f"{row.kind.value} of {short_reference(row.txn_id)}"
@@ -101,11 +98,12 @@ class OutboxScreen(TillScreen):
         if row is None or row.state != RowState.PARKED:
             self.say("Pick a parked advice to resolve.", "warn")
             return
-        resolve = self.till.agent.outbox.resolve
+        agent = self.till.agent
 
         def noted(note: str | None) -> None:
             if note:
-                self.run_core(lambda: resolve(row.id, note=note, actor=self.supervisor.id),
+                self.run_core(lambda: agent.resolve_advice(row.id, note=note,
+                                                           supervisor=self.supervisor.id),
                               "Resolving…", lambda _: self.after("Resolved with your note."))
 
         self.app.push_screen(NoteModal("How was this advice settled?"), callback=noted)

@@ -54,6 +54,7 @@ from terminal_agent.core.service import forward
 from terminal_agent.core.states import FINAL, RowState, State
 from terminal_agent.core.store import backup_folder, create_database
 from terminal_agent.core.usecases import (
+    Link,
     Offer,
     Person,
     Printed,
@@ -63,8 +64,8 @@ from terminal_agent.core.usecases import (
 __all__ = [
     # the façade and what it answers
     "Agent", "StatusSnapshot", "FlowResult", "SaleVerdict", "Answer", "Offer",
-    "Person", "Provider", "Printed", "Txn", "Kind", "KIND_LABELS", "State", "FINAL", "OutboxRow",
-    "AdviceKind", "RowState", "short_reference", "REVERSAL_DONE", "needs_registration",
+    "Person", "Provider", "Link", "Printed", "Txn", "Kind", "KIND_LABELS", "State", "FINAL",
+    "OutboxRow", "AdviceKind", "RowState", "short_reference", "REVERSAL_DONE", "needs_registration",
     # what the cashier types, read as the till means it (core/entries.py)
     "parse_amount", "order_reference", "voucher_code", "txn_reference", "id_number",
     "person_name", "normalise_msisdn", "change_due",

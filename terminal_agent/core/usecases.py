@@ -33,13 +33,14 @@ if TYPE_CHECKING:
     from terminal_agent.core.flows.airtime import TopUps, VoucherSales
     from terminal_agent.core.flows.money import MoneyTransfer
     from terminal_agent.core.flows.suv import VoucherRedemptions
-    from terminal_agent.core.forwarder import Forwarder
+    from terminal_agent.core.forwarder import Forwarder, ForwarderLock
     from terminal_agent.core.journal import Journal
     from terminal_agent.core.outbox import Outbox
     from terminal_agent.core.recovery import Recovery, RecoveryReport
     from terminal_agent.core.runtime import Runtime
     from terminal_agent.core.slips import Slips
     from terminal_agent.core.store import Store
+    from terminal_agent.switch.client import SwitchClient
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,17 @@ class Printed:
     printed: bool
     where: str = ""
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    """The switch link as this process last saw it: the last answer's HTTP status, latency
+    (seconds) and time, or the error of the last try (``status`` None)."""
+
+    status: int | None
+    error: str | None
+    latency: float | None
+    answered_at: float | None
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,8 @@ class UseCases:
     cashups: CashUps
     forwarder: Forwarder
     recovery: Recovery
+    switch: SwitchClient
+    lock: ForwarderLock
 
     # -- selling ----------------------------------------------------------------------------
 
@@ -314,6 +328,17 @@ class UseCases:
             return Printed(True, queue.went.get(job.id, printer.url))
         return Printed(False, reason=(done.last_error if done else None) or queue.reason
                        or "printer trouble")
+
+    # -- the status bar ------------------------------------------------------------------------
+
+    def link(self) -> Link:
+        """The switch link as this process last saw it (no request is made)."""
+        sw = self.switch
+        return Link(sw.last_status, sw.last_error, sw.last_latency, sw.last_answer_at)
+
+    def forwarded_elsewhere(self) -> bool:
+        """Another process (the service) holds the forwarder lock."""
+        return self.lock.held_elsewhere()
 
     # -- background work ------------------------------------------------------------------------
 

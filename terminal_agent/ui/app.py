@@ -237,7 +237,7 @@ class TillApp(App[int]):
 
         if self.runtime is not None and self.runtime.duty == Duty.FORWARDING:
             return "ui"
-        return "service" if self.agent.lock.held_elsewhere() else "off"
+        return "service" if self.agent.forwarded_elsewhere() else "off"
 
     async def shutdown(self) -> None:
         """Wait for core calls, then stop the runtime (the forwarder finishes its batch)."""
@@ -407,14 +407,14 @@ class TillApp(App[int]):
     def build_view(self, snap: Any) -> StatusView:
         """The cashier's line (link, outbox, printer, who, time) and the supervisor's panel
         (HTTP answers and latencies, forwarder) from one status snapshot."""
-        sw = self.agent.switch
-        if sw.last_answer_at is not None and sw.last_answer_at != self._last_answer_at:
-            self._last_answer_at = sw.last_answer_at
-            if sw.last_latency is not None:
-                self._latencies.append(sw.last_latency * 1000)
+        link = self.agent.link()
+        if link.answered_at is not None and link.answered_at != self._last_answer_at:
+            self._last_answer_at = link.answered_at
+            if link.latency is not None:
+                self._latencies.append(link.latency * 1000)
         self._depths.append(float(snap.outbox.pending))
-        link_text, link_ok = link_words(sw.last_status, sw.last_error)
-        switch_text, switch_ok = switch_words(sw.last_status, sw.last_error, sw.last_latency)
+        link_text, link_ok = link_words(link.status, link.error)
+        switch_text, switch_ok = switch_words(link.status, link.error, link.latency)
         outbox_text, alarm = outbox_words(snap, self.forwarder_mode)
         forwarder_text, forwarder_ok = FORWARDER_WORDS[self.forwarder_mode]
         ok, printer_text = self._printer_state

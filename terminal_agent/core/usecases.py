@@ -9,6 +9,7 @@ values to the protocol's models here, once, and calls the flow that owns the ste
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -20,7 +21,13 @@ from terminal_agent.core.flows.money import Person
 from terminal_agent.core.flows.requests import Answer
 from terminal_agent.core.journal import Kind, Txn
 from terminal_agent.core.outbox import AdviceKind, OutboxRow
-from terminal_agent.core.printing import PrintQueue, open_configured_printer
+from terminal_agent.core.printing import (
+    Printer,
+    PrinterStatus,
+    PrintQueue,
+    open_configured_printer,
+    record_printer_status,
+)
 from terminal_agent.core.states import SETTLED, JobState, RowState, State
 from terminal_agent.protocol.common import Institution
 
@@ -309,13 +316,24 @@ class UseCases:
 
     # -- receipts ------------------------------------------------------------------------------
 
+    def receipt_queue(self, printer: Printer, *,
+                      clock: Callable[[], float] = time.time) -> PrintQueue:
+        """This till's durable print queue on ``printer`` (the UI process's receipt desk): a
+        receipt the step did not commit is drawn from the journal (core/slips.py)."""
+        return PrintQueue(self.store, printer, clock=clock,
+                          render_missing=partial(self.slips.render_missing, self.journal))
+
+    async def note_printer_status(self, status: PrinterStatus, *,
+                                  clock: Callable[[], float] = time.time) -> None:
+        """Leave the printer's status for the metrics (call it when it changes)."""
+        await record_printer_status(self.store, status, clock)
+
     async def print_receipt(self, txn_id: str) -> Printed:
         """Print the receipt the transaction's own step committed (core/slips.py), now, on the
         configured printer; say where it went or why it waits."""
         printer = open_configured_printer(self.config.printer)
         try:
-            queue = PrintQueue(self.store, printer,
-                               render_missing=partial(self.slips.render_missing, self.journal))
+            queue = self.receipt_queue(printer)
             job = await queue.receipt_of(txn_id)
             if job is None:
                 return Printed(False, reason="nothing to print for this outcome")

@@ -8,7 +8,6 @@ import asyncio
 import logging
 import time
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from terminal_agent.config import AgentConfig
@@ -17,9 +16,7 @@ from terminal_agent.core import (
     FlowResult,
     Printer,
     PrinterStatus,
-    PrintQueue,
     open_configured_printer,
-    record_printer_status,
 )
 from terminal_agent.errors import AgentError
 from terminal_agent.receipts import (
@@ -49,8 +46,7 @@ class CoreDesk:
         self.agent = agent
         self.printer = printer
         self.clock = clock
-        self.queue = PrintQueue(agent.store, printer, clock=clock,
-                                render_missing=partial(agent.slips.render_missing, agent.journal))
+        self.queue = agent.receipt_queue(printer, clock=clock)
         self._status: tuple[bool, str] = (True, "printer: -")
         self._asked = 0.0
         self._reported: PrinterStatus | None = None
@@ -112,7 +108,7 @@ class CoreDesk:
             state = await self.printer.status()
             if state != self._reported:  # for the fleet's metrics (written by the forwarder)
                 try:
-                    await record_printer_status(self.agent.store, state, self.clock)
+                    await self.agent.note_printer_status(state, clock=self.clock)
                     self._reported = state
                 except AgentError as exc:  # busy database: say it next time
                     log.warning("printer status not recorded: %s", exc)

@@ -129,6 +129,7 @@ class TillApp(App[int]):
         self._last_answer_at: float | None = None
         self._printer_state: tuple[bool, str] = (True, "printer: -")
         self._ticks = 0
+        self._runtime_ready = asyncio.Event()
 
     # -- a crash: logged (masked), one plain sentence on the screen, a non-zero exit ----------
 
@@ -181,15 +182,22 @@ class TillApp(App[int]):
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def on_mount(self) -> None:
-        from terminal_agent.ui.screens.home import HomeScreen
+        # the login screen alone is drawn first (issue 17: cold start); the runtime starts right
+        # after, and a login waits for it (``ready``: recovery done or standing by); the home
+        # screen comes with the first session (``_logged_in``)
+        self.show_login()
+        self.call_after_refresh(self._start)
 
-        await self.push_screen(HomeScreen())
+    def _start(self) -> None:
+        self.run_worker(self._start_runtime(), name="runtime-start", exit_on_error=True)
+
+    async def _start_runtime(self) -> None:
         # one call: forwarding (or standing by for the service), recovery, sweep, print pump
         self.runtime = self.agent.till_runtime(forward=self.run_forwarder,
                                                print_queue=getattr(self.printer, "queue", None),
                                                on_scan=self.scanned)
         await self.core(self.runtime.start())
-        self.show_login()
+        self._runtime_ready.set()
         # the receipt printer's library is slow to import: not before the login screen (nor
         # while it is drawn), but while the cashier logs in, so the first slip does not wait
         self.set_timer(WARM_AFTER, lambda: self.run_worker(
@@ -202,6 +210,10 @@ class TillApp(App[int]):
         watchdog.start()
         if watchdog.interval:
             self.set_interval(watchdog.interval, watchdog.ping)
+
+    async def ready(self) -> None:
+        """Wait until the runtime has started: recovery done (or the service forwards)."""
+        await self._runtime_ready.wait()
 
     def request_restart(self) -> None:
         """An upgrade was installed (SIGUSR1, `systemctl reload`): quit at the first moment no
@@ -262,6 +274,7 @@ class TillApp(App[int]):
         self.cashier = done.cashier
         self.locked = False
         self.last_activity = self.idle_clock()
+        await self.ensure_home()
         if previous is not None and previous.id != done.cashier.id and self.open_sale is None:
             await self.go_home()  # (a sale waiting for its tender stays in front of them)
         await self.refresh_status()
@@ -279,6 +292,13 @@ class TillApp(App[int]):
 
             await self.push_screen(PendingScreen(waiting))
         return bool(waiting)
+
+    async def ensure_home(self) -> None:
+        """The home screen at the bottom of the stack (composed at the first login)."""
+        from terminal_agent.ui.screens.home import HomeScreen
+
+        if not any(isinstance(s, HomeScreen) for s in self.screen_stack):
+            await self.push_screen(HomeScreen())
 
     async def go_home(self) -> None:
         from terminal_agent.ui.screens.home import HomeScreen

@@ -53,8 +53,11 @@ class LoginScreen(TillScreen):
             return
         cashier_id = self.query_one("#cashier-id", Input).value.strip()
         pin = self.query_one("#pin", Input).value
-        self.run_core(lambda: self.till.cashiers.login(cashier_id, pin), "Checking the PIN…",
-                      self._answered)
+        self.run_core(lambda: self._login(cashier_id, pin), "Checking the PIN…", self._answered)
+
+    async def _login(self, cashier_id: str, pin: str) -> LoginResult:
+        await self.till.ready()  # the till's recovery comes before any session
+        return await self.till.cashiers.login(cashier_id, pin)
 
     def _answered(self, result: LoginResult) -> None:
         pin = self.query_one("#pin", Input)

@@ -42,3 +42,31 @@ async def test_login_screen_is_up_while_recovery_runs_and_login_waits_for_it(tmp
         assert [type(s).__name__ for s in app.screen_stack[1:]] == ["HomeScreen", "LoginScreen"]
         await login(pilot, "1001", "5284")
         assert [type(s).__name__ for s in app.screen_stack[1:]] == ["HomeScreen"]
+
+
+async def test_footer_is_composed_again_only_when_its_keys_change(tmp_path, sim):
+    """Key to repaint (issue 17): Textual's footer composed all its keys again at each return
+    to a screen; ours keeps them while the keys it shows are the same."""
+    from textual.widgets._footer import FooterKey
+
+    from terminal_agent.ui.widgets import KeysFooter
+
+    def keys(screen) -> list[FooterKey]:
+        return list(screen.query_one(KeysFooter).query(FooterKey))
+
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await until(pilot, lambda: on(pilot, "HomeScreen"))
+        home = pilot.app.screen
+        await until(pilot, lambda: keys(home), what="the home screen's keys")
+        before = keys(home)
+        assert "Log out" in [k.description for k in before]
+        await pilot.press("f1")
+        await until(pilot, lambda: on(pilot, "VoucherScreen"))
+        voucher = pilot.app.screen
+        await until(pilot, lambda: "Reload products" in [k.description for k in keys(voucher)],
+                    what="the voucher screen's own keys")
+        await pilot.press("escape")
+        await until(pilot, lambda: on(pilot, "HomeScreen"))
+        await pilot.pause(0.3)
+        assert keys(home) == before and all(k.is_attached for k in before)

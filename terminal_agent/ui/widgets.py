@@ -10,10 +10,42 @@ from collections.abc import Iterable
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.validation import Validator
-from textual.widgets import Input, Label, LoadingIndicator, Sparkline, Static
+from textual.widgets import Footer, Input, Label, LoadingIndicator, Sparkline, Static
 
 from terminal_agent.ui.messages import StatusView
+
+
+class KeysFooter(Footer):
+    """Textual's footer, composed again only when the keys it shows change. Textual's own
+    composes all its keys again at every change of the active bindings (each focus move, each
+    return to a screen), which was the largest part of a screen change (issue 17: key to
+    repaint): going back to a screen whose keys are the same now costs nothing here."""
+
+    _composed_for: tuple[object, ...] | None = None
+
+    def shown_keys(self) -> tuple[object, ...]:
+        """Everything ``Footer.compose`` reads to draw the keys."""
+        keys = tuple((b.key, self.app.get_key_display(b), b.description, b.action, b.group,
+                      enabled, tooltip)
+                     for _, b, enabled, tooltip in self.screen.active_bindings.values() if b.show)
+        return keys, self.show_command_palette, self.compact, self.combine_groups
+
+    def compose(self) -> ComposeResult:
+        self._composed_for = self.shown_keys() if self._bindings_ready else None
+        yield from super().compose()
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen:
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        if self.is_attached and self.shown_keys() != self._composed_for:
+            await self.recompose()
 
 
 def _put(label: Label, text: str, bad: bool | None = None) -> None:

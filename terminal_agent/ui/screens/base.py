@@ -12,10 +12,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from terminal_agent.errors import AgentError, SwitchError
-from terminal_agent.ui.widgets import Progress, StatusBar
+from terminal_agent.ui.widgets import KeysFooter, Progress, StatusBar
 
 if TYPE_CHECKING:
     from terminal_agent.ui.app import TillApp
@@ -120,7 +120,7 @@ class TillScreen(Working, Screen[Any]):
         yield Static("", id="message")
         yield Progress()
         yield StatusBar()
-        yield Footer()
+        yield KeysFooter()
 
     def body(self) -> Iterable[Widget]:
         return ()

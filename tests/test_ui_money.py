@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from terminal_agent.sim.options import SimOptions
@@ -66,8 +68,15 @@ async def test_pay_out_order(tmp_path, sim):
         assert "Pay out R 1,200.00" in screen_text(pilot)
         await pilot.press("enter")
         await sees(pilot, "APPROVED")
-        assert (await states(pilot))[0] in (("mt_payout", "CONFIRMING"),
+        # paid out, then confirmed: the confirmation is the forwarder's, delivered after the
+        # screen says APPROVED (on a loaded machine TENDERED can still be read here)
+        assert (await states(pilot))[0] in (("mt_payout", "TENDERED"),
+                                            ("mt_payout", "CONFIRMING"),
                                             ("mt_payout", "CONFIRMED"))
+        deadline = time.monotonic() + 20
+        while (await states(pilot))[0] != ("mt_payout", "CONFIRMED"):
+            assert time.monotonic() < deadline, await states(pilot)
+            await pilot.pause(0.1)
 
 
 async def test_redeem_digital_voucher(tmp_path, sim):

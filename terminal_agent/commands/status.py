@@ -99,12 +99,7 @@ def _forwarder(snap: StatusSnapshot) -> str:
 
 
 def _oldest(snap: StatusSnapshot) -> str:
-    age = snap.oldest_pending_age
-    if age is None:
-        return ""
-    if snap.clock_went_back:
-        return f" (oldest dated {-age:.0f} s in the future: the clock went back)"
-    return f" (oldest {age:.0f} s)"
+    return f" ({snap.oldest_phrase})" if snap.oldest_phrase else ""
 
 
 def _when(at: float | None) -> str:

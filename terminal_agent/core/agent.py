@@ -62,6 +62,16 @@ class StatusSnapshot:
         age = self.oldest_pending_age
         return age is not None and age < -CLOCK_TOLERANCE
 
+    @property
+    def oldest_phrase(self) -> str:
+        """The oldest owed advice's wait in words ("" when nothing is owed), for status lines."""
+        age = self.oldest_pending_age
+        if age is None:
+            return ""
+        if self.clock_went_back:
+            return f"oldest dated {-age:.0f} s in the future: the clock went back"
+        return f"oldest {age:.0f} s"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "outbox": {"pending": self.outbox.pending, "held": self.outbox.held,

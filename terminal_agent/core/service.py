@@ -26,12 +26,7 @@ def describe(snap: StatusSnapshot) -> str:
 
 
 def _age_text(snap: StatusSnapshot) -> str:
-    age = snap.oldest_pending_age
-    if age is None:
-        return ""
-    if snap.clock_went_back:
-        return f", oldest dated {-age:.0f} s in the future: the clock went back"
-    return f", oldest {age:.0f} s"
+    return f", {snap.oldest_phrase}" if snap.oldest_phrase else ""
 
 
 async def forward(cfg: AgentConfig, *, stop: asyncio.Event | None = None) -> int:

@@ -140,7 +140,11 @@ async def test_serial_timeout_keeps_the_job(store: Store) -> None:
         assert job is not None and job.state == "pending"
         assert "timed out" in (job.last_error or "") and queue.status is PrinterStatus.OFFLINE
         fake.reading = True
-        deadline = time.monotonic() + 30  # a loaded machine writes the long job slowly
+        # the line is back: a patient printer (this fake parses the long job in Python, slower
+        # than 0.3 s on a loaded machine, which would time out again and again)
+        printer.close()
+        printer = queue.printer = open_printer(fake.url, timeout=10)
+        deadline = time.monotonic() + 60
         while not (await queue.pump()).all_printed and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         job = await queue.job(job_id)

@@ -152,9 +152,30 @@ def check_proxy(switch: SwitchConfig) -> str | None:
     return switch.proxy
 
 
+def check_switch_settings(switch: SwitchConfig) -> None:
+    """What the switch client is made with (URL, proxy, TLS files), checked without making it:
+    a process that makes it on first use (the UI, after its login screen) refuses a wrong
+    setting at start all the same."""
+    check_switch_url(switch.base_url)
+    check_proxy(switch)
+    _check_tls_files(switch)
+
+
 def tls_context(switch: SwitchConfig) -> ssl.SSLContext:
     """A verifying TLS context for the switch: system CAs or ``ca_file``, plus the optional
     client certificate. Verification is never switched off."""
+    _check_tls_files(switch)
+    try:
+        context = ssl.create_default_context(cafile=switch.ca_file or None)
+        if switch.client_cert:
+            context.load_cert_chain(switch.client_cert, switch.client_key or None)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"switch TLS settings: {exc}") from exc
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def _check_tls_files(switch: SwitchConfig) -> None:
     for path, what in ((switch.ca_file, "switch.ca_file"),
                        (switch.client_cert, "switch.client_cert"),
                        (switch.client_key, "switch.client_key")):
@@ -164,14 +185,6 @@ def tls_context(switch: SwitchConfig) -> ssl.SSLContext:
         check_private_file(Path(switch.client_key), what="TLS client key")
     if switch.client_key and not switch.client_cert:
         raise ConfigError("switch.client_key is set but switch.client_cert is not")
-    try:
-        context = ssl.create_default_context(cafile=switch.ca_file or None)
-        if switch.client_cert:
-            context.load_cert_chain(switch.client_cert, switch.client_key or None)
-    except (ssl.SSLError, OSError) as exc:
-        raise ConfigError(f"switch TLS settings: {exc}") from exc
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
 
 
 # --------------------------------------------------------------------------------------------

@@ -55,6 +55,15 @@ def test_the_exported_members_are_pinned():
         assert getattr(core, name) is not None, name
 
 
+def test_each_name_loads_what_the_type_checker_sees():
+    """The façade loads its names on first use (issue 17, cold start): each one is the object
+    its ``if TYPE_CHECKING:`` import names, so mypy and the running code agree."""
+    checked = _checking_names(core)
+    assert set(checked) - {"__builtins__"} == EXPORTED
+    for name in EXPORTED:
+        assert getattr(core, name) is checked[name], name
+
+
 def test_the_facade_offers_its_use_cases_typed():
     for name in USE_CASES:
         method = getattr(core.Agent, name)

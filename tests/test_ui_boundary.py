@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -70,3 +71,44 @@ def test_the_ui_command_imports_nothing_slow_that_login_does_not_need():
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []
+
+
+# Cold start (issue 17): the agent builds its switch client, forwarder and flows on first use,
+# so the real `terminal-agent ui` draws its login screen with neither httpx nor the flows (nor
+# the protocol's request builders they use) imported; they load right after it, with the runtime.
+NOT_BEFORE_THE_LOGIN_SCREEN = ("httpx", "terminal_agent.switch", "terminal_agent.core.flows",
+                               "terminal_agent.core.catalogue", "terminal_agent.core.cashup")
+
+DRAWN = f"""
+import sys
+from terminal_agent.cli import main
+from terminal_agent.ui.app import TillApp
+
+def drawn(app):  # called once the login screen is drawn, where the runtime would start
+    heavy = {NOT_BEFORE_THE_LOGIN_SCREEN!r}
+    loaded = [h for h in heavy if any(m == h or m.startswith(h + ".") for m in sys.modules)]
+    with open(sys.argv[2], "w") as out:
+        out.write(type(app.screen).__name__ + " " + " ".join(loaded))
+    app.exit(0)
+
+TillApp._start = drawn
+sys.exit(main(["ui", "--config", sys.argv[1]]))
+"""
+
+
+def test_the_login_screen_is_drawn_before_the_switch_client_and_the_flows_load(tmp_path):
+    from tests.conftest import make_config
+
+    make_config(tmp_path)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "agent.db"}"\n[switch]\n'
+                      'base_url = "http://127.0.0.1:9"\n[printer]\nurl = "dummy://"\n'
+                      '[logging]\ntarget = "stderr"\n')
+    config.chmod(0o600)
+    seen = tmp_path / "seen"
+    done = subprocess.run([sys.executable, "-c", DRAWN, str(config), str(seen)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "80",
+                               "LINES": "25"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert seen.read_text().split() == ["LoginScreen"]

@@ -26,8 +26,9 @@ async def serve(cfg: AgentConfig, *, printer: ReceiptDesk | None = None,
                 password: str | None = None, prepare: Callable[[Cashiers], Awaitable[None]]
                 | None = None, login_hint: str = "") -> int:
     """Open the agent, run the UI until the cashier quits, then close everything in order."""
+    # the switch client is made after the login screen is drawn (issue 17, cold start)
     async with Agent.open(cfg, password=password, migrate=True, quick_check=True,
-                          role="ui") as agent:
+                          role="ui", connect_later=True) as agent:
         cashiers = Cashiers(agent.store, cfg.ui)
         if prepare is not None:
             await prepare(cashiers)

@@ -4,19 +4,14 @@ closes them in reverse (``async with Agent.open(cfg) as agent``)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from terminal_agent.config import AgentConfig
-from terminal_agent.core.cashup import CashUps
-from terminal_agent.core.catalogue import Catalogue
 from terminal_agent.core.clock import ClockWatch
-from terminal_agent.core.flows.airtime import TopUps, VoucherSales
-from terminal_agent.core.flows.base import FlowContext, FlowResult
-from terminal_agent.core.flows.money import MoneyTransfer
-from terminal_agent.core.flows.suv import VoucherRedemptions
 from terminal_agent.core.forwarder import Forwarder, ForwarderLock
 from terminal_agent.core.journal import Journal, Kind
 from terminal_agent.core.outbox import Outbox, OutboxCounts
@@ -27,11 +22,18 @@ from terminal_agent.core.states import AWAITING_DECISION, NEEDS_ATTENTION, State
 from terminal_agent.core.store import Store, open_configured
 from terminal_agent.core.usecases import UseCases
 from terminal_agent.core.vault import Vault, open_vault
-from terminal_agent.protocol import builders
-from terminal_agent.switch.client import SwitchClient
 
 if TYPE_CHECKING:
     import httpx
+
+    from terminal_agent.core.cashup import CashUps
+    from terminal_agent.core.catalogue import Catalogue
+    from terminal_agent.core.flows.airtime import TopUps, VoucherSales
+    from terminal_agent.core.flows.base import FlowContext, FlowResult
+    from terminal_agent.core.flows.money import MoneyTransfer
+    from terminal_agent.core.flows.suv import VoucherRedemptions
+    from terminal_agent.protocol.builders import Identity
+    from terminal_agent.switch.client import SwitchClient
 
 CLOCK_TOLERANCE = 60.0  # seconds an owed advice may seem to come from the future
 
@@ -90,14 +92,18 @@ class StatusSnapshot:
 
 
 class Agent(UseCases):
-    """The core's one typed façade (its use cases: ``core/usecases.py``) and composition root."""
+    """The core's one typed façade (its use cases: ``core/usecases.py``) and composition root.
 
-    def __init__(self, cfg: AgentConfig, store: Store, switch: SwitchClient,
+    The switch client, the forwarder, the flows, the catalogue and the cash-ups are built on
+    first use (issue 17, cold start): the cashier UI draws its login screen with none of them
+    imported (httpx, the protocol's models), and builds them right after."""
+
+    def __init__(self, cfg: AgentConfig, store: Store, connect: Callable[[], SwitchClient],
                  clock: Any = time.time, *, owner: OwnerLock | None = None,
                  vault: Vault | None = None) -> None:
         self.config = cfg
         self.store = store
-        self.switch = switch
+        self._connect = connect  # makes the switch client (``switch``), once
         self.clock = clock
         self.owner = owner if owner is not None else OwnerLock(store.path, "agent")
         if not self.owner.held:
@@ -110,38 +116,110 @@ class Agent(UseCases):
         self.recovery = Recovery(self.journal, self.outbox, self.owners)
         self.clock_watch = ClockWatch(store, wall=clock)
         self.lock = ForwarderLock(store.path)
-        self.forwarder = Forwarder(self.outbox, self.journal, switch, cfg.forwarder)
-        self.identity = builders.Identity.from_config(cfg.terminal)
-        ctx = FlowContext(cfg, self.journal, self.outbox, switch, self.identity,
-                          wake=self.forwarder.wake, owner=self.owner.id)
-        self.vouchers = VoucherSales(ctx)
-        self.topups = TopUps(ctx)
-        self.money = MoneyTransfer(ctx)
-        self.suv = VoucherRedemptions(ctx)
-        self.catalogue = Catalogue(ctx)
-        self.cashups = CashUps(store, clock)
+
+    # -- built on first use --------------------------------------------------------------------
+
+    @cached_property
+    def switch(self) -> SwitchClient:
+        return self._connect()
+
+    @property
+    def switch_built(self) -> bool:
+        return "switch" in self.__dict__
+
+    @cached_property
+    def forwarder(self) -> Forwarder:
+        return Forwarder(self.outbox, self.journal, self.switch, self.config.forwarder)
+
+    @cached_property
+    def identity(self) -> Identity:
+        from terminal_agent.protocol.builders import Identity
+
+        return Identity.from_config(self.config.terminal)
+
+    @cached_property
+    def _flow_context(self) -> FlowContext:
+        from terminal_agent.core.flows.base import FlowContext
+
+        return FlowContext(self.config, self.journal, self.outbox, self.switch, self.identity,
+                           wake=self.forwarder.wake, owner=self.owner.id)
+
+    @cached_property
+    def vouchers(self) -> VoucherSales:
+        from terminal_agent.core.flows.airtime import VoucherSales
+
+        return VoucherSales(self._flow_context)
+
+    @cached_property
+    def topups(self) -> TopUps:
+        from terminal_agent.core.flows.airtime import TopUps
+
+        return TopUps(self._flow_context)
+
+    @cached_property
+    def money(self) -> MoneyTransfer:
+        from terminal_agent.core.flows.money import MoneyTransfer
+
+        return MoneyTransfer(self._flow_context)
+
+    @cached_property
+    def suv(self) -> VoucherRedemptions:
+        from terminal_agent.core.flows.suv import VoucherRedemptions
+
+        return VoucherRedemptions(self._flow_context)
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        from terminal_agent.core.catalogue import Catalogue
+
+        return Catalogue(self._flow_context)
+
+    @cached_property
+    def cashups(self) -> CashUps:
+        from terminal_agent.core.cashup import CashUps
+
+        return CashUps(self.store, self.clock)
 
     @classmethod
     @asynccontextmanager
     async def open(cls, cfg: AgentConfig, *, password: str | None = None,
                    transport: httpx.AsyncBaseTransport | None = None,
                    clock: Any = time.time, migrate: bool = False, read_only: bool = False,
-                   quick_check: bool = False, role: str = "agent") -> AsyncIterator[Agent]:
+                   quick_check: bool = False, role: str = "agent",
+                   connect_later: bool = False) -> AsyncIterator[Agent]:
         """``migrate``/``quick_check`` for the long-running processes (forward, ui);
         ``read_only`` for commands that only look (status); ``role`` names the process in its
-        owner id (``ui``, ``service``, ``certify``...)."""
+        owner id (``ui``, ``service``, ``certify``...); ``connect_later``: the switch client is
+        made on first use (the UI, after its login screen), not here. Its settings are checked
+        here either way (URL, proxy, TLS files): a wrong one is refused before anything runs."""
+        from terminal_agent.security import check_switch_settings
+
         secret = cfg.switch_password() if password is None else password
+        check_switch_settings(cfg.switch)
+
+        def connect() -> SwitchClient:
+            from terminal_agent.switch.client import SwitchClient
+
+            return SwitchClient(cfg.switch, secret, transport=transport)
+
         store = await open_configured(cfg, migrate=migrate, read_only=read_only,
                                       quick_check=quick_check)
         owner = OwnerLock(store.path, role)
+        agent = None
         try:
             owner.acquire()
             vault = None if read_only else await open_vault(cfg, store)
-            async with SwitchClient(cfg.switch, secret, transport=transport) as switch:
-                yield cls(cfg, store, switch, clock, owner=owner, vault=vault)
+            agent = cls(cfg, store, connect, clock, owner=owner, vault=vault)
+            if not connect_later:
+                agent.switch  # noqa: B018 - made now: a wrong TLS setting fails here
+            yield agent
         finally:
-            owner.release()
-            await store.close()
+            try:
+                if agent is not None and agent.switch_built:
+                    await agent.switch.aclose()
+            finally:
+                owner.release()
+                await store.close()
 
     async def describe(self, txn_id: str) -> FlowResult:
         """Any transaction as its flow words it now (an outcome screen follows a reversal being

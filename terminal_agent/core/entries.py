@@ -133,5 +133,15 @@ def last4(value: str) -> str:
     return value[-4:]
 
 
-__all__ = ["change_due", "id_number", "last4", "order_reference", "parse_amount", "person_name",
-           "txn_reference", "voucher_code"]
+def normalise_msisdn(text: str) -> str:
+    """Cashier input → E.164 digits: "082 123 4567" → "27821234567" (South Africa default)."""
+    digits = "".join(ch for ch in text if ch.isdigit() or ch == "+").lstrip("+")
+    if digits.startswith("0") and len(digits) == 10:
+        digits = "27" + digits[1:]
+    if not (digits.isdigit() and 11 <= len(digits) <= 15 and digits[0] != "0"):
+        raise ValidationError("msisdn", "enter a mobile number such as 082 123 4567")
+    return digits
+
+
+__all__ = ["change_due", "id_number", "last4", "normalise_msisdn", "order_reference", "parse_amount",
+           "person_name", "txn_reference", "voucher_code"]

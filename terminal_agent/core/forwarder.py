@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from terminal_agent.config import ForwarderConfig
 from terminal_agent.core.journal import Journal, Settlement
@@ -49,7 +49,9 @@ from terminal_agent.protocol.common import ErrorType
 from terminal_agent.protocol.operations import Op
 from terminal_agent.protocol.outcome import Asked, Outcome, Verdict, classify
 from terminal_agent.security import open_state_file
-from terminal_agent.switch.client import SwitchClient
+
+if TYPE_CHECKING:
+    from terminal_agent.switch.client import SwitchClient
 
 log = logging.getLogger("terminal_agent.forwarder")
 

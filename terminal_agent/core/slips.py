@@ -28,9 +28,6 @@ from typing import Any
 
 from devices.printers import drawer_kick
 from terminal_agent.config import AgentConfig
-from terminal_agent.core.flows.airtime import provider_reference, voucher_details
-from terminal_agent.core.flows.base import response_of
-from terminal_agent.core.flows.money import order_details, party_names
 from terminal_agent.core.journal import KIND_LABELS, Journal, Kind, Txn
 from terminal_agent.core.messages import refund_reason
 from terminal_agent.core.printing import DRAWER, NewJob, enqueue
@@ -137,7 +134,11 @@ class Slips:
 
 
 def slip_for(txn: Txn) -> Any | None:
-    """The receipt data of a transaction from its stored answer, or None when nothing prints."""
+    """The receipt data of a transaction from its stored answer, or None when nothing prints.
+    (The flows' helpers are imported here, not with the module: the UI's login screen comes
+    before them.)"""
+    from terminal_agent.core.flows.base import response_of
+
     response = response_of(txn)
     slip = SlipData.from_message(getattr(response, "slip_data", None))
     product = txn.product or KIND_LABELS[txn.kind]
@@ -152,6 +153,8 @@ def slip_for(txn: Txn) -> Any | None:
 
 
 def _voucher_slip(txn: Txn, response: Any, slip: Any, product: str) -> Any | None:
+    from terminal_agent.core.flows.airtime import voucher_details
+
     d = voucher_details(response)
     if not d.get("pin"):
         return None
@@ -161,11 +164,15 @@ def _voucher_slip(txn: Txn, response: Any, slip: Any, product: str) -> Any | Non
 
 
 def _topup_slip(txn: Txn, response: Any, slip: Any, product: str) -> Any | None:
+    from terminal_agent.core.flows.airtime import provider_reference
+
     return TopupSlip(product=product, msisdn=_masked_phone(txn), amount_minor=txn.amount,
                      provider_reference=provider_reference(response) or None, slip=slip)
 
 
 def _send_slip(txn: Txn, response: Any, slip: Any, product: str) -> Any | None:
+    from terminal_agent.core.flows.money import order_details, party_names
+
     d = {**order_details(response), **party_names(txn)}
     if not d.get("order_redeem_ref"):
         return None

@@ -15,10 +15,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from terminal_agent.core.catalogue import Offer, ProductOffer, offer_of
-from terminal_agent.core.flows.base import Flow, FlowResult
-from terminal_agent.core.flows.money import Person
-from terminal_agent.core.flows.requests import Answer
 from terminal_agent.core.journal import Kind, Txn
 from terminal_agent.core.outbox import AdviceKind, OutboxRow
 from terminal_agent.core.printing import (
@@ -29,16 +25,17 @@ from terminal_agent.core.printing import (
     record_printer_status,
 )
 from terminal_agent.core.states import SETTLED, JobState, RowState, State
-from terminal_agent.protocol.common import Institution
 
 if TYPE_CHECKING:
     import sqlite3
 
     from terminal_agent.config import AgentConfig
     from terminal_agent.core.cashup import CashUp, CashUps, ClosedShift
-    from terminal_agent.core.catalogue import Catalogue
+    from terminal_agent.core.catalogue import Catalogue, Offer, ProductOffer
     from terminal_agent.core.flows.airtime import TopUps, VoucherSales
-    from terminal_agent.core.flows.money import MoneyTransfer
+    from terminal_agent.core.flows.base import Flow, FlowResult
+    from terminal_agent.core.flows.money import MoneyTransfer, Person
+    from terminal_agent.core.flows.requests import Answer
     from terminal_agent.core.flows.suv import VoucherRedemptions
     from terminal_agent.core.forwarder import Forwarder, ForwarderLock
     from terminal_agent.core.journal import Journal
@@ -47,6 +44,7 @@ if TYPE_CHECKING:
     from terminal_agent.core.runtime import Runtime
     from terminal_agent.core.slips import Slips
     from terminal_agent.core.store import Store
+    from terminal_agent.protocol.common import Institution
     from terminal_agent.switch.client import SwitchClient
 
 
@@ -80,6 +78,8 @@ class Provider:
 
 
 def _institution(provider: Provider) -> Institution:
+    from terminal_agent.protocol.common import Institution
+
     return Institution(id=provider.id, name=provider.name)
 
 
@@ -89,23 +89,35 @@ class UseCases:
     config: AgentConfig
     store: Store
     slips: Slips
-    catalogue: Catalogue
-    vouchers: VoucherSales
-    topups: TopUps
-    money: MoneyTransfer
-    suv: VoucherRedemptions
     journal: Journal
     outbox: Outbox
-    cashups: CashUps
-    forwarder: Forwarder
     recovery: Recovery
-    switch: SwitchClient
     lock: ForwarderLock
+
+    if TYPE_CHECKING:  # built on first use by ``Agent`` (core/agent.py: issue 17, cold start)
+        @property
+        def catalogue(self) -> Catalogue: ...
+        @property
+        def vouchers(self) -> VoucherSales: ...
+        @property
+        def topups(self) -> TopUps: ...
+        @property
+        def money(self) -> MoneyTransfer: ...
+        @property
+        def suv(self) -> VoucherRedemptions: ...
+        @property
+        def cashups(self) -> CashUps: ...
+        @property
+        def forwarder(self) -> Forwarder: ...
+        @property
+        def switch(self) -> SwitchClient: ...
 
     # -- selling ----------------------------------------------------------------------------
 
     async def offers(self, *, direct_topup: bool | None = None) -> list[Offer]:
         """The products the switch offers (vouchers, direct top-ups, or both)."""
+        from terminal_agent.core.catalogue import offer_of
+
         found = [offer_of(p) for p in await self.catalogue.products()]
         return [o for o in found if direct_topup is None or o.direct_topup == direct_topup]
 

@@ -8,12 +8,11 @@ import asyncio
 import logging
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from terminal_agent.config import AgentConfig
 from terminal_agent.core import (
     Agent,
-    FlowResult,
     Printer,
     PrinterStatus,
     open_configured_printer,
@@ -27,6 +26,9 @@ from terminal_agent.receipts import (
 )
 from terminal_agent.receipts.model import Receipt
 from terminal_agent.ui.printing import PrintReport
+
+if TYPE_CHECKING:  # the flows load after the login screen (issue 17, cold start)
+    from terminal_agent.core import FlowResult
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from terminal_agent.core import Cashier, FlowResult
+from terminal_agent.core import Cashier
+
+if TYPE_CHECKING:  # the flows load after the login screen (issue 17, cold start)
+    from terminal_agent.core import FlowResult
 
 
 @dataclass(frozen=True)

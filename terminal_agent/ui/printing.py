@@ -7,10 +7,11 @@ The durable print queue and the receipt layouts live in ``terminal_agent.core.pr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from terminal_agent.core import FlowResult
-from terminal_agent.receipts import ShiftReport
+if TYPE_CHECKING:  # the flows load after the login screen (issue 17, cold start)
+    from terminal_agent.core import FlowResult
+    from terminal_agent.receipts import ShiftReport
 
 
 @dataclass(frozen=True)

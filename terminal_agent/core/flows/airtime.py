@@ -12,6 +12,7 @@ from typing import Any
 
 from terminal_agent.core import audit
 from terminal_agent.core.audit import AuditEntry
+from terminal_agent.core.entries import normalise_msisdn
 from terminal_agent.core.flows.base import Flow, FlowError, FlowResult, SaleVerdict, response_of
 from terminal_agent.core.journal import Kind
 from terminal_agent.core.outbox import AdviceKind
@@ -22,16 +23,6 @@ from terminal_agent.protocol import builders, codec
 from terminal_agent.protocol.airtime import Product, PurchaseRequest, VoucherRequest
 from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.outcome import Asked, Verdict
-
-
-def normalise_msisdn(text: str) -> str:
-    """Cashier input → E.164 digits: "082 123 4567" → "27821234567" (South Africa default)."""
-    digits = "".join(ch for ch in text if ch.isdigit() or ch == "+").lstrip("+")
-    if digits.startswith("0") and len(digits) == 10:
-        digits = "27" + digits[1:]
-    if not (digits.isdigit() and 11 <= len(digits) <= 15 and digits[0] != "0"):
-        raise ValidationError("msisdn", "enter a mobile number such as 082 123 4567")
-    return digits
 
 
 def _cash(amount: int, currency: str) -> list[Any]:

@@ -27,13 +27,14 @@ import json
 import os
 import secrets
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING, Any
 
 from terminal_agent.errors import AgentError, ConfigError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_BYTES = 32
 _MAGIC = b"TA1"
@@ -55,14 +56,24 @@ class VaultError(AgentError):
 class Vault:
     """AES-256-GCM with the till's key. ``seal(data, context)`` / ``open(blob, context)``; the
     context (e.g. ``txn:<id>``) is authenticated, so a sealed value moved to another row does
-    not open."""
+    not open.
+
+    ``cryptography`` is imported at the first seal or open, not with the key: a process that
+    never meets a secret (the forwarder delivering advices, the UI up to its login screen) does
+    not load it (about 9 MB resident; issue 17, footprint)."""
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise VaultError(f"the till key must be {KEY_BYTES} bytes, not {len(key)}")
-        self._aead = AESGCM(key)
+        self._key = key
         self.fingerprint = hmac.new(key, b"terminal-agent key fingerprint",
                                     hashlib.sha256).hexdigest()[:16]
+
+    @cached_property
+    def _aead(self) -> AESGCM:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        return AESGCM(self._key)
 
     def seal(self, data: bytes, context: str) -> bytes:
         nonce = secrets.token_bytes(_NONCE)
@@ -72,6 +83,8 @@ class Vault:
         if not blob.startswith(_MAGIC):
             raise VaultError("not a sealed value")
         nonce, body = blob[len(_MAGIC):len(_MAGIC) + _NONCE], blob[len(_MAGIC) + _NONCE:]
+        from cryptography.exceptions import InvalidTag
+
         try:
             return self._aead.decrypt(nonce, body, context.encode())
         except InvalidTag as exc:

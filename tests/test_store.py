@@ -205,6 +205,26 @@ async def test_a_damaged_database_is_refused_at_a_checked_start(tmp_path):
     assert "damaged" in str(err.value) and "terminal-agent restore" in str(err.value)
 
 
+async def test_a_check_deferred_past_the_login_screen_still_refuses_a_damaged_file(tmp_path):
+    """``check_later`` (the UI draws its login screen first): the quick_check runs at
+    ``check_whole()``, once, and refuses the damaged file there."""
+    from tests.test_ui_start import _ballast_damaged
+
+    path = tmp_path / "agent.db"
+    await (await Store.create(path, "TILL0001")).close()
+    _ballast_damaged(path)
+    store = await Store.open(path, quick_check=True, check_later=True)
+    try:
+        with pytest.raises(StoreDamaged) as err:
+            await store.check_whole()
+        assert "terminal-agent restore" in str(err.value)
+        await store.check_whole()  # once: the process stops on the first verdict
+    finally:
+        await store.close()
+    with pytest.raises(StoreDamaged):  # checked at once, as before, unless deferred
+        await Store.open(path, quick_check=True)
+
+
 # -- schema versions: migrate only when asked (finding 3) -------------------------------------
 
 
@@ -237,6 +257,24 @@ async def test_an_older_schema_is_not_migrated_unless_asked(tmp_path, one_more_m
     assert backup is not None and f"pre-migration-v{len(MIGRATIONS)}" in backup.name
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert sqlite3.connect(backup).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+async def test_a_file_due_for_a_migration_is_checked_before_it_even_when_deferred(
+        tmp_path, one_more_migration):
+    from tests.test_ui_start import _ballast_damaged
+
+    path = tmp_path / "agent.db"
+    con = sqlite3.connect(path)  # a database made by the previous version
+    for number, script in enumerate(MIGRATIONS, start=1):
+        con.executescript(script)
+        con.execute(f"PRAGMA user_version={number}")
+    con.close()
+    path.chmod(0o600)
+    _ballast_damaged(path)
+    with pytest.raises(StoreDamaged):
+        await Store.open(path, migrate=True, quick_check=True, check_later=True,
+                         backup_dir=tmp_path / "backups")
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
 async def test_a_newer_schema_is_refused_with_the_way_back(tmp_path):

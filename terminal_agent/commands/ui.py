@@ -26,9 +26,10 @@ async def serve(cfg: AgentConfig, *, printer: ReceiptDesk | None = None,
                 password: str | None = None, prepare: Callable[[Cashiers], Awaitable[None]]
                 | None = None, login_hint: str = "") -> int:
     """Open the agent, run the UI until the cashier quits, then close everything in order."""
-    # the switch client is made after the login screen is drawn (issue 17, cold start)
+    # the login screen is drawn first: the switch client and the database's quick_check come
+    # after it, before any PIN is taken (issue 17, cold start)
     async with Agent.open(cfg, password=password, migrate=True, quick_check=True,
-                          role="ui", connect_later=True) as agent:
+                          role="ui", defer=True) as agent:
         cashiers = Cashiers(agent.store, cfg.ui)
         if prepare is not None:
             await prepare(cashiers)
@@ -38,6 +39,8 @@ async def serve(cfg: AgentConfig, *, printer: ReceiptDesk | None = None,
             with suppress(NotImplementedError, RuntimeError):
                 asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, app.request_restart)
             await app.run_async()
+            if app.start_failure is not None:  # shown full screen with its cause (run_ui)
+                raise app.start_failure
         finally:
             await app.shutdown()
             close = getattr(desk, "aclose", None)

@@ -186,12 +186,13 @@ class Agent(UseCases):
                    transport: httpx.AsyncBaseTransport | None = None,
                    clock: Any = time.time, migrate: bool = False, read_only: bool = False,
                    quick_check: bool = False, role: str = "agent",
-                   connect_later: bool = False) -> AsyncIterator[Agent]:
+                   defer: bool = False) -> AsyncIterator[Agent]:
         """``migrate``/``quick_check`` for the long-running processes (forward, ui);
         ``read_only`` for commands that only look (status); ``role`` names the process in its
-        owner id (``ui``, ``service``, ``certify``...); ``connect_later``: the switch client is
-        made on first use (the UI, after its login screen), not here. Its settings are checked
-        here either way (URL, proxy, TLS files): a wrong one is refused before anything runs."""
+        owner id (``ui``, ``service``, ``certify``...). ``defer`` (the UI, which draws its login
+        screen first): the switch client is made on first use, and the ``quick_check`` runs
+        when the runtime starts, before recovery and before any PIN is taken. The switch
+        settings are checked here either way (URL, proxy, TLS files)."""
         from terminal_agent.security import check_switch_settings
 
         secret = cfg.switch_password() if password is None else password
@@ -203,14 +204,14 @@ class Agent(UseCases):
             return SwitchClient(cfg.switch, secret, transport=transport)
 
         store = await open_configured(cfg, migrate=migrate, read_only=read_only,
-                                      quick_check=quick_check)
+                                      quick_check=quick_check, check_later=defer)
         owner = OwnerLock(store.path, role)
         agent = None
         try:
             owner.acquire()
             vault = None if read_only else await open_vault(cfg, store)
             agent = cls(cfg, store, connect, clock, owner=owner, vault=vault)
-            if not connect_later:
+            if not defer:
                 agent.switch  # noqa: B018 - made now: a wrong TLS setting fails here
             yield agent
         finally:

@@ -106,7 +106,9 @@ class Runtime:
 
     async def start(self) -> Runtime:
         """Start the background work; returns once this process forwards (recovery done) or
-        stands by. A second service is refused (rule 2)."""
+        stands by. A second service is refused (rule 2). The database's deferred quick_check
+        (the UI's: ``Agent.open(defer=True)``) runs first: a damaged file stops the start."""
+        await self.agent.store.check_whole()
         if self.forward and self.role == Role.SERVICE and self.lock.holder_role() == Role.SERVICE:
             raise ForwarderBusy(f"another forwarder already serves {self.agent.store.path}")
         if self.forward:

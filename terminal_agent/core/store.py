@@ -173,6 +173,7 @@ class Store:
         self.terminal_id: str | None = None
         self.migrated_from: int | None = None
         self.pre_migration_backup: Path | None = None
+        self._check_due: str | None = None  # the deferred quick_check's config name (open)
 
     @classmethod
     async def create(cls, path: str | Path, terminal_id: str, *,
@@ -185,21 +186,27 @@ class Store:
     async def open(cls, path: str | Path, *, terminal_id: str | None = None,
                    busy_timeout_ms: int = 5000, check_permissions: bool = True,
                    migrate: bool = False, read_only: bool = False, quick_check: bool = False,
-                   backup_dir: str | Path | None = None, backup_keep: int = 5,
-                   config: str = "FILE") -> Store:
+                   check_later: bool = False, backup_dir: str | Path | None = None,
+                   backup_keep: int = 5, config: str = "FILE") -> Store:
         """Open the database made by ``create``. Refused (one sentence naming ``path`` and what to
         do): missing or empty file, another till's database (``terminal_id``), a damaged file
         (``quick_check``), a newer schema, or an older one unless ``migrate`` (which backs up
         into ``backup_dir`` first) or ``read_only`` (the caller only reads tables every
-        version has)."""
+        version has). ``check_later``: the ``quick_check`` runs at ``check_whole()``, not here
+        (the UI draws its login screen first), unless a migration is due: a file is checked
+        before it is migrated."""
         p = Path(path)
+        later = quick_check and check_later
         _check_files(p, check_permissions)
         _refuse_missing(p, config)
         store = cls(p)
         try:
             await store._call(store._connect, busy_timeout_ms, read_only)
-            await store._call(store._admit, terminal_id, config, quick_check)
+            await store._call(store._admit, terminal_id, config, quick_check and not later)
             if store.version < len(MIGRATIONS):
+                if later and migrate:  # never migrate a file not checked
+                    await store._call(store._refuse_damaged, config)
+                    later = False
                 await store._older_schema(migrate=migrate, read_only=read_only, config=config,
                                           backup_dir=backup_dir, backup_keep=backup_keep)
             if store.terminal_id is None and terminal_id and not read_only:
@@ -211,7 +218,21 @@ class Store:
             await store.close()
             raise
         _own_side_files(p)
+        store._check_due = config if later else None
         return store
+
+    async def check_whole(self) -> None:
+        """The ``quick_check`` that ``open(check_later=True)`` deferred (once; nothing to do
+        otherwise): ``StoreDamaged`` with its sentence when the file is damaged. The UI's
+        runtime runs it first, before recovery and before any PIN is taken."""
+        config, self._check_due = self._check_due, None
+        if config is None:
+            return
+        try:
+            async with self._lock:
+                await self._call(self._refuse_damaged, config)
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
+            raise _translate(exc, self.path) from exc
 
     async def _older_schema(self, *, migrate: bool, read_only: bool, config: str,
                             backup_dir: str | Path | None, backup_keep: int) -> None:
@@ -430,13 +451,13 @@ def _integrity(db: Db, pragma: str) -> list[str]:
 
 
 async def open_configured(cfg: AgentConfig, *, migrate: bool = False, read_only: bool = False,
-                          quick_check: bool = False) -> Store:
+                          quick_check: bool = False, check_later: bool = False) -> Store:
     """``Store.open`` with everything the configuration says: path, this till's terminal id,
     busy timeout, where the pre-migration backup goes."""
     s = cfg.store
     return await Store.open(
         s.path, terminal_id=cfg.terminal.terminal_id, busy_timeout_ms=s.busy_timeout_ms,
-        migrate=migrate, read_only=read_only, quick_check=quick_check,
+        migrate=migrate, read_only=read_only, quick_check=quick_check, check_later=check_later,
         backup_dir=backup_folder(cfg), backup_keep=s.backup_keep, config=cfg.source or "FILE")
 
 

@@ -25,6 +25,7 @@ from textual.reactive import reactive
 
 from terminal_agent.config import AgentConfig
 from terminal_agent.core import Agent, Cashier, Cashiers, Runtime
+from terminal_agent.errors import AgentError
 from terminal_agent.receipts.render import warm as warm_receipts
 from terminal_agent.ui.format import clock_text
 from terminal_agent.ui.messages import LoggedIn, StatusView
@@ -130,6 +131,7 @@ class TillApp(App[int]):
         self._printer_state: tuple[bool, str] = (True, "printer: -")
         self._ticks = 0
         self._runtime_ready = asyncio.Event()
+        self.start_failure: Exception | None = None  # what kept the runtime from starting
 
     # -- a crash: logged (masked), one plain sentence on the screen, a non-zero exit ----------
 
@@ -193,10 +195,15 @@ class TillApp(App[int]):
 
     async def _start_runtime(self) -> None:
         # one call: forwarding (or standing by for the service), recovery, sweep, print pump
-        self.runtime = self.agent.till_runtime(forward=self.run_forwarder,
-                                               print_queue=getattr(self.printer, "queue", None),
-                                               on_scan=self.scanned)
-        await self.core(self.runtime.start())
+        try:
+            self.runtime = self.agent.till_runtime(
+                forward=self.run_forwarder, print_queue=getattr(self.printer, "queue", None),
+                on_scan=self.scanned)
+            await self.core(self.runtime.start())
+        except AgentError as exc:  # e.g. the database's quick_check (after the login screen)
+            self.start_failure = exc  # no PIN is ever taken: the command shows the cause
+            self.exit(2)
+            return
         self._runtime_ready.set()
         # the receipt printer's library is slow to import: not before the login screen (nor
         # while it is drawn), but while the cashier logs in, so the first slip does not wait

@@ -13,6 +13,7 @@ and look at the SVGs before committing them."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Awaitable, Callable
@@ -159,6 +160,13 @@ async def tour(pilot: Any, clock: Clock) -> dict[str, Callable[[], Awaitable[Non
 
     async def login_screen() -> None:
         await until(pilot, lambda: on(pilot, "LoginScreen"))
+        # the runtime starts once the login screen is drawn (issue 17, cold start): shown with
+        # the receipts the seed left printed by its print pump ("printer: ready")
+        await asyncio.wait_for(app.ready(), timeout=30)
+        for _ in range(600):
+            if "waiting" not in (await app.printer.status())[1]:
+                break
+            await pilot.pause(0.05)
 
     async def home_screen() -> None:
         await login(pilot)

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from terminal_agent.core import Offer
+from terminal_agent.demo import DEMO_SUPERVISOR
 from terminal_agent.sim.options import SimOptions
 from terminal_agent.sim.server import SimServer
-from tests.test_ui_support import agent_of, login, on, rows, screen_text, sees, till, until
+from tests.test_ui_support import (
+    FIXED_NOW,
+    agent_of,
+    login,
+    on,
+    rows,
+    screen_text,
+    sees,
+    settle,
+    till,
+    until,
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +61,112 @@ async def test_login_then_sell_voucher_tender_and_print(tmp_path, sim):
         assert receipts, "a receipt preview was written"
         await pilot.press("enter")
         await until(pilot, lambda: on(pilot, "HomeScreen"))
+
+
+# -- the product list is composed once (issue 17: key to repaint); every visit starts clean ------
+
+
+async def _fresh_list(pilot) -> tuple[object, str, str]:
+    """The voucher screen as a visit opens it: the screen, its text, its picture."""
+    await pilot.press("f1")
+    await sees(pilot, "2  Vodacom R29 Airtime")
+    await until(pilot, lambda: not pilot.app.screen.working and pilot.app.focused is not None)
+    await sees(pilot, "outbox: all sent", timeout=15)  # (the status bar is in the picture too)
+    await pilot.pause(0.1)
+    assert pilot.app.focused.id == "products"
+    assert pilot.app.focused.highlighted == 0
+    return pilot.app.screen, screen_text(pilot), pilot.app.export_screenshot()
+
+
+async def test_every_visit_of_the_kept_product_list_starts_clean(tmp_path, sim):
+    """A sale paid, then a search, a product, an amount over the limit and a log out: the next
+    visit, by the next cashier, shows the very screen the first visit opened on, in the same
+    object (composed once), with nothing of the visits before it."""
+    async with till(tmp_path, sim.url, clock=lambda: FIXED_NOW) as pilot:
+        await login(pilot)
+        kept, fresh, picture = await _fresh_list(pilot)
+        await pilot.press("2")                                  # a sale, paid and printed
+        await sees(pilot, "Sell R 29.00")
+        await pilot.press("enter")
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        await pilot.press("enter")
+        await sees(pilot, "Receipt printed")
+        await pilot.press("enter")
+        await until(pilot, lambda: on(pilot, "HomeScreen"))
+
+        screen, text, _ = await _fresh_list(pilot)
+        assert screen is kept and text == fresh
+        await pilot.press("m", "t", "n")                         # a search
+        await sees(pilot, "MTN R29 Airtime")
+        assert "Vodacom" not in screen_text(pilot)
+        screen.picked(Offer("any", "Any amount airtime", None, False))  # an amount to type
+        await until(pilot, lambda: pilot.app.focused.id == "amount")
+        await pilot.press(*"987654")                             # over the limit: refused
+        await until(pilot, lambda: pilot.app.focused.has_class("-invalid"))
+        assert "987654" in screen_text(pilot)
+        await pilot.press("f10")                                 # log out
+        await until(pilot, lambda: on(pilot, "LoginScreen"))
+        await login(pilot, *DEMO_SUPERVISOR[:2])
+
+        screen, text, again = await _fresh_list(pilot)
+        assert screen is kept
+        assert text == fresh.replace("Thandi (1001)", "Sipho (9001) supervisor")
+        for left in ("987654", "Any amount", "mtn", "Sell R", "APPROVED", "Receipt"):
+            assert left not in text
+        amount = screen.query_one("#amount")
+        assert amount.value == "" and not amount.has_class("-invalid", "-valid")
+        assert screen.step == "product" and screen.amount == 0 and not screen.product.name
+        await login_back_as_first(pilot)
+        screen, text, again = await _fresh_list(pilot)
+        assert (text, again) == (fresh, picture)                 # the very same picture
+
+
+async def login_back_as_first(pilot) -> None:
+    await pilot.press("escape")
+    await until(pilot, lambda: on(pilot, "HomeScreen"))
+    await pilot.press("f10")
+    await until(pilot, lambda: on(pilot, "LoginScreen"))
+    await login(pilot)
+
+
+async def test_an_answer_for_a_visit_left_never_lands_in_the_next(tmp_path, sim, monkeypatch):
+    """The cashier is replaced while her sale is still on its way: the list is left (its call
+    ends as a closed screen's would; the sale itself is finished by the core and waits as an
+    open decision) and the next visit gets no tender dialog, outcome nor message of that
+    sale."""
+    async with till(tmp_path, sim.url, clock=lambda: FIXED_NOW) as pilot:
+        await login(pilot)
+        kept, fresh, _ = await _fresh_list(pilot)
+        agent, held = agent_of(pilot), asyncio.Event()
+        sell = agent.sell_voucher
+
+        async def slow_sale(*args, **kwargs):
+            await held.wait()
+            return await sell(*args, **kwargs)
+
+        monkeypatch.setattr(agent, "sell_voucher", slow_sale)
+        try:
+            await pilot.press("2", "enter")                      # sell: on its way
+            await sees(pilot, "Asking the switch")
+            await pilot.press("ctrl+l")                          # locked, another cashier
+            await until(pilot, lambda: on(pilot, "LoginScreen"))
+            pilot.app.screen.query_one("#cashier-id").value = DEMO_SUPERVISOR[0]
+            await pilot.press(*DEMO_SUPERVISOR[1], "enter")      # (the PIN field has the cursor)
+            await until(pilot, lambda: on(pilot, "HomeScreen"), what="the supervisor's home")
+            screen, text, _ = await _fresh_list(pilot)
+            assert screen is kept
+        finally:
+            held.set()                                           # the switch answers now
+        await wait_for_state(agent, "APPROVED")
+        await settle(0.5)
+        assert pilot.app.screen is kept and pilot.app.open_sale is None
+        assert screen_text(pilot) == fresh.replace("Thandi (1001)", "Sipho (9001) supervisor")
+
+
+async def wait_for_state(agent, state: str) -> None:
+    for _ in range(400):
+        found = await rows(agent, "SELECT state FROM transactions")
+        if [r["state"] for r in found] == [state]:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"no transaction {state}: {[tuple(r) for r in found]}")

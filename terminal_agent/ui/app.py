@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.text import Text
 from textual import events
@@ -22,14 +22,19 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
+from textual.screen import Screen
 
 from terminal_agent.config import AgentConfig
 from terminal_agent.core import Agent, Cashier, Cashiers, Runtime
 from terminal_agent.errors import AgentError
 from terminal_agent.receipts.render import warm as warm_receipts
 from terminal_agent.ui.format import clock_text
+from terminal_agent.ui.keyboard import quick_escape
 from terminal_agent.ui.messages import LoggedIn, StatusView
 from terminal_agent.ui.printing import NoPrinter, ReceiptDesk
+
+if TYPE_CHECKING:
+    from terminal_agent.ui.screens.base import TillScreen
 
 log = logging.getLogger("terminal_agent.ui")
 T = TypeVar("T")
@@ -107,6 +112,7 @@ class TillApp(App[int]):
                  cursor_blink: bool = True, status_interval: float = 1.0,
                  idle_clock: Callable[[], float] = time.monotonic, login_hint: str = "") -> None:
         super().__init__()
+        quick_escape()
         self.login_hint = login_hint
         self.agent = agent
         self.cfg: AgentConfig = agent.config
@@ -132,6 +138,7 @@ class TillApp(App[int]):
         self._ticks = 0
         self._runtime_ready = asyncio.Event()
         self.start_failure: Exception | None = None  # what kept the runtime from starting
+        self._kept: dict[str, TillScreen] = {}  # service -> its kept screen (service_screen)
 
     # -- a crash: logged (masked), one plain sentence on the screen, a non-zero exit ----------
 
@@ -374,7 +381,23 @@ class TillApp(App[int]):
             self.need_supervisor(f"open the {name}", name,
                                  lambda sup: self.push_screen(screen_for(name, supervisor=sup)))
             return
-        self.push_screen(screen_for(name))
+        self.push_screen(self.service_screen(name))
+
+    def service_screen(self, name: str) -> Screen[Any]:
+        """A new screen for ``name``, or, for a kept one (``TillScreen.KEPT``), the one composed
+        at the first visit, cleared (``new_visit``) when it is not on the stack any more."""
+        from terminal_agent.ui.screens import screen_for
+        from terminal_agent.ui.screens.base import TillScreen
+
+        kept = self._kept.get(name)
+        if kept is not None and all(kept not in stack for stack in self._screen_stacks.values()):
+            kept.new_visit()
+            return kept
+        screen = screen_for(name)
+        if isinstance(screen, TillScreen) and screen.KEPT and kept is None:
+            self.install_screen(screen, f"kept-{name}")
+            self._kept[name] = screen
+        return screen
 
     def need_supervisor(self, action: str, subject: str, then: Callable[[Cashier], Any],
                         otherwise: Callable[[], Any] | None = None) -> None:

@@ -153,6 +153,12 @@ class Field(Vertical):
         label.update(message)
         label.display = bool(message)
 
+    def clear(self) -> None:
+        """Empty, as composed: no value, no message, not marked good or bad."""
+        self._input.value = ""
+        self._input.set_class(False, "-invalid", "-valid")
+        self.say("")
+
     def check(self) -> bool:
         """Validate now (on Enter); show the message; True when the value is good."""
         result = self._input.validate(self._input.value)

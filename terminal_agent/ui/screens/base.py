@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -38,6 +39,7 @@ class Working:
     working = False
     cancellable = False
     said_tone = ""
+    visit = 0  # a kept screen's visit (TillScreen.KEPT): a call started in one ends in it
 
     @property
     def till(self) -> TillApp:
@@ -78,6 +80,7 @@ class Working:
             return False
         self.working = True
         self.cancellable = cancellable
+        visit = self.visit
         if not quiet:
             self.progress(message, self.switch_budget() if countdown else None)
             self.say("")
@@ -87,6 +90,8 @@ class Working:
                 result = await (work() if cancellable else self.till.core(work()))
             except Exception as exc:
                 log.warning("%s failed: %s", message, exc, exc_info=not isinstance(exc, AgentError))
+                if visit != self.visit:  # the screen was left and shown again meanwhile
+                    return
                 self.working = False
                 self.progress("")
                 if failed is not None:
@@ -95,6 +100,8 @@ class Working:
                         await again
                 else:
                     self.say(explain(exc))
+                return
+            if visit != self.visit:
                 return
             self.working = False
             if not quiet:
@@ -108,10 +115,53 @@ class Working:
 
 
 class TillScreen(Working, Screen[Any]):
-    """A full screen: title, body, message line, progress, status bar, footer keys."""
+    """A full screen: title, body, message line, progress, status bar, footer keys.
+
+    ``KEPT``: the screen is composed once and shown again at each visit (``TillApp``
+    ``open_service``): composing a screen was most of a key's way to the repaint (issue 17).
+    Leaving it ends its calls as removing it would (a call with money still ends in the core:
+    ``TillApp.core`` shields it), and ``new_visit`` must clear everything the last visit left
+    (customer, product, amount, message): nothing of one sale may show in the next."""
 
     TITLE_TEXT = ""
+    KEPT = False
     BINDINGS = [Binding("escape", "back", "Back")]
+
+    _looked: tuple[object, ...] = ()
+
+    def _look(self) -> tuple[object, ...]:
+        """What a screen's styles depend on besides its own nodes (which restyle as they
+        change, shown or not): the theme and the app's classes (focus, dark, ...)."""
+        app = self.app
+        return app.theme, app.pseudo_classes, app.classes, self.classes, app.size
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Textual styles every node of a screen again each time it is pushed; for a kept screen
+        that was most of the time to show it again (issue 17), and it changes nothing when the
+        theme and the app's classes are still those of the last visit."""
+        look = self._look()
+        if self.KEPT and event.refresh_styles and look == self._looked:
+            event.prevent_default()  # (instead of Screen's handler: the same, without restyle)
+            Screen._on_screen_resume(self, events.ScreenResume(refresh_styles=False))
+        self._looked = look
+
+    def on_screen_suspend(self) -> None:
+        if self.KEPT and self not in self.app.screen_stack:  # left (popped or replaced)
+            self.left()
+
+    def left(self) -> None:
+        """The visit is over: its workers end (as a removed screen's do), its answers are not
+        shown in the next visit (``visit``)."""
+        self.workers.cancel_node(self)
+        self.visit += 1
+        self.working = False
+
+    def new_visit(self) -> None:
+        """A kept screen shown again: back to how it was composed (override, call super)."""
+        self.working = False
+        self.cancellable = False
+        self.say("")
+        self.progress("")
 
     def compose(self) -> ComposeResult:
         yield Static(self.TITLE_TEXT, classes="screen-title", id="title")

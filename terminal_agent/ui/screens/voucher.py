@@ -62,8 +62,22 @@ class ProductPicker(Vertical):
         return self.query_one("#search", Input)
 
     def show(self, offer: ProductOffer, symbol: str) -> None:
+        if (offer, symbol) == (self.offer, self.symbol) and self.shown == offer.matching(
+                self.search.value):
+            return  # the same list: not built again (a kept screen's next visit)
         self.offer, self.symbol = offer, symbol
         self.refilter()
+
+    def from_the_top(self) -> None:
+        """No search, the whole list, the first product highlighted, the list focused."""
+        if self.search.value:
+            self.search.value = ""
+        if self.shown != self.offer.matching(""):
+            self.refilter()
+        elif self.shown:
+            self.options.highlighted = 0
+        self.options.scroll_home(animate=False)
+        self.options.focus()
 
     def refilter(self) -> None:
         self.shown = self.offer.matching(self.search.value)
@@ -228,6 +242,7 @@ class SaleWizard(TillScreen):
 
 class VoucherScreen(SaleWizard):
     TITLE_TEXT = "Airtime voucher"
+    KEPT = True  # composed once (issue 17: key to repaint); ``new_visit`` clears the last sale
 
     def body(self) -> Iterable[Widget]:
         yield ProductPicker()
@@ -242,6 +257,26 @@ class VoucherScreen(SaleWizard):
         self.query_one("#amount-field").display = False
         self.query_one("#go").display = False
         self.load_products()
+
+    def new_visit(self) -> None:
+        """As on mount: no product picked, no amount, no search, the list from the top."""
+        super().new_visit()
+        self.step = "product"
+        self.product, self.amount = NOTHING_PICKED, 0
+        amount = self.query_one("#amount-field", Field)
+        amount.clear()
+        amount.display = False
+        go = self.query_one("#go", Button)
+        go.label = "Sell"
+        go.display = False
+        self.summary("")
+        # the list as the till has it now (kept fresh in the background: ``keep_fresh``); asked
+        # for (with the progress line) only when it is empty or has a problem
+        offer = self.till.agent.product_offer_now(self.SERVICE, network=self.network)
+        self.picker.show(offer, self.till.symbol)
+        self.picker.from_the_top()
+        if not offer.products or offer.problem:
+            self.load_products()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "go" and self.step == "confirm":

@@ -9,7 +9,8 @@
             polled), p50/p99: home -> product list, product list cursor down, product list ->
             home, the tender dialog appearing after a sale (includes the switch request).
             Baseline in the same run: the same measurement on `cat` echoing a key (tmux's own
-            cost and the polling resolution).
+            cost and the polling resolution). With ``--against DIR`` another checkout's UI runs
+            beside ours (its own database) and the rounds take turns: the ratio in one run.
 2. start    cold start: tmux launching `terminal-agent ui` -> the login screen in the pane;
             baseline: the same pane launching `python -c "print('ready')"`.
 3. idle     CPU of `terminal-agent forward` and of the UI (logged in, home screen, status bar
@@ -206,53 +207,83 @@ def _home(pane: Pane) -> None:
     raise RuntimeError("could not get back to the home screen:\n" + pane.screen())
 
 
-def bench_keys(tmp: Path, url: str, repeats: int) -> dict[str, Any]:
-    cfg = _till(tmp, url)
+KEYS = ("home -> product list", "product list: cursor move", "product list -> home",
+        "sale -> tender dialog")
+
+
+def _navigate(pane: Pane, keys: dict[str, list[float]]) -> None:
+    """Home -> product list, a cursor move, back home: one round."""
+    keys["home -> product list"].append(pane.key_to_change("1"))
+    time.sleep(0.3)
+    for key in ("Down", "Up"):  # the highlight may sit on the last product
+        try:
+            keys["product list: cursor move"].append(
+                pane.key_to_change(key, timeout=3, styled=True))
+            break
+        except TimeoutError:
+            continue
+    time.sleep(0.1)
+    keys["product list -> home"].append(pane.key_to_change("Escape"))
+    time.sleep(0.1)
+    _home(pane)
+
+
+def _sell(pane: Pane, keys: dict[str, list[float]]) -> None:
+    """A real sale up to its tender dialog, then cancelled (reversed): one round."""
+    pane.key_to_change("1")
+    time.sleep(0.3)
+    pane.send("Enter")  # the first Enter picks the product, the second sells
+    time.sleep(0.3)
+    keys["sale -> tender dialog"].append(pane.key_to_change("Enter", until="Collect"))
+    time.sleep(0.3)
+    pane.send("Escape")  # cancel the tender: the sale is reversed (asked first: Y)
+    pane.wait_for("Cancel this sale?", 30)
+    pane.send("y")
+    time.sleep(0.8)
+    _home(pane)
+
+
+def _figures(vals: list[float]) -> dict[str, float]:
+    return {"p50": pct(vals, 50) * 1000, "p99": pct(vals, 99) * 1000, "n": len(vals)}
+
+
+def bench_keys(tmp: Path, url: str, repeats: int, against: Path | None = None) -> dict[str, Any]:
+    """Key to repaint in our UI and, with ``against`` (another checkout), in that one's, both
+    running side by side (each its own till database), the rounds taking turns."""
     base = Pane(["cat"])
     try:
         time.sleep(0.5)
         baseline = [base.key_to_change(c) for c in "abcdefghij" * max(1, repeats // 10)]
     finally:
         base.kill()
-    pane = Pane([*AGENT, "ui", "--config", str(cfg)])
-    keys: dict[str, list[float]] = {"home -> product list": [], "product list: cursor move": [],
-                                    "product list -> home": [], "sale -> tender dialog": []}
+    trees = {"ui": ROOT, **({"against": against} if against else {})}
+    panes: dict[str, Pane] = {}
+    keys: dict[str, dict[str, list[float]]] = {name: {k: [] for k in KEYS} for name in trees}
+    screen = ""
     try:
-        _login(pane)
-        for _ in range(repeats):  # navigation first, then the sales (which move the focus)
-            keys["home -> product list"].append(pane.key_to_change("1"))
-            time.sleep(0.3)
-            for key in ("Down", "Up"):  # the highlight may sit on the last product
-                try:
-                    keys["product list: cursor move"].append(
-                        pane.key_to_change(key, timeout=3, styled=True))
-                    break
-                except TimeoutError:
-                    continue
-            time.sleep(0.1)
-            keys["product list -> home"].append(pane.key_to_change("Escape"))
-            time.sleep(0.1)
-            _home(pane)
-        for _ in range(max(3, repeats // 5)):  # a real sale each
-            pane.key_to_change("1")
-            time.sleep(0.3)
-            pane.send("Enter")  # the first Enter picks the product, the second sells
-            time.sleep(0.3)
-            keys["sale -> tender dialog"].append(pane.key_to_change("Enter", until="Collect"))
-            time.sleep(0.3)
-            pane.send("Escape")  # cancel the tender: the sale is reversed (asked first: Y)
-            pane.wait_for("Cancel this sale?", 30)
-            pane.send("y")
-            time.sleep(0.8)
-            _home(pane)
+        for name, tree in trees.items():
+            folder = tmp / f"keys-{name}"
+            folder.mkdir(exist_ok=True)
+            panes[name] = _ui_pane(_till(folder, url), tree, tmp / f"pycache-{name}")
+        for pane in panes.values():
+            _login(pane)
+        turns = [list(panes), list(reversed(panes))]
+        for n in range(repeats):  # navigation first, then the sales (which move the focus)
+            for name in turns[n % 2]:
+                _navigate(panes[name], keys[name])
+        for n in range(max(3, repeats // 5)):  # a real sale each
+            for name in turns[n % 2]:
+                _sell(panes[name], keys[name])
     finally:
-        screen = pane.screen()
-        pane.kill()
-    out: dict[str, Any] = {"baseline_ms": {"p50": pct(baseline, 50) * 1000,
-                                           "p99": pct(baseline, 99) * 1000, "n": len(baseline)}}
-    for name, vals in keys.items():
-        if vals:
-            out[name] = {"p50": pct(vals, 50) * 1000, "p99": pct(vals, 99) * 1000, "n": len(vals)}
+        if "ui" in panes:
+            screen = panes["ui"].screen()
+        for pane in panes.values():
+            pane.kill()
+    out: dict[str, Any] = {"baseline_ms": _figures(baseline)}
+    out.update({name: _figures(vals) for name, vals in keys["ui"].items() if vals})
+    if against:
+        out["against"] = {name: _figures(vals) for name, vals in keys["against"].items() if vals}
+        out["against_tree"] = str(against)
     out["last_screen"] = screen.splitlines()
     return out
 
@@ -533,8 +564,7 @@ def render(res: dict[str, Any]) -> str:
         b = k["baseline_ms"]
         rows.append(["key to repaint: tmux + `cat` echo (baseline)", f"{b['p50']:.1f} / {b['p99']:.1f} ms",
                      "", ""])
-        for name in ("home -> product list", "product list: cursor move", "product list -> home",
-                     "sale -> tender dialog"):
+        for name in KEYS:
             if name in k:
                 v = k[name]
                 goal = "" if name.startswith("sale") else f"p99 <= {GOALS['key_p99_ms']:.0f} ms"
@@ -542,6 +572,12 @@ def render(res: dict[str, Any]) -> str:
                 rows.append([f"key to repaint: {name} (n={v['n']})",
                              f"{v['p50']:.1f} / {v['p99']:.1f} ms",
                              f"{v['p99'] / b['p99']:.1f}x baseline p99", f"{goal} {met}".strip()])
+                was = k.get("against", {}).get(name)
+                if was:
+                    rows.append([f"key to repaint: {name}, the checkout compared with",
+                                 f"{was['p50']:.1f} / {was['p99']:.1f} ms",
+                                 f"ours: {v['p50'] / was['p50']:.2f}x p50, "
+                                 f"{v['p99'] / was['p99']:.2f}x p99", ""])
     s = res.get("start")
     if s:
         met = "met" if s["ui_s"] <= GOALS["cold_start_s"] else "**missed**"
@@ -584,8 +620,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="keys,start,idle,journal,year")
     parser.add_argument("--out", default="")
     parser.add_argument("--idle-seconds", type=float, default=60.0)
-    parser.add_argument("--against", default="", help="another checkout whose UI cold start "
-                        "is measured in the same rounds (e.g. a worktree of the commit before)")
+    parser.add_argument("--against", default="", help="another checkout whose UI key to repaint "
+                        "and cold start are measured in the same rounds (e.g. a worktree of "
+                        "the commit before)")
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
     if shutil.which("tmux") is None:
@@ -598,7 +635,8 @@ def main(argv: list[str] | None = None) -> int:
         with SimProcess(tmp) as sim:
             if "keys" in only:
                 print("[cashier] key to repaint ...", flush=True)
-                res["keys"] = bench_keys(tmp, sim.url, 5 if args.quick else 50)
+                res["keys"] = bench_keys(tmp, sim.url, 5 if args.quick else 50,
+                                         Path(args.against).resolve() if args.against else None)
             if "start" in only:
                 print("[cashier] cold start ...", flush=True)
                 res["start"] = bench_start(tmp, sim.url, 2 if args.quick else 7,

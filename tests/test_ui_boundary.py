@@ -74,10 +74,13 @@ def test_the_ui_command_imports_nothing_slow_that_login_does_not_need():
 
 
 # Cold start (issue 17): the agent builds its switch client, forwarder and flows on first use,
-# so the real `terminal-agent ui` draws its login screen with neither httpx nor the flows (nor
-# the protocol's request builders they use) imported; they load right after it, with the runtime.
+# so the real `terminal-agent ui` draws its login screen with neither httpx nor the flows, the
+# forwarder, recovery, the protocol's models or cryptography imported; they load right after it,
+# with the runtime.
 NOT_BEFORE_THE_LOGIN_SCREEN = ("httpx", "terminal_agent.switch", "terminal_agent.core.flows",
-                               "terminal_agent.core.catalogue", "terminal_agent.core.cashup")
+                               "terminal_agent.core.catalogue", "terminal_agent.core.cashup",
+                               "terminal_agent.core.forwarder", "terminal_agent.core.recovery",
+                               "terminal_agent.protocol", "cryptography")
 
 DRAWN = f"""
 import sys

@@ -12,11 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.clock import ClockWatch
-from terminal_agent.core.forwarder import Forwarder, ForwarderLock
 from terminal_agent.core.journal import Journal, Kind
 from terminal_agent.core.outbox import Outbox, OutboxCounts
-from terminal_agent.core.owners import OwnerLock, Owners
-from terminal_agent.core.recovery import Recovery
+from terminal_agent.core.owners import ForwarderLock, OwnerLock, Owners
 from terminal_agent.core.slips import Slips
 from terminal_agent.core.states import AWAITING_DECISION, NEEDS_ATTENTION, State, sql_set
 from terminal_agent.core.store import Store, open_configured
@@ -32,6 +30,8 @@ if TYPE_CHECKING:
     from terminal_agent.core.flows.base import FlowContext, FlowResult
     from terminal_agent.core.flows.money import MoneyTransfer
     from terminal_agent.core.flows.suv import VoucherRedemptions
+    from terminal_agent.core.forwarder import Forwarder
+    from terminal_agent.core.recovery import Recovery
     from terminal_agent.protocol.builders import Identity
     from terminal_agent.switch.client import SwitchClient
 
@@ -94,8 +94,8 @@ class StatusSnapshot:
 class Agent(UseCases):
     """The core's one typed façade (its use cases: ``core/usecases.py``) and composition root.
 
-    The switch client, the forwarder, the flows, the catalogue and the cash-ups are built on
-    first use (issue 17, cold start): the cashier UI draws its login screen with none of them
+    The switch client, the forwarder, recovery, the flows, the catalogue and the cash-ups are
+    built on first use (issue 17, cold start): the cashier UI draws its login screen with none of them
     imported (httpx, the protocol's models), and builds them right after."""
 
     def __init__(self, cfg: AgentConfig, store: Store, connect: Callable[[], SwitchClient],
@@ -113,7 +113,6 @@ class Agent(UseCases):
         self.journal = Journal(store, clock, vault, on_entered=self.slips.entered)
         self.slips.journal = self.journal
         self.outbox = Outbox(store, cfg.forwarder, clock)
-        self.recovery = Recovery(self.journal, self.outbox, self.owners)
         self.clock_watch = ClockWatch(store, wall=clock)
         self.lock = ForwarderLock(store.path)
 
@@ -128,7 +127,15 @@ class Agent(UseCases):
         return "switch" in self.__dict__
 
     @cached_property
+    def recovery(self) -> Recovery:
+        from terminal_agent.core.recovery import Recovery
+
+        return Recovery(self.journal, self.outbox, self.owners)
+
+    @cached_property
     def forwarder(self) -> Forwarder:
+        from terminal_agent.core.forwarder import Forwarder
+
         return Forwarder(self.outbox, self.journal, self.switch, self.config.forwarder)
 
     @cached_property

@@ -29,26 +29,24 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import fcntl
 import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from terminal_agent.config import ForwarderConfig
 from terminal_agent.core.journal import Journal, Settlement
 from terminal_agent.core.outbox import AdviceKind, Outbox, OutboxRow, RowState
-from terminal_agent.core.owners import locked_elsewhere
+from terminal_agent.core.owners import ForwarderBusy as ForwarderBusy  # (its home since issue 17)
+from terminal_agent.core.owners import ForwarderLock as ForwarderLock
 from terminal_agent.core.states import State
 from terminal_agent.core.store import Db
-from terminal_agent.errors import AgentError, StoreUnavailable
+from terminal_agent.errors import StoreUnavailable
 from terminal_agent.protocol.common import ErrorType
 from terminal_agent.protocol.operations import Op
 from terminal_agent.protocol.outcome import Asked, Outcome, Verdict, classify
-from terminal_agent.security import open_state_file
 
 if TYPE_CHECKING:
     from terminal_agent.switch.client import SwitchClient
@@ -56,111 +54,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("terminal_agent.forwarder")
 
 TROUBLE_PAUSE_MAX = 30.0  # seconds between tries while the database cannot be written
-NOTE_BYTES = 512  # the lock file's fixed-size record: rewritten in place, even on a full disk
 RETRY_AFTER_CAP = 3600.0  # seconds: a Retry-After beyond this is read as this
 GATHER_WINDOW = 0.02      # seconds: answers arriving this close together share one commit
 # Answers after which the switch may have taken the advice without our knowing (rule 3).
 _NOT_FINAL_STATUS = frozenset({500, 502, 504})
 _PENDING_TYPES = frozenset({ErrorType.OUTCOME_UNKNOWN, ErrorType.UPSTREAM_UNAVAILABLE})
 Sent = tuple[Outcome, bytes | None, float | None]
-
-
-class ForwarderBusy(AgentError):
-    """Another forwarder already serves this database."""
-
-
-class ForwarderLock:
-    """Exactly one forwarder per database (rule 1): an exclusive ``flock`` on
-    ``<db>.forward.lock`` holding ``<pid> <role>`` and a note; a service waiting for its turn holds
-    ``<db>.forward.wait`` so a UI that forwards hands over to it (core/runtime.py)."""
-
-    def __init__(self, db_path: str | Path) -> None:
-        self.path = Path(str(db_path) + ".forward.lock")
-        self.wait_path = Path(str(db_path) + ".forward.wait")
-        self._fh: IO[str] | None = None
-        self._wait: IO[str] | None = None
-        self.role = ""
-
-    def acquire(self, role: str = "") -> bool:
-        fh = _try_lock(self.path)
-        if fh is None:
-            return False
-        self._fh = fh
-        self.role = role
-        self.note("")
-        return True
-
-    def note(self, text: str) -> None:
-        """Say what the forwarder is waiting for ("" = all well), for `status` in another
-        process. The record keeps its size, so no new disk block is needed to rewrite it."""
-        if self._fh is None:
-            return
-        who = f"{os.getpid()} {self.role}".strip()
-        record = f"{who}\n{' '.join(text.split())}".encode()[:NOTE_BYTES - 1]
-        try:
-            os.pwrite(self._fh.fileno(), record.ljust(NOTE_BYTES - 1) + b"\n", 0)
-        except OSError:
-            pass
-
-    def read_note(self) -> str:
-        """The running forwarder's note ("" when none or all well)."""
-        try:
-            lines = self.path.read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        return lines[1].strip() if len(lines) > 1 else ""
-
-    @property
-    def held(self) -> bool:
-        """True if this process holds the lock (it is the forwarder)."""
-        return self._fh is not None
-
-    def held_elsewhere(self) -> bool:
-        """True if some other process holds the lock (a forwarder is running)."""
-        return self._fh is None and locked_elsewhere(self.path)
-
-    def holder_role(self) -> str | None:
-        """The role (``service``, ``ui``) of the process forwarding now, if another one does."""
-        if not self.held_elsewhere():
-            return None
-        try:
-            parts = self.path.read_text(errors="replace").splitlines()[0].split()
-        except (OSError, IndexError):
-            return None
-        return parts[1] if len(parts) > 1 else None
-
-    def release(self) -> None:
-        if self._fh is not None:
-            fcntl.flock(self._fh, fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
-
-    # -- a service waiting for its turn --------------------------------------------------------
-
-    def wait_for_turn(self) -> None:
-        if self._wait is None:
-            self._wait = _try_lock(self.wait_path)
-
-    def stop_waiting(self) -> None:
-        if self._wait is not None:
-            fcntl.flock(self._wait, fcntl.LOCK_UN)
-            self._wait.close()
-            self._wait = None
-
-    def someone_waiting(self) -> bool:
-        return self._wait is None and locked_elsewhere(self.wait_path)
-
-
-def _try_lock(path: Path) -> IO[str] | None:
-    """An exclusive ``flock`` on ``path`` (created 0600), or None if another process has it."""
-    fd = open_state_file(path, os.O_CREAT | os.O_RDWR, "forwarder lock file")
-    fh = os.fdopen(fd, "r+")
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.close()
-        return None
-    return fh
 
 
 class Forwarder:

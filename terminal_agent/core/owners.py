@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 from typing import IO
 
+from terminal_agent.errors import AgentError
 from terminal_agent.security import give_to_folder_owner, open_state_file
 
 
@@ -107,3 +108,107 @@ def locked_elsewhere(path: Path) -> bool:
     finally:
         os.close(fd)  # closing drops the probe's shared lock
     return False
+
+
+# -- the forwarder's lock (core/forwarder.py, rule 1): here, beside the owners' locks, so a
+# process can look at it without loading the forwarder (the UI before its login screen)
+
+NOTE_BYTES = 512  # the lock file's fixed-size record: rewritten in place, even on a full disk
+
+
+class ForwarderBusy(AgentError):
+    """Another forwarder already serves this database."""
+
+
+class ForwarderLock:
+    """Exactly one forwarder per database (rule 1): an exclusive ``flock`` on
+    ``<db>.forward.lock`` holding ``<pid> <role>`` and a note; a service waiting for its turn holds
+    ``<db>.forward.wait`` so a UI that forwards hands over to it (core/runtime.py)."""
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.path = Path(str(db_path) + ".forward.lock")
+        self.wait_path = Path(str(db_path) + ".forward.wait")
+        self._fh: IO[str] | None = None
+        self._wait: IO[str] | None = None
+        self.role = ""
+
+    def acquire(self, role: str = "") -> bool:
+        fh = _try_lock(self.path)
+        if fh is None:
+            return False
+        self._fh = fh
+        self.role = role
+        self.note("")
+        return True
+
+    def note(self, text: str) -> None:
+        """Say what the forwarder is waiting for ("" = all well), for `status` in another
+        process. The record keeps its size, so no new disk block is needed to rewrite it."""
+        if self._fh is None:
+            return
+        who = f"{os.getpid()} {self.role}".strip()
+        record = f"{who}\n{' '.join(text.split())}".encode()[:NOTE_BYTES - 1]
+        try:
+            os.pwrite(self._fh.fileno(), record.ljust(NOTE_BYTES - 1) + b"\n", 0)
+        except OSError:
+            pass
+
+    def read_note(self) -> str:
+        """The running forwarder's note ("" when none or all well)."""
+        try:
+            lines = self.path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return lines[1].strip() if len(lines) > 1 else ""
+
+    @property
+    def held(self) -> bool:
+        """True if this process holds the lock (it is the forwarder)."""
+        return self._fh is not None
+
+    def held_elsewhere(self) -> bool:
+        """True if some other process holds the lock (a forwarder is running)."""
+        return self._fh is None and locked_elsewhere(self.path)
+
+    def holder_role(self) -> str | None:
+        """The role (``service``, ``ui``) of the process forwarding now, if another one does."""
+        if not self.held_elsewhere():
+            return None
+        try:
+            parts = self.path.read_text(errors="replace").splitlines()[0].split()
+        except (OSError, IndexError):
+            return None
+        return parts[1] if len(parts) > 1 else None
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+    # -- a service waiting for its turn --------------------------------------------------------
+
+    def wait_for_turn(self) -> None:
+        if self._wait is None:
+            self._wait = _try_lock(self.wait_path)
+
+    def stop_waiting(self) -> None:
+        if self._wait is not None:
+            fcntl.flock(self._wait, fcntl.LOCK_UN)
+            self._wait.close()
+            self._wait = None
+
+    def someone_waiting(self) -> bool:
+        return self._wait is None and locked_elsewhere(self.wait_path)
+
+
+def _try_lock(path: Path) -> IO[str] | None:
+    """An exclusive ``flock`` on ``path`` (created 0600), or None if another process has it."""
+    fd = open_state_file(path, os.O_CREAT | os.O_RDWR, "forwarder lock file")
+    fh = os.fdopen(fd, "r+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        return None
+    return fh

@@ -47,7 +47,7 @@ from enum import StrEnum
 from typing import Any
 
 from terminal_agent.core import retention
-from terminal_agent.core.forwarder import ForwarderBusy, ForwarderLock
+from terminal_agent.core.owners import ForwarderBusy, ForwarderLock
 from terminal_agent.core.tally import KEY_PREFIX, RequestTally
 from terminal_agent.errors import AgentError
 

@@ -37,9 +37,10 @@ if TYPE_CHECKING:
     from terminal_agent.core.flows.money import MoneyTransfer, Person
     from terminal_agent.core.flows.requests import Answer
     from terminal_agent.core.flows.suv import VoucherRedemptions
-    from terminal_agent.core.forwarder import Forwarder, ForwarderLock
+    from terminal_agent.core.forwarder import Forwarder
     from terminal_agent.core.journal import Journal
     from terminal_agent.core.outbox import Outbox
+    from terminal_agent.core.owners import ForwarderLock
     from terminal_agent.core.recovery import Recovery, RecoveryReport
     from terminal_agent.core.runtime import Runtime
     from terminal_agent.core.slips import Slips
@@ -91,7 +92,6 @@ class UseCases:
     slips: Slips
     journal: Journal
     outbox: Outbox
-    recovery: Recovery
     lock: ForwarderLock
 
     if TYPE_CHECKING:  # built on first use by ``Agent`` (core/agent.py: issue 17, cold start)
@@ -111,6 +111,8 @@ class UseCases:
         def forwarder(self) -> Forwarder: ...
         @property
         def switch(self) -> SwitchClient: ...
+        @property
+        def recovery(self) -> Recovery: ...
 
     # -- selling ----------------------------------------------------------------------------
 

@@ -110,7 +110,9 @@ async def test_tender_cancelled_after_approval_reverses_and_says_so(tmp_path, si
         await pilot.press("enter")                      # a key out of habit: nothing happens
         await until(pilot, lambda: on(pilot, "TenderModal"))
         assert await states(pilot) == ["APPROVED"]
-        await pilot.press("escape", "y")
+        await pilot.press("escape")
+        await until(pilot, lambda: on(pilot, "ConfirmModal"))  # (a "y" before it is up is lost)
+        await pilot.press("y")
         await sees(pilot, "CANCELLED: REVERS")
         assert "the till reverses the voucher by itself. Do not hand it over" \
             in screen_text(pilot)

@@ -556,6 +556,7 @@ async def _fuzz_advice(agent: Any, sw: FuzzSwitch, kind: str, op: Any, answer: A
     asked = agent.forwarder._asked(due[-1])  # what the forwarder will match the answer against
     sw.target, sw.answer, sw.used = op, answer, False
     agent.switch.last_error = None
+    agent.forwarder.pace.forget()  # each case is a switch of its own (not held off by the last)
     handled = await agent.forwarder.run_once()
     if handled != 1:
         return f"forwarder handled {handled} rows", "-"

@@ -57,7 +57,7 @@ from bench.dashboard import PrometheusServer
 from bench.dashboard import render as render_dashboard
 from terminal_agent.config import ForwarderConfig
 from terminal_agent.core import outbox as outbox_mod
-from terminal_agent.core.forwarder import Forwarder
+from terminal_agent.core.forwarder import OVERLOAD_DOUBLINGS, Forwarder
 from terminal_agent.core.outbox import Outbox
 
 # -- 1. the model ----------------------------------------------------------------------------
@@ -122,31 +122,41 @@ def simulate(sc: Scenario) -> dict[str, Any]:
         while events and left:
             now, i = heapq.heappop(events)
             till = tills[i]
-            limit = till.forwarder.allowance(now)
-            batch = []
+            pace = till.forwarder.pace
+            limit = min(till.forwarder.allowance(now), pace.room(now, 0))
+            batch: list[tuple[float, int]] = []
             while till.due and till.due[0][0] <= now and len(batch) < limit:
-                batch.append(heapq.heappop(till.due)[1])
+                batch.append(heapq.heappop(till.due))
             till.forwarder.spend(len(batch))
             if not batch:
-                if till.due:  # idle: the next poll tick at or after the next due row
-                    wait = cfg.poll_interval * max(1, math.ceil((till.due[0][0] - now)
+                if till.due:  # idle: the next poll tick once a row is due and the till not held
+                    start = max(till.due[0][0], pace.hold_until)
+                    wait = cfg.poll_interval * max(1, math.ceil((start - now)
                                                                 / cfg.poll_interval))
                     heapq.heappush(events, (now + wait, i))
                 continue
-            for n, row in enumerate(batch):
-                sent = now + (n // cfg.concurrency) * sc.latency
-                second = int(sent)
-                if sent >= back:
-                    offered[second] += 1
-                if sent >= back and served[second] < sc.capacity:
-                    served[second] += 1
-                    left -= 1
-                    last_delivery = max(last_delivery, sent + sc.latency)
-                    continue
-                till.attempts[row] += 1
-                heapq.heappush(till.due, (sent + outbox.backoff(till.attempts[row]), row))
-            elapsed = math.ceil(len(batch) / cfg.concurrency) * sc.latency + 0.002  # + commit
-            heapq.heappush(events, (now + elapsed, i))
+            sent = now
+            for first in range(0, len(batch), cfg.concurrency):  # one wave in flight at a time
+                if pace.holding(sent):  # the rest of the batch goes back unsent
+                    for item in batch[first:]:
+                        heapq.heappush(till.due, item)
+                    break
+                for _, row in batch[first:first + cfg.concurrency]:
+                    second = int(sent)
+                    if sent >= back:
+                        offered[second] += 1
+                    if sent >= back and served[second] < sc.capacity:
+                        served[second] += 1
+                        left -= 1
+                        last_delivery = max(last_delivery, sent + sc.latency)
+                        pace.answered()
+                        continue
+                    till.attempts[row] += 1  # answered 503 (or refused, in the outage)
+                    retry = outbox.backoff(till.attempts[row], doublings=OVERLOAD_DOUBLINGS)
+                    heapq.heappush(till.due, (sent + retry, row))
+                    pace.refused(sent + sc.latency, overloaded=sent >= back)
+                sent += sc.latency
+            heapq.heappush(events, (sent + 0.002, i))  # + the commit
     after = {s: n for s, n in offered.items() if s >= back}
     drain = last_delivery - back
     total = sum(after.values())

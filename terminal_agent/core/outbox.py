@@ -155,11 +155,29 @@ class Outbox:
 
         return await self.store.step(claim)
 
-    def backoff(self, attempts: int, *, first: float | None = None) -> float:
-        """Exponential back-off with jitter, capped: attempt 1 waits about ``backoff_initial``."""
+    def backoff(self, attempts: int, *, first: float | None = None,
+                doublings: int = 40) -> float:
+        """Exponential back-off with jitter, capped: attempt 1 waits about ``backoff_initial``,
+        each attempt after it twice as long, ``doublings`` times at most."""
         base = first if first is not None else self.cfg.backoff_initial
-        delay = min(self.cfg.backoff_max, base * (2 ** min(max(0, attempts - 1), 40)))
+        delay = min(self.cfg.backoff_max, base * (2 ** min(max(0, attempts - 1), doublings)))
         return delay * random.uniform(0.5, 1.0)
+
+    def pause(self, failures: int, *, cap: float) -> float:
+        """How long the whole till holds off after ``failures`` switch-wide failures in a row
+        (unreachable, 503, 429): exponential up to ``cap`` (and ``backoff_max``), with *full*
+        jitter (anywhere from 0 to the delay), so that a chain's tills waiting out one outage
+        come back spread over the whole of their last pause rather than in its upper half
+        (bench/herd.py)."""
+        delay = min(self.cfg.backoff_max, cap,
+                    self.cfg.backoff_initial * (2 ** min(max(0, failures - 1), 40)))
+        return random.uniform(0.0, delay)
+
+    def put_back(self, db: Db, ids: list[str]) -> None:
+        """Claimed rows that were never sent (the switch went away meanwhile): due again as they
+        were, no attempt counted, no send left unanswered."""
+        db.executemany("UPDATE outbox SET lease_until=NULL, unanswered=MAX(0, unanswered-1)"
+                       " WHERE id=? AND state='pending'", [(i,) for i in ids])
 
     def mark_many(self, db: Db,
                   marks: list[tuple[OutboxRow, RowState, int | None, str | None, float]]) -> None:

@@ -7,12 +7,16 @@
 1. model  N tills, each with a backlog of B advices, lose the switch for T minutes; then a
           switch that answers at most C requests/s (the rest get 503 at once) comes back.
           Each till runs the forwarder's loop on a simulated clock: claim the real
-          ``Forwarder.allowance(now)`` of due rows (``[forwarder] max_rate``'s token bucket),
-          send them ``concurrency`` at a time (each exchange ``latency`` s), back off every
-          unanswered row with the real ``Outbox.backoff`` (jitter on, or its random factor
-          pinned to 1.0 for "no jitter"), poll every ``poll_interval`` when idle. Reports the
-          peak offered load (requests/s reaching the switch, 1-s buckets), the average over the
-          drain, and the time to drain after the switch is back.
+          ``Forwarder.allowance(now)`` of due rows (``[forwarder] max_rate``'s token bucket)
+          within the real ``Pace.room(now)`` (the till held off after the switch was
+          unreachable, in the outage, or answered 503; one probe, then one more row in flight
+          per answer), send them ``concurrency`` at a time (each exchange ``latency`` s; once
+          the till holds, the rest of the batch goes back unsent), back off every unanswered row
+          with the real ``Outbox.backoff`` and the till with ``Pace.refused`` (jitter on, or
+          the outbox's random factor pinned to the top for "no jitter"), poll every
+          ``poll_interval`` when idle. Reports the peak offered load (requests/s reaching the
+          switch, 1-s buckets), the average over the drain, and the time to drain after the
+          switch is back.
 2. real   20 `terminal-agent forward` processes (own database, own terminal id, 5 stores),
           each with a backlog, against one simulator process on 127.0.0.1 that refuses
           connections (stopped) for the outage and then comes back; the simulator's record
@@ -304,7 +308,8 @@ def render(res: dict[str, Any]) -> str:
         lines.append(f"Model: {m0['tills']} tills x {m0['backlog']} advices, switch capacity "
                      f"{m0['capacity']:.0f} req/s (excess answered 503), 50 ms per exchange, "
                      "forwarder defaults (4 in flight, batches of 128, back-off 1 s doubling "
-                     "to 300 s).")
+                     "to 300 s; the till probes an unreachable switch at least once a minute "
+                     "and holds off while it answers 503).")
         lines.append(table(
             ["case", "peak offered req/s", "avg offered req/s", "peak / avg", "peak / capacity",
              "drain s", "requests", "undelivered"],

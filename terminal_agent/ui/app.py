@@ -8,6 +8,7 @@ cancels a financial step half-way), and show progress while they wait.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections import deque
@@ -43,6 +44,7 @@ CLOCK_FORMAT = "%a %H:%M"  # minutes: a clock with seconds repaints every second
 # reading them every second cost an idle UI about 1 % of a core (bench/cashier.py, idle).
 STATUS_EVERY = 5
 WARM_AFTER = 1.0  # seconds after the login screen: the receipt library is imported then
+FREEZE_AFTER = 1.5  # seconds after the first login: the heap is frozen then (freeze_heap)
 
 CRASH_SENTENCE = ("The till stopped because of an unexpected error. It starts again by itself in "
                   "a few seconds and nothing already recorded is lost. If it happens again, call "
@@ -139,6 +141,7 @@ class TillApp(App[int]):
         self._runtime_ready = asyncio.Event()
         self.start_failure: Exception | None = None  # what kept the runtime from starting
         self._kept: dict[str, TillScreen] = {}  # service -> its kept screen (service_screen)
+        self._heap_frozen = False  # (freeze_heap, once, after the first login)
 
     # -- a crash: logged (masked), one plain sentence on the screen, a non-zero exit ----------
 
@@ -289,6 +292,9 @@ class TillApp(App[int]):
         self.locked = False
         self.last_activity = self.idle_clock()
         await self.ensure_home()
+        if not self._heap_frozen and not self.is_headless:  # (tests: one process, many apps)
+            self._heap_frozen = True
+            self.set_timer(FREEZE_AFTER, freeze_heap)
         if previous is not None and previous.id != done.cashier.id and self.open_sale is None:
             await self.go_home()  # (a sale waiting for its tender stays in front of them)
         await self.refresh_status()
@@ -487,6 +493,16 @@ class TillApp(App[int]):
         """Forget the sparklines' history (for screenshots that must not depend on timing)."""
         self._latencies.clear()
         self._depths.clear()
+
+
+def freeze_heap() -> None:
+    """Collect once, then leave everything alive now (modules, Textual, the home screen) out of
+    Python's cyclic garbage collections: a full collection walked all of it, 65-75 ms on the
+    event loop every few seconds of work, and was the slowest key presses (issue 17: key to
+    repaint). Once only: objects frozen are never collected as cycles, so nothing that will
+    be thrown away (a login screen, a sale's screens) may be alive at that moment."""
+    gc.collect()
+    gc.freeze()
 
 
 # -- the status words ----------------------------------------------------------------------------

@@ -5,6 +5,8 @@ serial barcode scanner the configuration offers types into the field with the cu
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from textual.command import CommandPalette
 
@@ -155,3 +157,60 @@ async def test_serial_scanner_types_into_the_field_with_the_cursor(tmp_path, sim
         await until(pilot, lambda: scanner.connected, what="the scanner open")
         scanner._dev.write(b"DV5000\r\n")  # loop:// hands written bytes back as if scanned
         await sees(pilot, "value R 50.00", timeout=15)  # looked up as if typed and Enter
+
+
+async def lock_while_the_switch_answers(pilot, sim, *, decline: bool = False) -> None:
+    """Sell a R29 voucher whose answer (an approval, or a decline) comes 0.6 s late (the
+    read timeout is 1 s); lock the till (Ctrl+L) while it is on its way; wait until the answer
+    is in the journal."""
+    sim.add_faults({"op": "VOUCHER_PROVISION", "type": "latency", "latency_ms": 600, "times": 1})
+    if decline:
+        sim.add_faults({"op": "VOUCHER_PROVISION", "type": "decline", "error_type": "OUT_OF_STOCK",
+                        "times": 1})
+    await pilot.press("f1")
+    await until(pilot, lambda: on(pilot, "VoucherScreen"))
+    await sees(pilot, "Vodacom R29 Airtime")
+    await pilot.press("down", "enter")
+    await sees(pilot, "Sell R 29.00")
+    await pilot.press("enter", "ctrl+l")
+    await until(pilot, lambda: pilot.app.locked, what="the lock")
+    end = time.monotonic() + 10
+    while time.monotonic() < end:  # the answer is in the journal
+        found = await rows(agent_of(pilot), "SELECT state FROM transactions")
+        if found and found[0]["state"] != "PREPARED":
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.5)  # the screen's callback runs on the answer
+
+
+async def test_an_approval_arriving_while_locked_waits_behind_the_lock(tmp_path, sim):
+    """Seen in issue 17e's work: the Collect dialog came up on top of the lock screen, and its
+    Enter took the cash without a PIN. The lock stays in front; the dialog waits for a PIN."""
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await lock_while_the_switch_answers(pilot, sim)
+        found = await rows(agent_of(pilot), "SELECT id, state FROM transactions")
+        assert [r["state"] for r in found] == ["APPROVED"]
+        assert on(pilot, "LoginScreen"), type(pilot.app.screen).__name__
+        assert "Collect" not in screen_text(pilot)
+        await pilot.press("enter")              # an Enter at the lock takes no cash
+        await pilot.pause(0.3)
+        assert await state(pilot, str(found[0]["id"])) == "APPROVED"
+        await until(pilot, lambda: pilot.app.focused is not None and pilot.app.focused.id == "pin")
+        await pilot.press(*"5284", "enter")     # the PIN: the sale's dialog is in front again
+        await until(pilot, lambda: on(pilot, "TenderModal"), what="the Collect dialog")
+        assert "Collect R 29.00" in screen_text(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: on(pilot, "OutcomeScreen"), what="the outcome")
+        assert await state(pilot, str(found[0]["id"])) in ("TENDERED", "CONFIRMED")
+
+
+async def test_a_decline_arriving_while_locked_does_not_open_the_lock(tmp_path, sim):
+    """The outcome replaced the top screen, which was the lock screen: the till stood unlocked."""
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await lock_while_the_switch_answers(pilot, sim, decline=True)
+        assert on(pilot, "LoginScreen"), type(pilot.app.screen).__name__
+        await until(pilot, lambda: pilot.app.focused is not None and pilot.app.focused.id == "pin")
+        await pilot.press(*"5284", "enter")
+        await until(pilot, lambda: on(pilot, "OutcomeScreen"), what="the outcome after the PIN")

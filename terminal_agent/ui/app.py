@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from rich.text import Text
 from textual import events
 from textual.app import App
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import reactive
@@ -142,6 +143,7 @@ class TillApp(App[int]):
         self.start_failure: Exception | None = None  # what kept the runtime from starting
         self._kept: dict[str, TillScreen] = {}  # service -> its kept screen (service_screen)
         self._heap_frozen = False  # (freeze_heap, once, after the first login)
+        self._held: list[Callable[[], object]] = []  # screens held behind the lock (_hold)
 
     # -- a crash: logged (masked), one plain sentence on the screen, a non-zero exit ----------
 
@@ -275,6 +277,53 @@ class TillApp(App[int]):
         if self.runtime is not None:
             await self.runtime.stop()
 
+    # -- the lock stays in front ---------------------------------------------------------------
+
+    def _lock_in_front(self, screen: Screen[Any] | str) -> bool:
+        """The login screen (the idle lock, or after a log out) is in front, and ``screen`` is
+        not another one: a sale's answer, its Collect dialog or its outcome arriving meanwhile
+        must not cover the lock (its Enter would take cash without a PIN) nor replace it."""
+        from terminal_agent.ui.screens.login import LoginScreen
+
+        return (bool(self.screen_stack) and isinstance(self.screen, LoginScreen)
+                and not isinstance(screen, LoginScreen))
+
+    def push_screen(self, screen: Any, callback: Any = None, wait_for_dismiss: bool = False,
+                    *, mode: str | None = None) -> Any:
+        """As Textual's, except that behind the lock the screen waits for the next login."""
+        if wait_for_dismiss:
+            return super().push_screen(screen, callback, wait_for_dismiss=True, mode=mode)
+        if self._lock_in_front(screen):
+            self._held.append(partial(super().push_screen, screen, callback, mode=mode))
+            log.info("%s held behind the lock until a cashier logs in", type(screen).__name__)
+            return AwaitComplete()
+        return super().push_screen(screen, callback, mode=mode)
+
+    def switch_screen(self, screen: Screen[Any] | str) -> AwaitComplete:
+        """As Textual's, except that behind the lock the switch waits for the next login; it
+        then replaces the screen that was under the lock if that one is still in front, or
+        else comes on top (a new cashier's home screen is never replaced)."""
+        if not self._lock_in_front(screen):
+            return super().switch_screen(screen)
+        under = self.screen_stack[-2] if len(self.screen_stack) > 1 else None
+
+        def later() -> object:
+            if under is not None and self.screen is under:
+                return super(TillApp, self).switch_screen(screen)
+            return super(TillApp, self).push_screen(screen)
+
+        self._held.append(later)
+        log.info("%s held behind the lock until a cashier logs in", type(screen).__name__)
+        return AwaitComplete()
+
+    async def _release_held(self) -> None:
+        """After a login: what came while the lock was in front, in the order it came."""
+        held, self._held = self._held, []
+        for show in held:
+            shown = show()
+            if isinstance(shown, Awaitable):
+                await shown
+
     # -- session: login, idle lock, log out ---------------------------------------------------
 
     def show_login(self, *, lock: bool = False) -> None:
@@ -297,6 +346,7 @@ class TillApp(App[int]):
             self.set_timer(FREEZE_AFTER, freeze_heap)
         if previous is not None and previous.id != done.cashier.id and self.open_sale is None:
             await self.go_home()  # (a sale waiting for its tender stays in front of them)
+        await self._release_held()
         await self.refresh_status()
         if not done.unlocked:
             await self.offer_pending_decisions()

@@ -274,3 +274,23 @@ async def test_upgrade_restart_waits_until_no_sale_is_open(tmp_path, sim):
         await app.tick()
         await pilot.pause(0.3)
         assert app.return_code == 0 or not app.is_running
+
+
+async def test_an_outcome_followed_while_its_transaction_cannot_be_read_stays_up(tmp_path, sim):
+    """The outcome screen follows a reversal to its delivery, asking the journal every second;
+    a read that fails (seen: the screens' snapshot test's crafted outcome, whose transaction
+    is not in the journal) is logged and asked again, never an exception at the cashier."""
+    from terminal_agent.core import FlowResult, Kind, State
+    from terminal_agent.ui.messages import SaleOutcome
+    from terminal_agent.ui.screens.outcome import OutcomeScreen
+
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        result = FlowResult(txn_id="3f9a2c71-0000-4000-8000-000000000000", reference="3F9A2C71",
+                            kind=Kind.VOUCHER_SALE, state=State.REVERSING, verdict="unknown",
+                            message="No answer from the switch.", amount=2900, fee=0, data={})
+        pilot.app.push_screen(OutcomeScreen(SaleOutcome(result, printed=False, receipt="")))
+        await until(pilot, lambda: on(pilot, "OutcomeScreen"))
+        await pilot.pause(2.5)                           # two polls at least
+        assert pilot.app.is_running and on(pilot, "OutcomeScreen")
+        assert "No answer from the switch." in screen_text(pilot)

@@ -5,6 +5,7 @@ The voucher PIN is shown only until the receipt has printed, masked afterwards.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -14,11 +15,14 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from terminal_agent.core import KIND_LABELS, REVERSAL_DONE, FlowResult, Kind, SaleVerdict, State
+from terminal_agent.errors import AgentError
 from terminal_agent.ui.format import group_digits, mask_pin, money, when_text
 from terminal_agent.ui.messages import SaleOutcome
 from terminal_agent.ui.printing import PrintReport
 from terminal_agent.ui.screens.base import TillScreen
 from terminal_agent.ui.widgets import Banner
+
+log = logging.getLogger("terminal_agent.ui")
 
 PRINTABLE = frozenset({State.TENDERED, State.CONFIRMING, State.CONFIRMED, State.COMPLETED,
                        State.REFUND_DUE})
@@ -185,7 +189,11 @@ class OutcomeScreen(TillScreen):
         if self.working or self.result.state not in FOLLOWED:
             return
         was = self.result.state
-        now = await self.till.core(self.till.agent.describe(self.result.txn_id))
+        try:
+            now = await self.till.core(self.till.agent.describe(self.result.txn_id))
+        except AgentError as exc:  # the journal not read this time: the next tick asks again
+            log.warning("following %s: %s", self.result.reference, exc)
+            return
         self.result = replace(now, message=self.result.message) if now.verdict == \
             self.result.verdict else now
         self.show()

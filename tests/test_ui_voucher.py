@@ -72,6 +72,8 @@ async def _fresh_list(pilot) -> tuple[object, str, str]:
     await sees(pilot, "2  Vodacom R29 Airtime")
     await until(pilot, lambda: not pilot.app.screen.working and pilot.app.focused is not None)
     await sees(pilot, "outbox: all sent", timeout=15)  # (the status bar is in the picture too)
+    await until(pilot, lambda: "waiting" not in screen_text(pilot), timeout=15,
+                what="the slips printed")  # (not "printer: ready, 1 waiting" on a slow box)
     await pilot.pause(0.1)
     assert pilot.app.focused.id == "products"
     assert pilot.app.focused.highlighted == 0

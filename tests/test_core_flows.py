@@ -336,3 +336,49 @@ async def test_the_facades_tender_takes_the_kind_and_refuses_another(agent, swit
                 and r.kind == AdviceKind.CONFIRMATION]
     done = await agent.tender(sale.txn_id, "c1", kind=Kind.VOUCHER_SALE)
     assert done.state == State.TENDERED
+
+
+class Broken(RuntimeError):
+    """What a step that cannot record the switch's answer raises (seen: the vault's cipher
+    library missing from a till's install, found only when the first PIN was sealed)."""
+
+
+def break_answer_step(agent: Agent, monkeypatch: pytest.MonkeyPatch, into: State) -> None:
+    real = agent.journal.transition
+
+    def transition(db, txn_id, state, **kw):  # type: ignore[no-untyped-def]
+        if state == into:
+            raise Broken("the answer cannot be recorded")
+        return real(db, txn_id, state, **kw)
+
+    monkeypatch.setattr(agent.journal, "transition", transition)
+
+
+async def test_an_answer_that_cannot_be_recorded_reverses_the_sale_at_once(agent, switch,
+                                                                          monkeypatch):
+    """The switch approved, the step recording it failed: the sale must not wait in PREPARED,
+    owned by a process that lives on (recovery only takes orphans), until the till restarts;
+    its held reversal goes out now, as recovery would send it, and the caller hears the
+    error."""
+    break_answer_step(agent, monkeypatch, State.APPROVED)
+    with pytest.raises(Broken):
+        await agent.vouchers.sell(PRODUCT, 1000, cashier="c1")
+    monkeypatch.undo()
+    (txn_id,) = [r[0] for r in await agent.store.fetchall("SELECT id FROM transactions")]
+    assert (await agent.journal.get(txn_id)).state == State.REVERSING
+    await drain(agent)
+    assert (await agent.journal.get(txn_id)).state == State.REVERSED
+    assert switch.sent(Op.VOUCHER_REVERSE)[0].json()["reversalReason"] == "TIMEOUT"
+    assert not switch.sent(Op.VOUCHER_CONFIRM)
+
+
+async def test_a_top_up_answer_that_cannot_be_recorded_is_looked_up_never_reversed(
+        agent, switch, monkeypatch):
+    break_answer_step(agent, monkeypatch, State.COMPLETED)
+    with pytest.raises(Broken):
+        await agent.topups.purchase(TOPUP, "0821234567", 2900, cashier="c1")
+    monkeypatch.undo()
+    (txn_id,) = [r[0] for r in await agent.store.fetchall("SELECT id FROM transactions")]
+    assert (await agent.journal.get(txn_id)).state == State.STATUS_PENDING
+    rows = await agent.outbox.for_txn(txn_id)
+    assert [(r.kind, r.state) for r in rows] == [("status", RowState.PENDING)]

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from terminal_agent.core.journal import Journal
-from terminal_agent.core.outbox import AdviceKind, Outbox
+from terminal_agent.core.outbox import Outbox
 from terminal_agent.core.owners import Owners
-from terminal_agent.core.reversals import queue_reversal
+from terminal_agent.core.reversals import queue_reversal, unanswered
 from terminal_agent.core.schema import OWNER_SINCE
 from terminal_agent.core.states import UNKNOWN_OUTCOME, State
 from terminal_agent.core.store import Db
@@ -132,16 +132,9 @@ class Recovery:
                          (orphan.id,)).fetchone()
         if row is None or (row[0], row[1]) != (orphan.state.value, orphan.owner):
             return None  # answered (or recovered) since the list was read: nothing to do
-        if orphan.state == State.PREPARED:
-            self.outbox.release(db, orphan.id, AdviceKind.REVERSAL)
-            self.journal.transition(db, orphan.id, State.REVERSING, actor="recovery",
-                                    note="sender gone before the answer: reversal queued")
-            return State.REVERSING
         first = orphan.created_at + self.outbox.cfg.status_first_delay - self.journal.clock()
-        self.outbox.release(db, orphan.id, AdviceKind.STATUS, delay=max(0.0, first))
-        self.journal.transition(db, orphan.id, State.STATUS_PENDING, actor="recovery",
-                                note="sender gone before the answer: status lookups")
-        return State.STATUS_PENDING
+        return unanswered(db, self.journal, self.outbox, orphan.id, actor="recovery",
+                          note="sender gone before the answer", first_lookup=first)
 
     # -- decisions past their deadline (rule 5) -------------------------------------------------
 

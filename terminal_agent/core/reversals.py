@@ -59,3 +59,22 @@ def queue_confirmation(db: Db, journal: Journal, outbox: Outbox, txn: Txn, *, ac
     journal.transition(db, txn.id, new_state, actor=actor,
                        note=note or "tender recorded: confirmation queued")
     return advice_id
+
+
+def unanswered(db: Db, journal: Journal, outbox: Outbox, txn_id: str, *, actor: str, note: str,
+               first_lookup: float = 0.0) -> State | None:
+    """Inside a step: a request whose answer was never recorded goes on as recovery takes it
+    (docs/DESIGN.md §4): ``PREPARED`` releases its held reversal (``TIMEOUT``) -> ``REVERSING``;
+    ``TENDER_TAKEN`` (a direct top-up) its held status lookup, due in ``first_lookup`` seconds,
+    -> ``STATUS_PENDING``, never a reversal. Any other state: answered since, nothing to do."""
+    state = journal.load(db, txn_id).state
+    if state == State.PREPARED:
+        outbox.release(db, txn_id, AdviceKind.REVERSAL)
+        journal.transition(db, txn_id, State.REVERSING, actor=actor, note=f"{note}: reversal queued")
+        return State.REVERSING
+    if state == State.TENDER_TAKEN:
+        outbox.release(db, txn_id, AdviceKind.STATUS, delay=max(0.0, first_lookup))
+        journal.transition(db, txn_id, State.STATUS_PENDING, actor=actor,
+                           note=f"{note}: status lookups")
+        return State.STATUS_PENDING
+    return None

@@ -151,7 +151,7 @@ class TopUps(Flow):
                                         note=f"outcome unknown ({outcome.reason}): "
                                              "status lookups scheduled")
 
-        await self.store.step(answer)
+        await self._record(txn_id, answer, cashier)
         if outcome.verdict not in (Verdict.APPROVED, Verdict.DECLINED):
             self.ctx.nudge()
         return await self.describe(txn_id)

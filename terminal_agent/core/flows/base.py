@@ -8,9 +8,10 @@ classified answer → later, the cashier's tender (confirmation) or cancellation
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from terminal_agent.config import AgentConfig
 from terminal_agent.core.answers import answer_of, remember
@@ -21,7 +22,12 @@ from terminal_agent.core.messages import (
     decline_sentence,
 )
 from terminal_agent.core.outbox import AdviceKind, Outbox
-from terminal_agent.core.reversals import add_advice, queue_confirmation, queue_reversal
+from terminal_agent.core.reversals import (
+    add_advice,
+    queue_confirmation,
+    queue_reversal,
+    unanswered,
+)
 from terminal_agent.core.states import FAILED, REVERSED_STATES, SUCCEEDED, State
 from terminal_agent.core.store import Db
 from terminal_agent.errors import AgentError
@@ -30,6 +36,8 @@ from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.outcome import Asked, Outcome, Verdict
 from terminal_agent.receipts.formatting import format_amount
 from terminal_agent.switch.client import SwitchClient
+
+T = TypeVar("T")
 
 log = logging.getLogger("terminal_agent.flows")
 
@@ -173,11 +181,32 @@ class Flow:
                 self._reverse_unknown(db, txn_id, outcome, cashier)
             return self.journal.load(db, txn_id)
 
-        txn = await self.store.step(answer)
+        txn = await self._record(txn_id, answer, cashier)
         log.info("%s %s: %s", self.kind, txn_id, outcome.reason, extra=extra)
         if outcome.verdict not in (Verdict.APPROVED, Verdict.DECLINED):
             self.ctx.nudge()
         return txn, outcome
+
+    async def _record(self, txn_id: str, answer: Callable[[Db], T], cashier: str) -> T:
+        """Commit the step recording the switch's answer. Should it fail (a defect, a library
+        missing from the install, the disk), the transaction goes on at once as recovery would
+        take it (``reversals.unanswered``: the held reversal, or a top-up's lookups), since
+        recovery leaves alone what a live process owns; then the error goes to the caller."""
+        try:
+            return await self.store.step(answer)
+        except Exception:
+            log.exception("%s %s: the answer could not be recorded", self.kind, txn_id,
+                          extra={"txn_id": txn_id, "outcome": "not-recorded"})
+            lookup = self.ctx.config.forwarder.status_first_delay
+            try:
+                await self.store.step(lambda db: unanswered(
+                    db, self.journal, self.outbox, txn_id, actor=cashier,
+                    note="the answer could not be recorded", first_lookup=lookup))
+            except Exception:  # the store itself fails: recovery takes it once this process ends
+                log.exception("%s %s: not let go either", self.kind, txn_id,
+                              extra={"txn_id": txn_id})
+            self.ctx.nudge()
+            raise
 
     def _reverse_unknown(self, db: Db, txn_id: str, outcome: Outcome, actor: str) -> None:
         """No definite answer: release the held reversal (``TIMEOUT``: nothing arrived), or

@@ -263,3 +263,21 @@ async def test_the_service_reads_the_credential_and_sudo_the_same_key_from_its_f
         async with Agent.open(cfg, password=""):
             pass
     assert not key_path(cfg.store.path).exists()
+
+
+async def test_a_missing_cipher_library_is_said_at_start_not_at_the_first_sale(tmp_path,
+                                                                               monkeypatch):
+    """The vault imports ``cryptography`` at its first seal (issue 17: cold start); a till
+    installed without it must refuse to start rather than fail when a PIN is first sealed
+    (seen in a stale environment: a sale approved by the switch, then 'ModuleNotFoundError'
+    at the cashier)."""
+    from importlib.util import find_spec
+
+    from terminal_agent.core import vault as vault_mod
+
+    cfg = make_config(tmp_path, extra="")
+    monkeypatch.setattr(vault_mod, "find_spec",
+                        lambda name: None if name == "cryptography" else find_spec(name))
+    with pytest.raises(vault_mod.VaultError, match="cryptography"):
+        async with Agent.open(cfg, password="pw"):
+            pass

@@ -28,6 +28,7 @@ import os
 import secrets
 from collections.abc import Iterable
 from functools import cached_property
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -281,6 +282,9 @@ async def open_vault(cfg: Any, store: Any) -> Vault:
                                       create=recorded is None)
     except FileNotFoundError as exc:
         raise VaultError(_lost(cfg, f"{exc.filename} is missing")) from exc
+    if find_spec("cryptography") is None:  # imported at the first seal: say it now, not mid-sale
+        raise VaultError("the cipher library (python package 'cryptography') is not installed:"
+                         " reinstall terminal-agent with its dependencies")
     vault = Vault(key)
     store.vault = vault  # the print queue's too
     await store.step(lambda db: db.execute(_PIN_RECEIPT_GUARD))

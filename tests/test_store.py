@@ -236,14 +236,20 @@ def one_more_migration(monkeypatch):
     monkeypatch.setattr(store_mod, "MIGRATIONS", schema.MIGRATIONS)
 
 
-async def test_an_older_schema_is_not_migrated_unless_asked(tmp_path, one_more_migration):
+def previous_version_file(tmp_path: Path) -> Path:
+    """A database made by the previous version (every migration but the test's extra one)."""
     path = tmp_path / "agent.db"
-    con = sqlite3.connect(path)  # a database made by the previous version
+    con = sqlite3.connect(path)
     for number, script in enumerate(MIGRATIONS, start=1):
         con.executescript(script)
         con.execute(f"PRAGMA user_version={number}")
     con.close()
     path.chmod(0o600)
+    return path
+
+
+async def test_an_older_schema_is_not_migrated_unless_asked(tmp_path, one_more_migration):
+    path = previous_version_file(tmp_path)
     with pytest.raises(StoreVersion) as err:
         await Store.open(path)
     assert "terminal-agent migrate" in str(err.value)
@@ -263,13 +269,7 @@ async def test_a_file_due_for_a_migration_is_checked_before_it_even_when_deferre
         tmp_path, one_more_migration):
     from tests.test_ui_start import _ballast_damaged
 
-    path = tmp_path / "agent.db"
-    con = sqlite3.connect(path)  # a database made by the previous version
-    for number, script in enumerate(MIGRATIONS, start=1):
-        con.executescript(script)
-        con.execute(f"PRAGMA user_version={number}")
-    con.close()
-    path.chmod(0o600)
+    path = previous_version_file(tmp_path)
     _ballast_damaged(path)
     with pytest.raises(StoreDamaged):
         await Store.open(path, migrate=True, quick_check=True, check_later=True,

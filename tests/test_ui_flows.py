@@ -294,3 +294,26 @@ async def test_an_outcome_followed_while_its_transaction_cannot_be_read_stays_up
         await pilot.pause(2.5)                           # two polls at least
         assert pilot.app.is_running and on(pilot, "OutcomeScreen")
         assert "No answer from the switch." in screen_text(pilot)
+
+
+async def test_a_cancel_stays_a_cancel_while_its_reversal_waits_for_the_switch(tmp_path, sim):
+    """Seen at an 80x25 till with the switch down after the approval: a second after the
+    cashier's own cancel the outcome's follow-up re-read the sale and said "reversed before the
+    payment was recorded (time ran out or a supervisor cancelled it)"."""
+    async with till(tmp_path, sim.url) as pilot:
+        await login(pilot)
+        await pick_voucher(pilot)
+        await until(pilot, lambda: on(pilot, "TenderModal"))
+        await sim_faults(sim.url, {"op": "VOUCHER_REVERSE", "type": "status", "status": 503,
+                                   "times": 50})
+        try:
+            await pilot.press("escape")
+            await until(pilot, lambda: on(pilot, "ConfirmModal"))
+            await pilot.press("y")
+            await sees(pilot, "CANCELLED: REVERSAL QUEUED")
+            await pilot.pause(2.5)                      # two follow-ups of the outcome
+            text = screen_text(pilot)
+            assert "CANCELLED: REVERSAL QUEUED" in text and "time ran out" not in text
+            assert await states(pilot) == ["REVERSING"]
+        finally:
+            await sim_faults(sim.url, None)

@@ -194,8 +194,12 @@ class OutcomeScreen(TillScreen):
         except AgentError as exc:  # the journal not read this time: the next tick asks again
             log.warning("following %s: %s", self.result.reference, exc)
             return
-        self.result = replace(now, message=self.result.message) if now.verdict == \
-            self.result.verdict else now
+        # the cashier's own cancel stays a cancel while its reversal waits (the journal alone
+        # cannot tell it from a reversal behind the cashier: deadline, supervisor)
+        cancelled = self.result.verdict == SaleVerdict.CANCELLED and \
+            now.verdict == SaleVerdict.REVERSED
+        self.result = replace(now, verdict=self.result.verdict, message=self.result.message) \
+            if now.verdict == self.result.verdict or cancelled else now
         self.show()
         if self.asked_again and self.result.state != was:
             self.say("The switch answered.", "info")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import signal
@@ -62,7 +63,10 @@ class Child:
         self.offset = self.log.stat().st_size if self.log.exists() else 0
         self._out = self.log.open("ab")
         args = [a.replace("{seed}", str(seed)) for a in self.args]
-        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT)
+        # a fatal signal (SIGSEGV, SIGABRT...) leaves the Python stacks in the log
+        env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT,
+                                     env=env)
         self.started_at = time.monotonic()
         self.starts += 1
 
@@ -92,6 +96,15 @@ class Child:
         if self._out is not None:
             self._out.close()
             self._out = None
+
+    def ended(self) -> str:
+        """How the process ended: its exit status, or the signal that ended it."""
+        code = self.proc.poll() if self.proc is not None else None
+        if code is None:
+            return "still running"
+        if code < 0:
+            return f"signal {signal.Signals(-code).name}"
+        return f"exit status {code}"
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
@@ -131,7 +144,8 @@ def crash_matrix(tmp: Path, kills: int = 1000, seed: int = 20261121, settle_max:
             _aim(targets, rnd, early, settle_max)
             for child in targets:
                 if not child.alive():
-                    raise RuntimeError(f"{child.name} exited by itself:\n{child.tail()}")
+                    raise RuntimeError(f"{child.name} exited by itself ({child.ended()}):\n"
+                                       f"{child.tail()}")
                 child.kill()
                 figures[f"kills_{child.name}"] += 1
                 figures["kills_at_startup" if early else "kills_while_running"] += 1

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import msgspec
 
 from terminal_agent.errors import ConfigError
+from terminal_agent.typeinfo import ready
 
 
 class TerminalConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -406,6 +407,7 @@ def loads(text: str, source: str = "<string>") -> AgentConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
     data["source"] = source
+    ready(AgentConfig)
     try:
         cfg = msgspec.convert(data, AgentConfig, strict=True)
     except msgspec.ValidationError as exc:

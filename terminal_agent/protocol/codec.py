@@ -22,6 +22,7 @@ from terminal_agent.errors import AgentError, ValidationError
 from terminal_agent.protocol.common import Model
 from terminal_agent.protocol.operations import SPECS, Op
 from terminal_agent.protocol.rules import Rule
+from terminal_agent.typeinfo import ready
 
 T = TypeVar("T")
 _ENCODER = msgspec.json.Encoder(decimal_format="number")  # ExchangeRate.rate is a JSON number
@@ -56,6 +57,7 @@ def decode(model_type: Any, data: bytes) -> Any: ...
 
 def decode(model_type: Any, data: bytes) -> Any:
     """Lenient read of a body as ``model_type`` (a model, or e.g. ``list[Product]``)."""
+    ready(model_type)
     try:
         result = msgspec.json.decode(data, type=model_type, strict=False)
     except msgspec.ValidationError as exc:
@@ -79,6 +81,7 @@ def decode_strict(model_type: Any, data: bytes) -> Any:
         raw = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise ValidationError("(body)", "is not valid JSON") from exc
+    ready(model_type)
     try:
         msg = msgspec.convert(raw, model_type, strict=True)
     except msgspec.ValidationError as exc:
@@ -148,6 +151,7 @@ def _check_types(msg: Any) -> None:
         return
     if not isinstance(msg, msgspec.Struct):
         raise ValidationError("(body)", f"{type(msg).__name__} is not a wire model")
+    ready(type(msg))
     try:
         msgspec.convert(msgspec.to_builtins(msg), type(msg), strict=True)
     except msgspec.ValidationError as exc:

@@ -43,10 +43,12 @@ async def till(state_dir: Path, sim_url: str, *, extra: str = "", run_forwarder:
                status_interval: float = 0.2,
                prepare: Callable[[Agent], Any] | None = None,
                agent_clock: Callable[[], float] = time.time,
-               printer_url: str | None = None) -> AsyncIterator[Pilot[Any]]:
+               printer_url: str | None = None,
+               ready_kept: bool | None = None) -> AsyncIterator[Pilot[Any]]:
     """The real app over a real agent. ``agent_clock``: the journal's and outbox's clock (a
     frozen one makes the screens' times deterministic); ``printer_url``: instead of the demo's
-    preview folder (``dummy://`` keeps file paths off the screen)."""
+    preview folder (``dummy://`` keeps file paths off the screen); ``ready_kept``: as
+    ``TillApp``'s (off in a headless app unless asked)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     state_dir.chmod(0o700)
     cfg = loads(config_text(state_dir, sim_url, extra=extra, printer_url=printer_url),
@@ -62,7 +64,7 @@ async def till(state_dir: Path, sim_url: str, *, extra: str = "", run_forwarder:
         desk = CoreDesk.open(cfg, agent)
         app = TillApp(agent, cashiers, printer=desk, cursor_blink=False,
                       run_forwarder=run_forwarder, status_interval=status_interval,
-                      clock=clock or time.time)
+                      clock=clock or time.time, ready_kept=ready_kept)
         try:
             async with app.run_test(size=size) as pilot:
                 await until(pilot, lambda: type(app.screen).__name__ == "LoginScreen")

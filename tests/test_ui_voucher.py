@@ -172,3 +172,119 @@ async def wait_for_state(agent, state: str) -> None:
             return
         await asyncio.sleep(0.025)
     raise AssertionError(f"no transaction {state}: {[tuple(r) for r in found]}")
+
+
+# -- the kept list is made ready while the till is idle after the first login (issue 17) ---------
+
+
+def _painted(monkeypatch) -> list[str]:
+    """The screens Textual paints, in order (each frame it writes to the terminal)."""
+    from textual.app import App
+
+    frames: list[str] = []
+    paint = App._display
+
+    def display(self, screen, renderable):
+        frames.append(type(screen).__name__)
+        return paint(self, screen, renderable)
+
+    monkeypatch.setattr(App, "_display", display)
+    return frames
+
+
+async def test_the_list_made_ready_after_login_is_the_first_visit_as_if_composed_then(
+        tmp_path, sim, monkeypatch):
+    """While the cashier looks at the home screen, the product list is composed, styled, laid
+    out and drawn off the stack: nothing of it is painted, the home screen keeps its focus and
+    the stack, and the first visit shows that very screen, the same text and picture as a list
+    composed at its visit (an app without it), every node of that one styled afresh (Textual
+    leaves the search label's focus-within colour of the compose when the list takes the
+    focus)."""
+    async with till(tmp_path / "plain", sim.url, clock=lambda: FIXED_NOW) as pilot:
+        await login(pilot)
+        await pilot.pause(1.0)
+        assert "voucher" not in pilot.app._kept                  # (off in a headless app)
+        composed, composed_text, _ = await _fresh_list(pilot)
+        composed.update_node_styles(animate=False)
+        await pilot.pause(0.2)
+        composed_picture = pilot.app.export_screenshot()
+    frames = _painted(monkeypatch)
+    async with till(tmp_path / "ready", sim.url, clock=lambda: FIXED_NOW,
+                    ready_kept=True) as pilot:
+        app = pilot.app
+        await login(pilot)
+        home, focused, stack = app.screen, app.focused, list(app.screen_stack)
+        await until(pilot, lambda: "voucher" in app._kept and not app._readying,
+                    what="the list made ready")
+        kept = app._kept["voucher"]
+        assert kept.is_mounted and kept._looked and not kept.working
+        await pilot.pause(0.3)
+        assert (app.screen, app.focused, app.screen_stack) == (home, focused, stack)
+        assert all(kept not in s for s in app._screen_stacks.values())
+        assert "VoucherScreen" not in frames and "HomeScreen" in frames
+        screen, text, picture = await _fresh_list(pilot)
+        assert screen is kept
+        assert (text, picture) == (composed_text, composed_picture)
+
+
+@pytest.mark.parametrize("held_at", [1, 4])
+async def test_a_cashier_quicker_than_the_warm_up_gets_the_list_as_usual(
+        tmp_path, sim, monkeypatch, held_at):
+    """The product key comes while the list is being made ready (held after its mount, or
+    after its styles): the visit takes the screen as it is, clean, and the warm-up stops there
+    (it never touches a screen on show)."""
+    from terminal_agent.ui import app as app_module
+
+    arrived, go, calls = asyncio.Event(), asyncio.Event(), []
+    settled = app_module.settled
+
+    async def held(screen, pause=0.02):
+        calls.append(screen)
+        if len(calls) == held_at:
+            arrived.set()
+            await go.wait()
+        await settled(screen, pause)
+
+    monkeypatch.setattr(app_module, "settled", held)
+    async with till(tmp_path, sim.url, clock=lambda: FIXED_NOW, ready_kept=True) as pilot:
+        app = pilot.app
+        await login(pilot)
+        await asyncio.wait_for(arrived.wait(), 15)
+        kept = app._kept["voucher"]
+        screen, text, _ = await _fresh_list(pilot)
+        assert screen is kept and not app._readying
+        go.set()
+        await pilot.pause(0.5)
+        assert len(calls) == held_at                              # no step after the visit
+        assert app.screen is kept and app.focused.id == "products"
+        assert screen_text(pilot) == text and not kept.working
+        await pilot.press("escape")
+        await until(pilot, lambda: on(pilot, "HomeScreen"))
+        again, second, _ = await _fresh_list(pilot)
+        assert again is kept and second == text
+
+
+async def test_a_warm_up_that_fails_leaves_the_list_to_its_first_visit(tmp_path, sim,
+                                                                     monkeypatch):
+    """Should Textual's internals the warm-up uses change, the screen is dropped (logged) and
+    the first visit composes one, as before."""
+    from terminal_agent.ui.screens.base import TillScreen
+
+    tried = []
+
+    def broken(self):
+        def step():
+            tried.append(self)
+            raise AttributeError("_refresh_layout")
+        return (step,)
+
+    monkeypatch.setattr(TillScreen, "ready_steps", broken)
+    async with till(tmp_path, sim.url, clock=lambda: FIXED_NOW, ready_kept=True) as pilot:
+        app = pilot.app
+        await login(pilot)
+        await until(pilot, lambda: tried and not app._readying, what="the warm-up tried")
+        await pilot.pause(0.3)
+        assert "voucher" not in app._kept and on(pilot, "HomeScreen")
+        screen, text, _ = await _fresh_list(pilot)
+        assert app._kept["voucher"] is screen
+        assert "Vodacom R29 Airtime" in text

@@ -46,6 +46,8 @@ CLOCK_FORMAT = "%a %H:%M"  # minutes: a clock with seconds repaints every second
 STATUS_EVERY = 5
 WARM_AFTER = 1.0  # seconds after the login screen: the receipt library is imported then
 FREEZE_AFTER = 1.5  # seconds after the first login: the heap is frozen then (freeze_heap)
+READY_AFTER = 0.4  # seconds after the first login: the kept screens are made ready (ready_kept)
+READIED = ("voucher",)  # the services whose kept screen (TillScreen.KEPT) is made ready then
 
 CRASH_SENTENCE = ("The till stopped because of an unexpected error. It starts again by itself in "
                   "a few seconds and nothing already recorded is lost. If it happens again, call "
@@ -113,7 +115,8 @@ class TillApp(App[int]):
     def __init__(self, agent: Agent, cashiers: Cashiers, *, printer: ReceiptDesk | None = None,
                  clock: Callable[[], float] = time.time, run_forwarder: bool = True,
                  cursor_blink: bool = True, status_interval: float = 1.0,
-                 idle_clock: Callable[[], float] = time.monotonic, login_hint: str = "") -> None:
+                 idle_clock: Callable[[], float] = time.monotonic, login_hint: str = "",
+                 ready_kept: bool | None = None) -> None:
         super().__init__()
         quick_escape()
         self.login_hint = login_hint
@@ -142,7 +145,11 @@ class TillApp(App[int]):
         self._runtime_ready = asyncio.Event()
         self.start_failure: Exception | None = None  # what kept the runtime from starting
         self._kept: dict[str, TillScreen] = {}  # service -> its kept screen (service_screen)
-        self._heap_frozen = False  # (freeze_heap, once, after the first login)
+        self._first_login_seen = False  # (freeze_heap and ready_kept, once, after it)
+        # kept screens made ready after the first login (``ready_kept``; None: with a real
+        # terminal only, as the heap freeze: one test process runs many apps)
+        self._make_ready = ready_kept
+        self._readying: dict[str, TillScreen] = {}  # service -> its kept screen being readied
         self._held: list[Callable[[], object]] = []  # screens held behind the lock (_hold)
 
     # -- a crash: logged (masked), one plain sentence on the screen, a non-zero exit ----------
@@ -341,9 +348,12 @@ class TillApp(App[int]):
         self.locked = False
         self.last_activity = self.idle_clock()
         await self.ensure_home()
-        if not self._heap_frozen and not self.is_headless:  # (tests: one process, many apps)
-            self._heap_frozen = True
-            self.set_timer(FREEZE_AFTER, freeze_heap)
+        if not self._first_login_seen:  # what is kept is made ready, then the heap frozen
+            self._first_login_seen = True
+            if self._make_ready if self._make_ready is not None else not self.is_headless:
+                self.set_timer(READY_AFTER, self._ready_all_kept)
+            if not self.is_headless:  # (tests: one process, many apps)
+                self.set_timer(FREEZE_AFTER, freeze_heap)
         if previous is not None and previous.id != done.cashier.id and self.open_sale is None:
             await self.go_home()  # (a sale waiting for its tender stays in front of them)
         await self._release_held()
@@ -447,13 +457,55 @@ class TillApp(App[int]):
 
         kept = self._kept.get(name)
         if kept is not None and all(kept not in stack for stack in self._screen_stacks.values()):
-            kept.new_visit()
+            if self._readying.pop(name, None) is not None and kept.is_mounted:
+                kept.left()  # a visit before ``ready_kept`` ended: it stops, its calls end
+            if kept.is_mounted:  # (else its mount sets it up, as for any first visit)
+                kept.new_visit()
             return kept
         screen = screen_for(name)
         if isinstance(screen, TillScreen) and screen.KEPT and kept is None:
             self.install_screen(screen, f"kept-{name}")
             self._kept[name] = screen
         return screen
+
+    def _ready_all_kept(self) -> None:
+        for name in READIED:
+            self.run_worker(self.ready_kept(name), name=f"ready-{name}", exit_on_error=False)
+
+    async def ready_kept(self, name: str) -> None:
+        """Make the kept screen of ``name`` ready while the till is idle after the first login:
+        composed, styled, laid out and drawn off the stack, so that its first visit costs what
+        a later one does (issue 17: the first visit of the product list, composing and styling
+        it, was the one key over 50 ms). It is on no stack meanwhile: nothing of it is painted,
+        it takes no focus nor key from the screen in front. A visit that comes first (a quick
+        cashier) takes it as it is (``service_screen``) and the rest is not done. If a step
+        fails (Textual's internals), the screen is dropped: the first visit composes a new one."""
+        from terminal_agent.ui.screens.base import TillScreen
+
+        if name in self._kept:
+            return
+        screen = self.service_screen(name)  # installed (kept), not composed yet
+        if not isinstance(screen, TillScreen) or self._kept.get(name) is not screen:
+            return
+        self._readying[name] = screen
+        try:
+            _, mounted = self._get_screen(screen)  # composed and mounted (off the stack)
+            await mounted
+            for step in screen.ready_steps():
+                await settled(screen)
+                if self._readying.get(name) is not screen:
+                    return  # a visit came first: it has the screen now
+                step()
+        except Exception as exc:
+            log.warning("the %s screen could not be made ready (%s): composed at its first "
+                        "visit instead", name, exc, exc_info=True)
+            if self._readying.get(name) is screen:
+                self._kept.pop(name, None)
+                self.uninstall_screen(screen)
+                await screen.remove()
+        finally:
+            if self._readying.get(name) is screen:
+                del self._readying[name]
 
     def need_supervisor(self, action: str, subject: str, then: Callable[[Cashier], Any],
                         otherwise: Callable[[], Any] | None = None) -> None:
@@ -553,6 +605,15 @@ def freeze_heap() -> None:
     be thrown away (a login screen, a sale's screens) may be alive at that moment."""
     gc.collect()
     gc.freeze()
+
+
+async def settled(screen: Screen[Any], pause: float = 0.02) -> None:
+    """What was posted to ``screen`` before now has been handled (its own queue: a Resize and
+    its breakpoint classes), and the event loop had a moment for the rest (a key waiting)."""
+    handled = asyncio.Event()
+    screen.call_later(handled.set)
+    await asyncio.wait_for(handled.wait(), 30)
+    await asyncio.sleep(pause)
 
 
 # -- the status words ----------------------------------------------------------------------------

@@ -163,6 +163,34 @@ class TillScreen(Working, Screen[Any]):
         self.say("")
         self.progress("")
 
+    def ready_steps(self) -> tuple[Callable[[], object], ...]:
+        """What a kept screen's first visit does besides composing it (``TillApp.ready_kept``
+        does these off the stack, each once the last one's messages were handled): a visit's
+        state, the layout at the app's size (its Resize gives the breakpoint classes), every
+        node styled as a push would (``_on_screen_resume`` then has nothing to do), the layout
+        again with those styles, every widget drawn once (their line caches; off screen), and
+        the screen's update timer started (its first tick waits a whole frame). Then left, as
+        after any visit. Textual's internals (textual 8): tests/test_ui_voucher compares the
+        first visit with a list composed at its visit."""
+        return (self._ready_visit, self._ready_layout, self._ready_styles, self._ready_layout,
+                self._ready_drawn, self.left)
+
+    def _ready_visit(self) -> None:
+        self.left()  # (the calls its mount started end here)
+        self.new_visit()
+
+    def _ready_layout(self) -> None:
+        self._refresh_layout(self.app.size)
+
+    def _ready_styles(self) -> None:
+        look = self._look()
+        self.update_node_styles(animate=False)
+        self._looked = look
+
+    def _ready_drawn(self) -> None:
+        self._compositor.render_update(full=True)
+        self._update_timer.resume()
+
     def compose(self) -> ComposeResult:
         yield Static(self.TITLE_TEXT, classes="screen-title", id="title")
         with Vertical(classes="body", id="body"):

@@ -9,6 +9,7 @@ from typing import Any
 from textual import events
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -119,6 +120,7 @@ class SaleWizard(TillScreen):
 
     step = "product"
     SERVICE = VOUCHERS
+    _watching: Timer | None = None
     BINDINGS = [Binding("escape", "back", "Back"), Binding("f5", "reload", "Reload products")]
 
     def __init__(self) -> None:
@@ -148,7 +150,18 @@ class SaleWizard(TillScreen):
             picker.options.focus()
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self.watch_catalogue)
+        self._watching = self.set_interval(1.0, self.watch_catalogue)
+
+    def left(self) -> None:
+        """(A kept screen off the stack shows no list to keep fresh: no wake-up meanwhile.)"""
+        super().left()
+        if self._watching is not None:
+            self._watching.pause()
+
+    def new_visit(self) -> None:
+        super().new_visit()
+        if self._watching is not None:
+            self._watching.resume()
 
     def watch_catalogue(self) -> None:
         """While the list is empty or stale, take the background retry's list when it comes."""

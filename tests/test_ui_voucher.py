@@ -288,3 +288,38 @@ async def test_a_warm_up_that_fails_leaves_the_list_to_its_first_visit(tmp_path,
         screen, text, _ = await _fresh_list(pilot)
         assert app._kept["voucher"] is screen
         assert "Vodacom R29 Airtime" in text
+
+
+async def test_an_idle_till_wakes_for_no_hidden_spinner_nor_list(tmp_path, sim):
+    """Every screen alive had a hidden spinner turning 16 frames a second and its seconds
+    counting, and the kept list its catalogue watch (twice: Textual calls each class's
+    on_mount): an idle till woke for nothing (issue 17: idle CPU, fanless tills). They turn
+    only while shown."""
+    from textual.widgets import LoadingIndicator
+
+    async with till(tmp_path, sim.url, ready_kept=True) as pilot:
+        app = pilot.app
+        await login(pilot)
+        await until(pilot, lambda: "voucher" in app._kept and not app._readying)
+        kept = app._kept["voucher"]
+        await pilot.pause(0.3)
+
+        def turning() -> list[str]:
+            return [type(s).__name__ for s in dict.fromkeys((*app.screen_stack[1:], kept))
+                    for spinner in s.query(LoadingIndicator) if spinner.auto_refresh]
+
+        def timers(node) -> list[object]:
+            return [t for t in node._timers if t._active.is_set()]
+
+        assert turning() == [] and timers(kept) == []
+        await pilot.press("f1")
+        await until(pilot, lambda: app.screen is kept)
+        assert [t.name for t in timers(kept)] == [kept._watching.name]   # one watch, shown
+        kept.progress("Asking the switch…")
+        assert turning() == ["VoucherScreen"]
+        kept.progress("")
+        assert turning() == []
+        await pilot.press("escape")
+        await until(pilot, lambda: on(pilot, "HomeScreen"))
+        await pilot.pause(0.2)
+        assert timers(kept) == [] and turning() == []

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.validation import Validator
 from textual.widgets import Footer, Input, Label, LoadingIndicator, Sparkline, Static
 
@@ -174,6 +175,7 @@ class Progress(Horizontal):
     seconds left before the till gives up waiting (the switch's deadline)."""
 
     message: reactive[str] = reactive("")
+    _ticking: Timer | None = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -194,11 +196,26 @@ class Progress(Horizontal):
 
     def watch_message(self, message: str) -> None:
         self.display = bool(message)
+        self._spin()
         self._show()
 
     def on_mount(self) -> None:
         self.display = bool(self.message)
-        self.set_interval(1.0, self._show)
+        self._ticking = self.set_interval(1.0, self._show)
+        self._spin()
+
+    def _spin(self) -> None:
+        """The spinner (16 frames a second) and the seconds shown turn only while there is a
+        message: hidden, they woke an idle till 17 times a second for each screen alive."""
+        waiting = bool(self.message)
+        for spinner in self.query(LoadingIndicator):
+            spinner.auto_refresh = 1 / 16 if waiting else None
+        if self._ticking is None:
+            return
+        if waiting:
+            self._ticking.resume()
+        else:
+            self._ticking.pause()
 
     def _show(self) -> None:
         if not self.is_mounted or not self.message:

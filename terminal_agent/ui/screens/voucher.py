@@ -150,7 +150,8 @@ class SaleWizard(TillScreen):
             picker.options.focus()
 
     def on_mount(self) -> None:
-        self._watching = self.set_interval(1.0, self.watch_catalogue)
+        if self._watching is None:  # (Textual calls it, and a subclass's on_mount calls super)
+            self._watching = self.set_interval(1.0, self.watch_catalogue)
 
     def left(self) -> None:
         """(A kept screen off the stack shows no list to keep fresh: no wake-up meanwhile.)"""

@@ -323,3 +323,31 @@ async def test_an_idle_till_wakes_for_no_hidden_spinner_nor_list(tmp_path, sim):
         await until(pilot, lambda: on(pilot, "HomeScreen"))
         await pilot.pause(0.2)
         assert timers(kept) == [] and turning() == []
+
+
+@pytest.mark.parametrize("ready", [False, True], ids=["composed-at-its-visit", "made-ready"])
+async def test_the_search_label_lights_up_while_the_search_has_the_focus(tmp_path, sim, ready):
+    """The "Find" label says where the typing goes, on the first visit and the next, whether
+    the list was made ready after login or composed at its visit (with Textual's
+    ``:focus-within`` the made-ready list's label stayed grey while the cashier typed in it)."""
+    async with till(tmp_path, sim.url, clock=lambda: FIXED_NOW, ready_kept=ready) as pilot:
+        app = pilot.app
+        await login(pilot)
+        if ready:
+            await until(pilot, lambda: "voucher" in app._kept and not app._readying,
+                        what="the list made ready")
+        for visit in (1, 2):
+            screen, _, _ = await _fresh_list(pilot)
+            label = screen.query_one("#search-field .field-label")
+            search = screen.query_one("#search")
+            assert not label.rich_style.bold, f"visit {visit}: lit while the list has the focus"
+            search.focus()
+            await pilot.press("v")
+            await pilot.pause(0.1)
+            assert app.focused is search
+            assert label.rich_style.bold, f"visit {visit}: grey while the search is typed in"
+            screen.query_one("#products").focus()
+            await pilot.pause(0.1)
+            assert not label.rich_style.bold, f"visit {visit}: lit after the focus left"
+            await pilot.press("escape")
+            await sees(pilot, "Airtime voucher")

@@ -134,6 +134,14 @@ class Field(Vertical):
         self._input.cursor_blink = bool(getattr(self.app, "cursor_blink", True))
         self.say("")
 
+    def on_descendant_focus(self) -> None:
+        # the label shows where the typing goes; a class of its own, because Textual restyled
+        # a ``:focus-within`` label unreliably (a kept screen's label stayed grey while typed in)
+        self.add_class("-focused")
+
+    def on_descendant_blur(self) -> None:
+        self.remove_class("-focused")
+
     @property
     def input(self) -> Input:
         return self._input

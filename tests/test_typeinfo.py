@@ -92,8 +92,9 @@ def test_msgspec_alone_still_races(tmp_path: Path) -> None:
     if done.returncode == 0:
         pytest.skip(f"msgspec {msgspec.__version__} no longer crashes on a first use in two "
                     "threads")
-    assert done.returncode == -signal.SIGSEGV, done.stderr[-2000:]
-    assert "Segmentation fault" in done.stderr
+    # killed by a signal (SIGSEGV here; heap damage could end as SIGABRT or SIGBUS elsewhere)
+    assert done.returncode < 0, f"exit {done.returncode}:\n{done.stderr[-2000:]}"
+    assert "Fatal Python error" in done.stderr, signal.Signals(-done.returncode).name
 
 
 def test_ready_builds_each_type_once_and_accepts_any_type_expression() -> None:

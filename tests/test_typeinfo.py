@@ -72,11 +72,15 @@ def _no_core_file() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def race(mode: str, where: Path) -> subprocess.CompletedProcess[str]:
-    """The race in its own process, in ``where``, leaving no core file behind if it dies."""
-    return subprocess.run([sys.executable, "-X", "faulthandler", "-c", RACE, mode, ROUNDS],
+def run_alone(program: str, *args: str, where: Path) -> subprocess.CompletedProcess[str]:
+    """``program`` in its own process, in ``where``, leaving no core file behind if it dies."""
+    return subprocess.run([sys.executable, "-X", "faulthandler", "-c", program, *args],
                           cwd=where, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=_no_core_file)
+
+
+def race(mode: str, where: Path) -> subprocess.CompletedProcess[str]:
+    return run_alone(RACE, mode, ROUNDS, where=where)
 
 
 def test_two_threads_decoding_a_new_model_at_once_do_not_kill_the_process(tmp_path: Path) -> None:
@@ -134,10 +138,7 @@ def test_the_references_answers_decoded_by_two_threads_at_first_use(shared_dir: 
     of 60. 30 processes here: without the gate at least one dies in about 9 runs out of 10."""
     examples = shared_dir / "electrum" / "examples"
     for _ in range(30):
-        done = subprocess.run([sys.executable, "-X", "faulthandler", "-c", REFERENCE_RACE,
-                               str(examples)], cwd=tmp_path, capture_output=True, text=True,
-                              timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                              preexec_fn=_no_core_file)
+        done = run_alone(REFERENCE_RACE, str(examples), where=tmp_path)
         assert done.returncode == 0, f"exit {done.returncode}:\n{done.stderr[-2000:]}"
         assert int(done.stdout.split()[-1]) >= 5  # the scan found the answers it should
 
